@@ -1,0 +1,141 @@
+import { z } from 'zod'
+import { StreamcubeError } from './streamcube-error.js'
+
+/*
+ * Configuration: read once at start-up from environment variables and CLI flags (flags win),
+ * validated here, then frozen. Every setting has its default next to its schema and an entry in
+ * SETTINGS that names its environment variable and says how to fix a bad value.
+ */
+
+const HOST_PORT = /^[A-Za-z0-9._-]+:\d{1,5}$/
+
+const brokers = z
+  .array(z.string().regex(HOST_PORT, 'expected host:port'))
+  .default([])
+
+const LogLevel = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+const Encoding = ['json', 'confluent-avro'] as const
+
+export const ConfigSchema = z.object({
+  kafka: z.object({
+    brokers,
+    clientId: z.string().min(1).default('streamcube'),
+    topicPrefix: z.string().regex(/^[A-Za-z0-9._-]*$/, 'only letters, digits, ".", "_" and "-"').default('streamcube.'),
+  }),
+  encoding: z.enum(Encoding).default('json'),
+  schemaRegistryUrl: z.url().nullable().default(null),
+  clickhouse: z.object({
+    url: z.url().nullable().default(null),
+    username: z.string().default('default'),
+    password: z.string().default(''),
+    database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and "_", not starting with a digit').default('streamcube'),
+    dataDir: z.string().min(1).default('.streamcube/chdb'),
+    cluster: z.string().min(1).nullable().default(null),
+  }),
+  api: z.object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.coerce.number().int().min(0).max(65535).default(8080),
+  }),
+  metricsPort: z.coerce.number().int().min(0).max(65535).nullable().default(null),
+  logLevel: z.enum(LogLevel).default('info'),
+})
+export type Config = z.output<typeof ConfigSchema>
+export type ConfigInput = z.input<typeof ConfigSchema>
+
+interface Setting {
+  readonly path: string
+  readonly env: string
+  readonly flag?: string
+  readonly fix: string
+  readonly parse?: (raw: string) => unknown
+}
+
+const csv = (raw: string) => raw.split(',').map((s) => s.trim()).filter(Boolean)
+
+/** Every setting, its environment variable, its flag and how to fix it. The README table mirrors this. */
+export const SETTINGS: readonly Setting[] = [
+  { path: 'kafka.brokers', env: 'KAFKA_BROKERS', flag: '--brokers', fix: 'set it to host:port[,host:port]', parse: csv },
+  { path: 'kafka.clientId', env: 'KAFKA_CLIENT_ID', fix: 'set it to a non-empty name' },
+  { path: 'kafka.topicPrefix', env: 'KAFKA_TOPIC_PREFIX', flag: '--topic-prefix', fix: 'use letters, digits, ".", "_" and "-" (default "streamcube.")' },
+  { path: 'encoding', env: 'STREAMCUBE_ENCODING', flag: '--encoding', fix: `set it to one of ${Encoding.join(', ')}` },
+  { path: 'schemaRegistryUrl', env: 'SCHEMA_REGISTRY_URL', flag: '--registry-url', fix: 'set it to the registry URL, e.g. http://localhost:8081, or unset it to use local schema ids' },
+  { path: 'clickhouse.url', env: 'CLICKHOUSE_URL', flag: '--clickhouse-url', fix: 'set it to http(s)://host:port, or unset it to use the embedded engine' },
+  { path: 'clickhouse.username', env: 'CLICKHOUSE_USER', fix: 'set the ClickHouse user name' },
+  { path: 'clickhouse.password', env: 'CLICKHOUSE_PASSWORD', fix: 'set the ClickHouse password' },
+  { path: 'clickhouse.database', env: 'CLICKHOUSE_DATABASE', flag: '--database', fix: 'use letters, digits and "_" (default streamcube)' },
+  { path: 'clickhouse.dataDir', env: 'STREAMCUBE_DATA_DIR', flag: '--data-dir', fix: 'set it to a directory for the embedded engine (default .streamcube/chdb)' },
+  { path: 'clickhouse.cluster', env: 'CLICKHOUSE_CLUSTER', flag: '--cluster', fix: 'set it to the cluster name of remote_servers, or unset it for a single node' },
+  { path: 'api.host', env: 'API_HOST', flag: '--host', fix: 'set it to an interface address, e.g. 0.0.0.0' },
+  { path: 'api.port', env: 'API_PORT', flag: '--port', fix: 'set it to a port number 0-65535' },
+  { path: 'metricsPort', env: 'METRICS_PORT', flag: '--metrics-port', fix: 'set it to a port number 0-65535, or unset it to serve /metrics on the API port only' },
+  { path: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', fix: `set it to one of ${LogLevel.join(', ')}` },
+]
+
+export const ConfigErrorCode = { INVALID: 'CONFIG_INVALID', MISSING: 'CONFIG_MISSING' } as const
+export type ConfigErrorCode = (typeof ConfigErrorCode)[keyof typeof ConfigErrorCode]
+
+/** Start-up stops with this; its message lists every problem and how to fix each. */
+export class ConfigError extends StreamcubeError<ConfigErrorCode> {
+  constructor(code: ConfigErrorCode, readonly problems: readonly string[]) {
+    super(code, `invalid configuration:\n  - ${problems.join('\n  - ')}`)
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.')
+  let node = target
+  for (const k of keys.slice(0, -1)) {
+    node[k] ??= {}
+    node = node[k] as Record<string, unknown>
+  }
+  node[keys[keys.length - 1] as string] = value
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v)
+    Object.freeze(value)
+  }
+  return value
+}
+
+/** Flag values by setting path (`kafka.brokers`), as a CLI parsed them; undefined means not given. */
+export type ConfigOverrides = Readonly<Record<string, unknown>>
+
+/**
+ * Reads, validates and freezes the configuration. Throws ConfigError naming the variable (or flag)
+ * and how to fix it, for every problem at once.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): Config {
+  const raw: Record<string, unknown> = { kafka: {}, clickhouse: {}, api: {} }
+  for (const s of SETTINGS) {
+    const fromFlag = overrides[s.path]
+    const fromEnv = env[s.env]
+    if (fromFlag !== undefined) setPath(raw, s.path, typeof fromFlag === 'string' && s.parse ? s.parse(fromFlag) : fromFlag)
+    else if (fromEnv !== undefined && fromEnv !== '') setPath(raw, s.path, s.parse ? s.parse(fromEnv) : fromEnv)
+  }
+  const parsed = ConfigSchema.safeParse(raw)
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const path = issue.path.filter((p) => typeof p === 'string').join('.')
+      const s = SETTINGS.find((x) => x.path === path)
+      const name = s ? (s.flag ? `${s.env} (or ${s.flag})` : s.env) : path
+      return `${name} is invalid (${issue.message}): ${s?.fix ?? 'check the value'}`
+    })
+    throw new ConfigError(ConfigErrorCode.INVALID, problems)
+  }
+  return deepFreeze(parsed.data)
+}
+
+/** For commands that need Kafka: fails with the fix when no broker is configured. */
+export function requireBrokers(config: Config): readonly string[] {
+  if (config.kafka.brokers.length === 0) {
+    throw new ConfigError(ConfigErrorCode.MISSING, ['KAFKA_BROKERS is empty: set it to host:port[,host:port] (or pass --brokers), or run `streamcube kafka start` for a local broker'])
+  }
+  return config.kafka.brokers
+}
+
+/** The Kafka topic of an event type's stream under the configured prefix. */
+export function topicName(config: Pick<Config, 'kafka'>, suffix: string): string {
+  return `${config.kafka.topicPrefix}${suffix}`
+}
