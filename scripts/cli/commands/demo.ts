@@ -1,0 +1,58 @@
+import type { Command } from 'commander'
+import { buildApi } from '../../../api/index.js'
+import { EventGenerator, runLiveFeed } from '../../../pipelines/index.js'
+import { EVENT_TYPES, type EventType } from '../../../schemas/index.js'
+import { connectClickHouse, insertRows, migrate, RAW_TABLES, rawFactRow } from '../../../sinks/index.js'
+import { positiveInt } from '../options.js'
+import type { CliContext } from '../context.js'
+
+export function registerDemo(program: Command, ctx: CliContext): void {
+  program
+    .command('demo')
+    .description('The whole flow in one process on the embedded default: generator → ClickHouse → API and page (npm start)')
+    .option('--port <port>', 'API port (env API_PORT, default 8080)')
+    .option('--host <host>', 'API interface (env API_HOST, default 127.0.0.1)')
+    .option('--data-dir <dir>', 'embedded engine data directory (env STREAMCUBE_DATA_DIR)')
+    .option('--clickhouse-url <url>', 'use a ClickHouse server instead of the embedded engine (env CLICKHOUSE_URL)')
+    .option('--backfill-minutes <n>', 'minutes of history to generate before going live', positiveInt('--backfill-minutes'), 120)
+    .option('--duration <seconds>', 'stop after this many seconds (default: until Ctrl-C)', positiveInt('--duration'))
+    .option('--seed <n>', 'random seed', positiveInt('--seed'), 42)
+    .action(async (opts: { port?: string; host?: string; dataDir?: string; clickhouseUrl?: string; backfillMinutes: number; duration?: number; seed: number }) => {
+      const config = ctx.config({ 'api.port': opts.port, 'api.host': opts.host, 'clickhouse.dataDir': opts.dataDir, 'clickhouse.url': opts.clickhouseUrl })
+      const log = ctx.log
+      const ch = await connectClickHouse(config.clickhouse, { application: 'streamcube-demo' })
+      await migrate(ch, { log: log.child({ module: 'migrate' }) })
+      const app = await buildApi({ ch, log })
+      const address = await app.listen({ port: config.api.port, host: config.api.host })
+      ctx.print(`streamcube demo: ${ch.kind} ClickHouse (${ch.kind === 'embedded' ? config.clickhouse.dataDir : config.clickhouse.url}), page and API at ${address}`)
+
+      const abort = new AbortController()
+      const stop = () => abort.abort()
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+      const timer = opts.duration ? setTimeout(stop, opts.duration * 1000) : undefined
+      const generator = new EventGenerator({ seed: opts.seed, start: Date.now() - opts.backfillMinutes * 60_000 })
+      const sinkLog = log.child({ module: 'sink.clickhouse' })
+      let total = 0
+      try {
+        total = await runLiveFeed({
+          generator,
+          log: log.child({ module: 'generator' }),
+          signal: abort.signal,
+          sink: async (batch) => {
+            const rows: Record<EventType, Record<string, unknown>[]> = { behaviour: [], order: [], inventory: [] }
+            for (const { event, offset } of batch) rows[event.type].push(rawFactRow(event, { topic: 'generator', partition: 0, offset: String(offset) }))
+            for (const type of EVENT_TYPES) await insertRows(ch, RAW_TABLES[type], rows[type])
+            sinkLog.debug({ events: batch.length }, 'batch written')
+          },
+        })
+      } finally {
+        if (timer) clearTimeout(timer)
+        process.off('SIGINT', stop)
+        process.off('SIGTERM', stop)
+        await app.close()
+        await ch.close()
+      }
+      ctx.print(`streamcube demo stopped after ${total.toLocaleString('en-US')} events`)
+    })
+}

@@ -1,0 +1,86 @@
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import { createChdbConnection } from 'chdb/connection'
+import { SinkError, SinkErrorCode } from '../errors.js'
+
+/** Where ClickHouse is: a server URL, or a data directory for the embedded engine (chDB). */
+export interface ClickHouseTarget {
+  readonly url: string | null
+  readonly username?: string
+  readonly password?: string
+  readonly database: string
+  readonly dataDir: string
+}
+
+type ConnectionOption = NonNullable<Parameters<typeof createClient>[0]>['connection']
+
+export const ClickHouseKind = { server: 'server', embedded: 'embedded' } as const
+export type ClickHouseKind = (typeof ClickHouseKind)[keyof typeof ClickHouseKind]
+
+/** A connected client and what it is connected to. */
+export interface ClickHouse {
+  readonly client: ClickHouseClient
+  readonly kind: ClickHouseKind
+  readonly database: string
+  close(): Promise<void>
+}
+
+/**
+ * The one ClickHouse client factory: the CLI, the workers, the API and the tests all connect here,
+ * with the same @clickhouse/client code on a server and on the embedded engine.
+ *
+ * On the embedded engine every connection is its own session whose settings persist between
+ * statements (see shared/EMBEDDED-CLICKHOUSE.md), so callers that set session-sensitive settings
+ * (the sink's deduplication token, the API's timeouts) open their own connection and set every
+ * such setting on every statement. The embedded engine binds one data directory per process.
+ */
+export async function connectClickHouse(target: ClickHouseTarget, options: { application?: string } = {}): Promise<ClickHouse> {
+  const database = target.database
+  if (target.url) {
+    // Create the database through a client without a default database, then bind one to it.
+    const admin = createClient({ url: target.url, username: target.username, password: target.password, application: options.application ?? 'streamcube' })
+    try {
+      await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}` })
+    } catch (err) {
+      throw new SinkError(SinkErrorCode.CONNECT, `cannot reach ClickHouse at ${target.url}: ${(err as Error).message}`, { retryable: true, cause: err, context: { url: target.url } })
+    } finally {
+      await admin.close()
+    }
+    const client = createClient({
+      url: target.url,
+      username: target.username,
+      password: target.password,
+      database,
+      application: options.application ?? 'streamcube',
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 1 },
+    })
+    return { client, kind: 'server', database, close: () => client.close() }
+  }
+  const path = resolve(target.dataDir)
+  mkdirSync(path, { recursive: true })
+  let client: ClickHouseClient
+  try {
+    // chdb is typed against its own copy of @clickhouse/client-common; the runtime contract is the same.
+    const connection = createChdbConnection({ path }) as unknown as ConnectionOption
+    client = createClient({ connection })
+    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}` })
+    // USE is session state on the embedded engine: it makes `database` the default for this connection.
+    await client.command({ query: `USE ${quoteIdentifier(database)}` })
+  } catch (err) {
+    throw new SinkError(
+      SinkErrorCode.EMBEDDED_LOCKED,
+      `cannot open the embedded ClickHouse data directory ${path}: ${(err as Error).message}. ` +
+        'The embedded engine allows one process per data directory: stop the other streamcube process, ' +
+        'set STREAMCUBE_DATA_DIR to another directory, or run a ClickHouse server and set CLICKHOUSE_URL.',
+      { cause: err, context: { dataDir: path } },
+    )
+  }
+  return { client, kind: 'embedded', database, close: () => client.close() }
+}
+
+/** Backquotes an identifier for the few places (DDL) where query parameters cannot stand. */
+export function quoteIdentifier(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new SinkError(SinkErrorCode.QUERY, `invalid identifier ${JSON.stringify(name)}`)
+  return `\`${name}\``
+}

@@ -1,0 +1,7 @@
+export { connectClickHouse, quoteIdentifier, ClickHouseKind } from './client.js'
+export type { ClickHouse, ClickHouseTarget } from './client.js'
+export { migrate, loadMigrations, renderStatements, appliedMigrations } from './migrate.js'
+export type { Migration, MigrationVariant, MigrateResult } from './migrate.js'
+export { insertRows } from './insert.js'
+export { rawFactRow, RAW_TABLES } from './raw-facts.js'
+export type { SourcePosition } from './raw-facts.js'

@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import type { Logger } from 'pino'
+import { SinkError, SinkErrorCode } from '../errors.js'
+import type { ClickHouse } from './client.js'
+
+/*
+ * Ordered ClickHouse migrations from sql/migrations/NNNN_name.sql. One source yields two variants:
+ * single node (MergeTree family) and cluster (Replicated* engines, ON CLUSTER), through tokens:
+ *   {{ON_CLUSTER}}        → "" or " ON CLUSTER '<cluster>'"
+ *   {{MergeTree}}, {{AggregatingMergeTree}}, {{ReplacingMergeTree}}, … → the engine, or its Replicated twin
+ * Each statement is written to be re-runnable (IF NOT EXISTS), and a migration's version is
+ * recorded only after all its statements succeed, so an interrupted run is finished by the next.
+ */
+
+const MIGRATIONS_DIR = new URL('../../sql/migrations/', import.meta.url)
+const FILE = /^(\d{4})_([a-z0-9_]+)\.sql$/
+const TABLE = 'streamcube_migrations'
+
+export interface Migration {
+  readonly version: number
+  readonly name: string
+  readonly sql: string
+  readonly checksum: string
+}
+
+export interface MigrationVariant {
+  /** The cluster name for the cluster variant; null for a single node. */
+  readonly cluster: string | null
+}
+
+/** Loads the migrations in version order. */
+export function loadMigrations(dir: URL = MIGRATIONS_DIR): Migration[] {
+  const migrations: Migration[] = []
+  for (const file of readdirSync(dir).sort()) {
+    if (!file.endsWith('.sql')) continue
+    const m = FILE.exec(file)
+    if (!m) throw new SinkError(SinkErrorCode.MIGRATION_FILE, `migration file ${file} does not match NNNN_name.sql`)
+    const sql = readFileSync(new URL(file, dir), 'utf8')
+    migrations.push({ version: Number(m[1]), name: m[2] as string, sql, checksum: createHash('sha256').update(sql).digest('hex').slice(0, 16) })
+  }
+  for (let i = 1; i < migrations.length; i++) {
+    if ((migrations[i] as Migration).version === (migrations[i - 1] as Migration).version) {
+      throw new SinkError(SinkErrorCode.MIGRATION_FILE, `two migrations share version ${(migrations[i] as Migration).version}`)
+    }
+  }
+  return migrations
+}
+
+/** Renders a migration's SQL for a variant and splits it into statements. */
+export function renderStatements(sql: string, variant: MigrationVariant): string[] {
+  const onCluster = variant.cluster ? ` ON CLUSTER '${variant.cluster.replace(/'/g, "\\'")}'` : ''
+  const rendered = sql
+    .replace(/\{\{ON_CLUSTER\}\}/g, onCluster)
+    .replace(/\{\{(\w*MergeTree)\}\}/g, (_, engine: string) => (variant.cluster ? `Replicated${engine}` : engine))
+  if (/\{\{[^}]*\}\}/.test(rendered)) throw new SinkError(SinkErrorCode.MIGRATION_FILE, `unknown template token in migration: ${/\{\{[^}]*\}\}/.exec(rendered)?.[0]}`)
+  const withoutComments = rendered
+    .split('\n')
+    .filter((line) => !line.trimStart().startsWith('--'))
+    .join('\n')
+  return withoutComments
+    .split(/;\s*(?:\n|$)/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+}
+
+export interface MigrateResult {
+  readonly applied: readonly Migration[]
+  readonly skipped: readonly Migration[]
+}
+
+interface AppliedRow {
+  version: number
+  name: string
+  checksum: string
+}
+
+/** The versions already applied, with their checksums. */
+export async function appliedMigrations(ch: ClickHouse): Promise<Map<number, AppliedRow>> {
+  const rs = await ch.client.query({ query: `SELECT version, name, checksum FROM ${TABLE} FINAL ORDER BY version`, format: 'JSONEachRow' })
+  const rows = await rs.json<AppliedRow>()
+  return new Map(rows.map((r) => [Number(r.version), r]))
+}
+
+/**
+ * Applies every migration not yet recorded, in order. Idempotent: a second run applies nothing.
+ * Refuses to continue when an applied migration's file has changed since (add a new one instead).
+ */
+export async function migrate(
+  ch: ClickHouse,
+  options: { variant?: MigrationVariant; log?: Logger; migrations?: readonly Migration[] } = {},
+): Promise<MigrateResult> {
+  const variant = options.variant ?? { cluster: null }
+  const migrations = options.migrations ?? loadMigrations()
+  const engine = variant.cluster ? 'ReplicatedReplacingMergeTree' : 'ReplacingMergeTree'
+  const onCluster = variant.cluster ? ` ON CLUSTER '${variant.cluster}'` : ''
+  await ch.client.command({
+    query: `CREATE TABLE IF NOT EXISTS ${TABLE}${onCluster} (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = ${engine} ORDER BY version`,
+  })
+  const applied = await appliedMigrations(ch)
+  const done: Migration[] = []
+  const skipped: Migration[] = []
+  for (const m of migrations) {
+    const previous = applied.get(m.version)
+    if (previous) {
+      if (previous.checksum !== m.checksum) {
+        throw new SinkError(
+          SinkErrorCode.MIGRATION_CHANGED,
+          `migration ${m.version}_${m.name} changed after it was applied (checksum ${previous.checksum} → ${m.checksum}); restore it and add a new migration instead`,
+        )
+      }
+      skipped.push(m)
+      continue
+    }
+    for (const statement of renderStatements(m.sql, variant)) {
+      try {
+        await ch.client.command({ query: statement })
+      } catch (err) {
+        throw new SinkError(SinkErrorCode.MIGRATION_FAILED, `migration ${m.version}_${m.name} failed: ${(err as Error).message}\n${statement}`, {
+          cause: err,
+          context: { version: m.version },
+        })
+      }
+    }
+    await ch.client.insert({ table: TABLE, values: [{ version: m.version, name: m.name, checksum: m.checksum }], format: 'JSONEachRow' })
+    options.log?.info({ version: m.version, name: m.name }, 'migration applied')
+    done.push(m)
+  }
+  return { applied: done, skipped }
+}

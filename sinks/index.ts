@@ -1,0 +1,2 @@
+export { SinkError, SinkErrorCode } from './errors.js'
+export * from './clickhouse/index.js'
