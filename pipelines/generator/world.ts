@@ -1,4 +1,5 @@
-import { Random, WeightedPicker } from './random.js'
+import type { Random} from './random.js';
+import { WeightedPicker } from './random.js'
 
 /*
  * The simulated city: communities with coordinates, group leaders, residents (with personal data

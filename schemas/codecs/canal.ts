@@ -36,6 +36,9 @@ export function createCanalCodec(options: CdcOptions = {}): Codec {
         return fail(DecodeErrorCode.CDC_OPERATION, `unknown Canal type ${JSON.stringify(msg.type)}`, 'type')
       }
       if (typeof msg.table !== 'string') return fail(DecodeErrorCode.CDC_ENVELOPE, 'missing table', 'table')
+      if (msg.table !== tables.orders && msg.table !== tables.inventory) {
+        return fail(DecodeErrorCode.CDC_UNKNOWN_TABLE, `table ${JSON.stringify(msg.table)} is not mapped (expected ${tables.orders} or ${tables.inventory})`, 'table')
+      }
       if (!Array.isArray(msg.data)) return fail(DecodeErrorCode.CDC_ENVELOPE, 'data is not an array of rows', 'data')
       const old = Array.isArray(msg.old) ? msg.old : null
       const sourceTime = typeof msg.es === 'number' ? msg.es : typeof msg.ts === 'number' ? msg.ts : Number.NaN

@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { createClient, type ClickHouseClient } from '@clickhouse/client'
-import { createChdbConnection } from 'chdb/connection'
 import { SinkError, SinkErrorCode } from '../errors.js'
 
 /** Where ClickHouse is: a server URL, or a data directory for the embedded engine (chDB). */
@@ -62,6 +61,9 @@ export async function connectClickHouse(target: ClickHouseTarget, options: { app
   let client: ClickHouseClient
   try {
     // chdb is typed against its own copy of @clickhouse/client-common; the runtime contract is the same.
+    // Loaded on demand: a server deployment never maps the engine's library, and the library must
+    // not be loaded in a worker thread (it aborts there), which a top-level import would risk.
+    const { createChdbConnection } = await import('chdb/connection')
     const connection = createChdbConnection({ path }) as unknown as ConnectionOption
     client = createClient({ connection })
     await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}` })

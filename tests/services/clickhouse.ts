@@ -1,0 +1,30 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { inject } from 'vitest'
+import { connectClickHouse, quoteIdentifier, type ClickHouse } from '../../sinks/index.js'
+
+// The embedded engine binds one data directory per process: every test file (a forked process)
+// gets its own, and every test its own database inside it.
+let embeddedDir: string | undefined
+
+/** A fresh, randomly named database on the run's ClickHouse (server or embedded). */
+export async function openTestClickHouse(prefix = 't'): Promise<ClickHouse & { drop(): Promise<void> }> {
+  const url = inject('clickhouseUrl')
+  embeddedDir ??= mkdtempSync(join(tmpdir(), 'streamcube-chdb-'))
+  const database = `${prefix}_${randomBytes(5).toString('hex')}`
+  const ch = await connectClickHouse({ url, database, dataDir: embeddedDir, username: process.env.CLICKHOUSE_USER, password: process.env.CLICKHOUSE_PASSWORD })
+  return {
+    ...ch,
+    async drop() {
+      await ch.client.command({ query: `DROP DATABASE IF EXISTS ${quoteIdentifier(database)}` })
+      await ch.close()
+    },
+  }
+}
+
+/** The embedded data directory of this test process (for CLI tests that must not share it). */
+export function newDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'streamcube-cli-chdb-'))
+}

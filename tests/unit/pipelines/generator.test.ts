@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { activityAt, EventGenerator, HANGZHOU } from '../../../pipelines/index.js'
+import { validateEvent, type BehaviourEvent, type InventoryEvent, type OrderEvent } from '../../../schemas/index.js'
+import { BOUNDS, START } from '../fixtures.js'
+
+const hash = (seed: number, n: number) => {
+  const h = createHash('sha256')
+  for (const r of new EventGenerator({ seed, start: START }).take(n)) h.update(`${r.key}|${JSON.stringify(r.event)}\n`)
+  return h.digest('hex')
+}
+
+describe('the data generator', () => {
+  const records = new EventGenerator({ seed: 11, start: START }).take(60_000)
+
+  it('is deterministic: the same seed gives the same records, another seed others', () => {
+    expect(hash(3, 5000)).toBe(hash(3, 5000))
+    expect(hash(3, 5000)).not.toBe(hash(4, 5000))
+  })
+
+  it('emits valid events in event-time order', () => {
+    let last = 0
+    for (const r of records) {
+      expect(r.event.event.eventTime).toBeGreaterThanOrEqual(last)
+      last = r.event.event.eventTime
+      const v = validateEvent(r.type, r.event.event, { ...BOUNDS, now: () => last })
+      expect(v.ok, v.ok ? '' : v.error.message).toBe(true)
+    }
+  })
+
+  it('keys records by order id, user id and sku', () => {
+    for (const r of records.slice(0, 5000)) {
+      const e = r.event.event
+      const expected = r.type === 'order' ? (e as OrderEvent).orderId : r.type === 'behaviour' ? (e as BehaviourEvent).userId : (e as InventoryEvent).sku
+      expect(r.key).toBe(expected)
+    }
+  })
+
+  it('has unique event ids', () => {
+    const ids = new Set(records.map((r) => r.event.event.eventId))
+    expect(ids.size).toBe(records.length)
+  })
+
+  it('runs each order through a plausible lifecycle, in order', () => {
+    const rank: Record<string, number> = { created: 0, paid: 1, accepted: 2, sorted: 3, out_for_delivery: 4, delivered: 5 }
+    const byOrder = new Map<string, OrderEvent[]>()
+    for (const r of records) if (r.type === 'order') byOrder.set(r.key, [...(byOrder.get(r.key) ?? []), r.event.event as OrderEvent])
+    let delivered = 0
+    for (const events of byOrder.values()) {
+      expect(events[0]?.status).toBe('created')
+      const steps = events.filter((e) => e.status in rank).map((e) => rank[e.status] as number)
+      expect(steps).toEqual([...steps].sort((a, b) => a - b))
+      const amounts = new Set(events.map((e) => e.amountCents))
+      expect(amounts.size).toBe(1)
+      if (events.some((e) => e.status === 'delivered')) delivered++
+    }
+    expect(delivered / byOrder.size).toBeGreaterThan(0.6)
+  })
+
+  it('has a view → cart → order funnel that narrows', () => {
+    const count = (pred: (r: (typeof records)[number]) => boolean) => records.filter(pred).length
+    const views = count((r) => r.type === 'behaviour' && (r.event.event as BehaviourEvent).action === 'view')
+    const carts = count((r) => r.type === 'behaviour' && (r.event.event as BehaviourEvent).action === 'cart_add')
+    const orders = count((r) => r.type === 'order' && (r.event.event as OrderEvent).status === 'created')
+    expect(carts / views).toBeGreaterThan(0.15)
+    expect(carts / views).toBeLessThan(0.5)
+    expect(orders / carts).toBeGreaterThan(0.2)
+    expect(orders / carts).toBeLessThan(0.8)
+  })
+
+  it('follows the daily rhythm: the evening peak is busier than the small hours', () => {
+    expect(activityAt(Date.UTC(2026, 10, 16, 12, 30), 480)).toBeGreaterThan(5 * activityAt(Date.UTC(2026, 10, 16, 19, 30), 480))
+    const hours = new Array(24).fill(0) as number[]
+    for (const r of records) {
+      if (r.type !== 'behaviour') continue
+      const hour = new Date(r.event.event.eventTime + 8 * 3_600_000).getUTCHours()
+      hours[hour] = (hours[hour] ?? 0) + 1
+    }
+    // The records span the first simulated morning: the 08:00 peak against the 03:00 trough.
+    expect(hours[8]).toBeGreaterThan(5 * (hours[3] as number))
+  })
+
+  it('places communities and deliveries inside the city', () => {
+    const g = new EventGenerator({ seed: 11, start: START })
+    for (const c of g.world.communities) {
+      expect(c.lat).toBeGreaterThanOrEqual(HANGZHOU.minLat)
+      expect(c.lat).toBeLessThanOrEqual(HANGZHOU.maxLat)
+      expect(c.lon).toBeGreaterThanOrEqual(HANGZHOU.minLon)
+      expect(c.lon).toBeLessThanOrEqual(HANGZHOU.maxLon)
+    }
+  })
+
+  it('keeps inventory consistent: receipts carry batches with expiry after production, sales follow paid orders', () => {
+    const paid = new Set(records.filter((r) => r.type === 'order' && (r.event.event as OrderEvent).status === 'paid').map((r) => r.key))
+    let receipts = 0
+    let sales = 0
+    for (const r of records) {
+      if (r.type !== 'inventory') continue
+      const e = r.event.event as InventoryEvent
+      if (e.kind === 'receipt') {
+        receipts++
+        expect(e.expiryDate! > e.productionDate!).toBe(true)
+      }
+      if (e.kind === 'sale') {
+        sales++
+        expect(paid.has(e.orderId as string)).toBe(true)
+      }
+    }
+    expect(receipts).toBeGreaterThan(0)
+    expect(sales).toBeGreaterThan(0)
+  })
+})

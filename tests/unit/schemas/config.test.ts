@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig, requireBrokers, SETTINGS, ConfigSchema } from '../../../schemas/index.js'
+
+describe('configuration', () => {
+  it('has working defaults with an empty environment', () => {
+    const c = loadConfig({})
+    expect(c.kafka.brokers).toEqual([])
+    expect(c.kafka.topicPrefix).toBe('streamcube.')
+    expect(c.clickhouse.url).toBeNull()
+    expect(c.clickhouse.database).toBe('streamcube')
+    expect(c.api.port).toBe(8080)
+    expect(c.encoding).toBe('json')
+  })
+
+  it('reads environment variables and lets flags win', () => {
+    const c = loadConfig({ KAFKA_BROKERS: 'a:9092, b:9093', API_PORT: '9000', LOG_LEVEL: 'debug' }, { 'api.port': '9100' })
+    expect(c.kafka.brokers).toEqual(['a:9092', 'b:9093'])
+    expect(c.api.port).toBe(9100)
+    expect(c.logLevel).toBe('debug')
+  })
+
+  it('is frozen, deeply', () => {
+    const c = loadConfig({ KAFKA_BROKERS: 'a:1' })
+    expect(Object.isFrozen(c)).toBe(true)
+    expect(Object.isFrozen(c.kafka)).toBe(true)
+    expect(() => (c.kafka.brokers as string[]).push('x:1')).toThrow()
+  })
+
+  it('names every bad variable and says how to fix it, all at once', () => {
+    let error: unknown
+    try {
+      loadConfig({ KAFKA_BROKERS: 'localhost', API_PORT: '99999', CLICKHOUSE_URL: 'not a url', STREAMCUBE_ENCODING: 'xml' })
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(ConfigError)
+    const message = (error as ConfigError).message
+    expect(message).toMatch(/KAFKA_BROKERS \(or --brokers\) is invalid .*set it to host:port\[,host:port\]/)
+    expect(message).toMatch(/API_PORT \(or --port\) is invalid/)
+    expect(message).toMatch(/CLICKHOUSE_URL \(or --clickhouse-url\) is invalid/)
+    expect(message).toMatch(/STREAMCUBE_ENCODING .* one of json, confluent-avro/)
+    expect((error as ConfigError).problems).toHaveLength(4)
+  })
+
+  it('commands that need Kafka stop with the fix when no broker is set', () => {
+    expect(() => requireBrokers(loadConfig({}))).toThrow(/KAFKA_BROKERS is empty: set it to host:port\[,host:port\]/)
+  })
+
+  it('every schema field has a SETTINGS entry (and so an environment variable)', () => {
+    const paths: string[] = []
+    const walk = (shape: Record<string, unknown>, prefix: string) => {
+      for (const [k, v] of Object.entries(shape)) {
+        const inner = (v as { shape?: Record<string, unknown> }).shape
+        if (inner) walk(inner, `${prefix}${k}.`)
+        else paths.push(`${prefix}${k}`)
+      }
+    }
+    walk(ConfigSchema.shape, '')
+    expect(SETTINGS.map((s) => s.path).sort()).toEqual(paths.sort())
+  })
+})

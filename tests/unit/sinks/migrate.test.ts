@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest'
+import { loadMigrations, renderStatements } from '../../../sinks/index.js'
+
+describe('migrations', () => {
+  const migrations = loadMigrations()
+
+  it('are numbered, ordered and unique', () => {
+    expect(migrations.length).toBeGreaterThan(0)
+    const versions = migrations.map((m) => m.version)
+    expect(versions).toEqual([...versions].sort((a, b) => a - b))
+    expect(new Set(versions).size).toBe(versions.length)
+  })
+
+  it('render a single-node variant with plain MergeTree engines and no ON CLUSTER', () => {
+    for (const m of migrations) {
+      const sql = renderStatements(m.sql, { cluster: null }).join('\n')
+      expect(sql).not.toMatch(/\{\{|ON CLUSTER|Replicated/)
+      expect(sql).toMatch(/ENGINE = \w*MergeTree/)
+    }
+  })
+
+  it('render a cluster variant with Replicated engines and ON CLUSTER on every CREATE', () => {
+    for (const m of migrations) {
+      const statements = renderStatements(m.sql, { cluster: 'analytics' })
+      for (const s of statements.filter((x) => /^CREATE TABLE/.test(x))) {
+        expect(s).toContain("ON CLUSTER 'analytics'")
+        expect(s).toMatch(/ENGINE = Replicated\w*MergeTree/)
+      }
+    }
+  })
+
+  it('every CREATE is re-runnable (IF NOT EXISTS)', () => {
+    for (const m of migrations) for (const s of renderStatements(m.sql, { cluster: null })) if (/^CREATE/.test(s)) expect(s).toMatch(/IF NOT EXISTS/)
+  })
+
+  it('refuses unknown template tokens', () => {
+    expect(() => renderStatements('CREATE TABLE x ENGINE = {{Nope}}', { cluster: null })).toThrow(/unknown template token/)
+  })
+})
