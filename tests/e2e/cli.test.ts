@@ -1,0 +1,144 @@
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdtempSync, readFileSync, readdirSync, createReadStream } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import avro from 'avsc'
+import { describe, expect, it } from 'vitest'
+import { brokers, randomPrefix, testKafka } from '../services/kafka.js'
+import { newDataDir } from '../services/clickhouse.js'
+
+const BIN = join(process.cwd(), 'bin/streamcube.js')
+const BASE_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['KAFKA_BROKERS', 'CLICKHOUSE_URL', 'API_PORT', 'LOG_LEVEL'].includes(k)))
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the built CLI as a user would; resolves when it exits. */
+function cli(args: string[], env: Record<string, string> = {}, onStdout?: (text: string) => void): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...BASE_ENV, LOG_LEVEL: 'warn', ...env } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+      onStdout?.(stdout)
+    })
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('exit', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex')
+
+describe('the streamcube CLI', () => {
+  it('has --help on every subcommand', async () => {
+    const commands = ['generate', 'produce', 'migrate', 'demo', 'run', 'api', 'kafka', 'kafka start', 'kafka stop', 'kafka jars']
+    const top = await cli(['--help'])
+    expect(top.code).toBe(0)
+    for (const c of ['generate', 'produce', 'migrate', 'demo', 'run', 'api', 'kafka']) expect(top.stdout).toContain(c)
+    for (const c of commands) {
+      const r = await cli([...c.split(' '), '--help'])
+      expect(r.code, c).toBe(0)
+      expect(r.stdout, c).toMatch(/Usage: streamcube /)
+    }
+  })
+
+  it('generate is deterministic per seed and writes readable NDJSON and Avro files', async () => {
+    const [a, b, c] = [mkdtempSync(join(tmpdir(), 'gen-')), mkdtempSync(join(tmpdir(), 'gen-')), mkdtempSync(join(tmpdir(), 'gen-'))]
+    const args = ['--events', '8000', '--seed', '3', '--start', '2026-11-16T00:00:00+08:00']
+    expect((await cli(['generate', '--out', a, ...args])).code).toBe(0)
+    const second = await cli(['generate', '--out', b, ...args])
+    expect(second.stdout).toMatch(/generated 8,000 events/)
+    for (const f of readdirSync(a)) expect(sha(join(b, f)), f).toBe(sha(join(a, f)))
+    const lines = readdirSync(a).reduce((n, f) => n + readFileSync(join(a, f), 'utf8').trim().split('\n').length, 0)
+    expect(lines).toBe(8000)
+
+    expect((await cli(['generate', '--out', c, '--format', 'avro', ...args])).code).toBe(0)
+    let records = 0
+    for (const f of readdirSync(c)) {
+      await new Promise<void>((resolve, reject) => {
+        createReadStream(join(c, f)).pipe(new avro.streams.BlockDecoder()).on('data', () => records++).on('end', resolve).on('error', reject)
+      })
+    }
+    expect(records).toBe(8000)
+  })
+
+  it('produce writes to the real broker and prints a summary', async () => {
+    const prefix = randomPrefix('cli')
+    const r = await cli(['produce', '--events', '3000', '--topic-prefix', prefix, '--partitions', '2'], { KAFKA_BROKERS: brokers().join(',') })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/produced 3,000 events/)
+    const admin = testKafka().admin()
+    await admin.connect()
+    let total = 0
+    for (const t of ['behaviour', 'orders', 'inventory']) for (const o of await admin.fetchTopicOffsets(`${prefix}${t}`)) total += Number(o.high)
+    await admin.deleteTopics({ topics: ['behaviour', 'orders', 'inventory'].map((t) => `${prefix}${t}`) })
+    await admin.disconnect()
+    expect(total).toBe(3000)
+  })
+
+  it('configuration and argument mistakes stop with status 2 and say how to fix them', async () => {
+    const noBroker = await cli(['produce', '--events', '10'])
+    expect(noBroker.code).toBe(2)
+    expect(noBroker.stderr).toMatch(/KAFKA_BROKERS is empty: set it to host:port\[,host:port\]/)
+    const badPort = await cli(['demo'], { API_PORT: '99999' })
+    expect(badPort.code).toBe(2)
+    expect(badPort.stderr).toMatch(/API_PORT \(or --port\) is invalid.*set it to a port number/)
+    const badCount = await cli(['generate', '--out', '/tmp/x', '--events', 'many'])
+    expect(badCount.code).toBe(2)
+    expect(badCount.stderr).toMatch(/--events must be a positive whole number/)
+    const skeleton = await cli(['run'])
+    expect(skeleton.code).toBe(2)
+  })
+
+  it('migrate applies the migrations once on the embedded engine, and prints the cluster variant', async () => {
+    const dataDir = newDataDir()
+    const first = await cli(['migrate', '--data-dir', dataDir])
+    expect(first.code, first.stderr).toBe(0)
+    expect(first.stdout).toMatch(/embedded ClickHouse, database streamcube: [1-9]\d* applied, 0 already applied/)
+    const again = await cli(['migrate', '--data-dir', dataDir])
+    expect(again.stdout).toMatch(/: 0 applied, [1-9]\d* already applied/)
+    const status = await cli(['migrate', '--data-dir', dataDir, '--status'])
+    expect(status.stdout).toMatch(/0001_raw_facts {2}applied/)
+    const printed = await cli(['migrate', '--print', '--cluster', 'analytics'])
+    expect(printed.stdout).toContain("ON CLUSTER 'analytics'")
+    expect(printed.stdout).toMatch(/ENGINE = ReplicatedMergeTree/)
+  })
+
+  it('demo (npm start) runs generator → embedded ClickHouse → API, and stops cleanly', async () => {
+    const dataDir = newDataDir()
+    let checked: Promise<Record<string, unknown>> | undefined
+    const run = await cli(['demo', '--port', '0', '--data-dir', dataDir, '--duration', '6', '--backfill-minutes', '30'], {}, (out) => {
+      const m = /API at (http:\/\/[\d.:]+)/.exec(out)
+      if (m && !checked) {
+        const base = m[1] as string
+        checked = (async () => {
+          const health = await (await fetch(`${base}/health`)).json()
+          const ready = await fetch(`${base}/ready`)
+          // Wait on the condition: the first batch lands within a second or two.
+          let status: { tables: { events: number }[] } = { tables: [] }
+          for (let i = 0; i < 40 && !status.tables.some((t) => t.events > 0); i++) {
+            status = (await (await fetch(`${base}/v1/ingest/status`)).json()) as typeof status
+            if (!status.tables.some((t) => t.events > 0)) await new Promise((r) => setTimeout(r, 100))
+          }
+          const page = await (await fetch(`${base}/`)).text()
+          const bad = await fetch(`${base}/nope`)
+          return { health, ready: ready.status, status, page, notFound: await bad.json() }
+        })()
+      }
+    })
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stdout).toMatch(/demo stopped after [\d,]+ events/)
+    const r = (await checked) as { health: unknown; ready: number; status: { tables: { table: string; events: number }[] }; page: string; notFound: { code: string } }
+    expect(r.health).toEqual({ status: 'ok' })
+    expect(r.ready).toBe(200)
+    expect(r.status.tables.map((t) => t.table).sort()).toEqual(['behaviour_events', 'inventory_events', 'order_events'])
+    expect(r.status.tables.reduce((n, t) => n + t.events, 0)).toBeGreaterThan(0)
+    expect(r.page).toContain('streamcube')
+    expect(r.notFound.code).toBe('API_NOT_FOUND')
+  })
+})
