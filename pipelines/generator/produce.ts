@@ -101,34 +101,51 @@ export async function produceGenerated(source: Iterator<GeneratedRecord>, option
   let sent = 0
   let bytes = 0
   const progress = (): ProduceProgress => ({ sent, bytes, elapsedMs: Date.now() - started, byType: { ...byType } })
+  // One batch in flight (order per key), but the next batch is generated and encoded while the
+  // previous one is on the wire.
+  let inFlight: Promise<void> | undefined
+  let built = 0
   try {
-    while (sent < limit && Date.now() < deadline && !options.signal?.aborted) {
-      let n = Math.min(batchSize, limit - sent)
+    while (built < limit && Date.now() < deadline && !options.signal?.aborted) {
+      let n = Math.min(batchSize, limit - built)
       if (options.rate) n = Math.min(n, Math.max(1, Math.ceil(options.rate / 10)))
       const messages: Record<EventType, Message[]> = { behaviour: [], order: [], inventory: [] }
+      let batchBytes = 0
+      const batchTypes: Record<EventType, number> = { behaviour: 0, order: 0, inventory: 0 }
       for (let i = 0; i < n; i++) {
         const r = source.next().value as GeneratedRecord
         const value = encoder.encode(r.event)
-        bytes += value.length
+        batchBytes += value.length
         // The record timestamp is left to the producer (send time): event time travels in the payload,
         // and brokers reject CreateTimes more than log.message.timestamp.after.max.ms (1 h) ahead.
         messages[r.type].push({ key: r.key, value, headers: { 'content-type': contentType, 'streamcube-event-type': r.type } })
-        byType[r.type]++
+        batchTypes[r.type]++
       }
-      await producer.sendBatch({
-        acks: -1,
-        compression: CompressionTypes.None,
-        topicMessages: EVENT_TYPES.filter((t) => messages[t].length > 0).map((t) => ({ topic: topics[t], messages: messages[t] })),
-      })
-      sent += n
-      options.onProgress?.(progress())
+      built += n
+      await inFlight
+      inFlight = producer
+        .sendBatch({
+          acks: -1,
+          compression: CompressionTypes.None,
+          topicMessages: EVENT_TYPES.filter((t) => messages[t].length > 0).map((t) => ({ topic: topics[t], messages: messages[t] })),
+        })
+        .then(() => {
+          sent += n
+          bytes += batchBytes
+          for (const t of EVENT_TYPES) byType[t] += batchTypes[t]
+          options.onProgress?.(progress())
+        })
+      // Handled when awaited on the next turn; this keeps a failure during the rate-limit sleep
+      // from surfacing as an unhandled rejection first.
+      inFlight.catch(() => {})
       if (options.rate) {
-        // Token bucket: wait until the schedule catches up with what was sent.
-        const due = started + (sent / options.rate) * 1000
+        // Token bucket: wait until the schedule catches up with what was handed to the producer.
+        const due = started + (built / options.rate) * 1000
         const wait = due - Date.now()
         if (wait > 0) await new Promise((r) => setTimeout(r, wait))
       }
     }
+    await inFlight
   } finally {
     await producer.disconnect()
   }
