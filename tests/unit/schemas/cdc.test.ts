@@ -107,6 +107,16 @@ describe('Debezium envelopes', () => {
     expect((gone?.event as InventoryEvent).qty).toBe(0)
   })
 
+  it('time columns in another unit are read by their Debezium type or magnitude (days, ms, µs)', () => {
+    // production_date as epoch ms instead of days since epoch; updated_at in microseconds (Postgres MicroTimestamp).
+    const row = { ...inventoryRow, production_date: Date.UTC(2026, 10, 16), updated_at: UPDATED * 1000 }
+    const [e] = events(debezium.decode(bytes(envelope('inventory', 'c', null, row))))
+    expect(e?.event).toMatchObject({ productionDate: '2026-11-16', eventTime: UPDATED })
+    // updated_at in seconds is refused rather than read as January 1970.
+    const seconds = error(debezium.decode(bytes(envelope('inventory', 'c', null, { ...inventoryRow, updated_at: Math.floor(UPDATED / 1000) }))))
+    expect([seconds.code, seconds.path]).toEqual([DecodeErrorCode.TIMESTAMP_UNIT, 'eventTime'])
+  })
+
   it('bad envelopes and columns are typed errors', () => {
     expect(error(debezium.decode(bytes({ before: null, after: orderRow, source: { table: 'orders' } }))).code).toBe(DecodeErrorCode.CDC_ENVELOPE)
     expect(error(debezium.decode(bytes(envelope('orders', 'x', null, orderRow)))).code).toBe(DecodeErrorCode.CDC_OPERATION)

@@ -108,6 +108,14 @@ describe('bad input: a typed error with the field, never a throw', () => {
     })
   }
 
+  it('NaN and Infinity inside Avro doubles are validation errors naming the field', () => {
+    const codec = createAvroCodec('order', { bounds: BOUNDS })
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      const error = errorOf(codec.decode(avroType('order').toBuffer({ ...order, deliveryLon: bad })))
+      expect([error.code, error.path]).toEqual([DecodeErrorCode.VALIDATION, 'deliveryLon'])
+    }
+  })
+
   it('random garbage never throws out of any codec', () => {
     const codecs: Codec[] = [json.order, createAvroCodec('order', { bounds: BOUNDS }), createAvroCodec('inventory', { bounds: BOUNDS }), confluent]
     let seed = 1
