@@ -1,14 +1,12 @@
 import { DecodeErrorCode, fail, ok, type DecodeResult } from '../errors.js'
 import type { TypedEvent } from '../events.js'
-import { DEFAULT_TIME_BOUNDS } from '../validate.js'
-import { mapRow, DEFAULT_CDC_TABLES, type Row, type RowChange } from './cdc-rows.js'
-import { DEFAULT_LIMITS, type Codec } from './codec.js'
-import type { CdcOptions } from './debezium.js'
+import { mapRow, type Row, type RowChange } from './cdc-rows.js'
+import type { Codec } from './codec.js'
+import { isObject, resolveCdcOptions, type CdcOptions } from './debezium.js'
 import { parseJsonBytes } from './json.js'
 
 const TYPES: Readonly<Record<string, RowChange>> = { INSERT: 'insert', UPDATE: 'update', DELETE: 'delete' }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /**
  * Canal flat JSON messages: one message per statement, `data[]` the rows after the change,
@@ -16,10 +14,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * business event. An error in any row rejects the whole message so it is dead-lettered intact.
  */
 export function createCanalCodec(options: CdcOptions = {}): Codec {
-  const limits = options.limits ?? DEFAULT_LIMITS
-  const bounds = options.bounds ?? DEFAULT_TIME_BOUNDS
-  const tables = options.tables ?? DEFAULT_CDC_TABLES
-  const tzOffsetMinutes = options.tzOffsetMinutes ?? 480
+  const { limits, bounds, tables, tzOffsetMinutes } = resolveCdcOptions(options)
   return {
     format: 'canal',
     decode(bytes): DecodeResult<readonly TypedEvent[]> {

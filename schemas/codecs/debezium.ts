@@ -15,7 +15,17 @@ export interface CdcOptions {
 
 const OPS: Readonly<Record<string, RowChange>> = { c: 'insert', u: 'update', d: 'delete', r: 'snapshot' }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** CDC codec options with their defaults filled in (shared by the Debezium and Canal codecs). */
+export function resolveCdcOptions(options: CdcOptions) {
+  return {
+    limits: options.limits ?? DEFAULT_LIMITS,
+    bounds: options.bounds ?? DEFAULT_TIME_BOUNDS,
+    tables: options.tables ?? DEFAULT_CDC_TABLES,
+    tzOffsetMinutes: options.tzOffsetMinutes ?? 480,
+  }
+}
 
 interface ConnectField {
   field?: string
@@ -45,10 +55,7 @@ function hintsFromSchema(schema: unknown): ColumnHints {
  * Tombstones and truncate/message events carry no business event and decode to none.
  */
 export function createDebeziumCodec(options: CdcOptions = {}): Codec {
-  const limits = options.limits ?? DEFAULT_LIMITS
-  const bounds = options.bounds ?? DEFAULT_TIME_BOUNDS
-  const tables = options.tables ?? DEFAULT_CDC_TABLES
-  const tzOffsetMinutes = options.tzOffsetMinutes ?? 480
+  const { limits, bounds, tables, tzOffsetMinutes } = resolveCdcOptions(options)
   return {
     format: 'debezium',
     decode(bytes): DecodeResult<readonly TypedEvent[]> {
