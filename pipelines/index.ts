@@ -1,3 +1,5 @@
 export * from './generator/index.js'
 export { ensureTopics } from './kafka/topics.js'
 export { kafkajsLogCreator, kafkajsLevel } from './kafka/kafkajs-logger.js'
+export * from './runtime/index.js'
+export { PIPELINES, selectPipelines, allocate, geohash, HEATMAP_PRECISIONS } from './definitions/index.js'

@@ -36,6 +36,17 @@ export const ConfigSchema = z.object({
     host: z.string().min(1).default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65535).default(8080),
   }),
+  engine: z
+    .object({
+      groupId: z.string().min(1).nullable().default(null),
+      client: z.enum(['kafkajs', 'rdkafka']).default('kafkajs'),
+      flushIntervalMs: z.coerce.number().int().min(10).default(1000),
+      flushMaxRecords: z.coerce.number().int().min(1).default(50_000),
+      outOfOrdernessMs: z.coerce.number().int().min(0).default(5_000),
+      allowedLatenessMs: z.coerce.number().int().min(0).default(300_000),
+      dedupHorizonMs: z.coerce.number().int().min(0).nullable().default(null),
+    })
+    .refine((e) => e.dedupHorizonMs === null || e.dedupHorizonMs <= e.allowedLatenessMs, { path: ['dedupHorizonMs'], message: 'must not exceed the allowed lateness' }),
   metricsPort: z.coerce.number().int().min(0).max(65535).nullable().default(null),
   logLevel: z.enum(LogLevel).default('info'),
 })
@@ -67,6 +78,13 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'clickhouse.cluster', env: 'CLICKHOUSE_CLUSTER', flag: '--cluster', fix: 'set it to the cluster name of remote_servers, or unset it for a single node' },
   { path: 'api.host', env: 'API_HOST', flag: '--host', fix: 'set it to an interface address, e.g. 0.0.0.0' },
   { path: 'api.port', env: 'API_PORT', flag: '--port', fix: 'set it to a port number 0-65535' },
+  { path: 'engine.groupId', env: 'KAFKA_GROUP_ID', flag: '--group', fix: 'set the consumer group id (default: streamcube, or streamcube.<names> for a subset of pipelines)' },
+  { path: 'engine.client', env: 'KAFKA_CLIENT', fix: 'set it to kafkajs or rdkafka' },
+  { path: 'engine.flushIntervalMs', env: 'FLUSH_INTERVAL_MS', fix: 'set it to milliseconds ≥ 10 (default 1000)' },
+  { path: 'engine.flushMaxRecords', env: 'FLUSH_MAX_RECORDS', fix: 'set it to a record count ≥ 1 (default 50000)' },
+  { path: 'engine.outOfOrdernessMs', env: 'OUT_OF_ORDERNESS_MS', fix: 'set it to milliseconds ≥ 0 (default 5000)' },
+  { path: 'engine.allowedLatenessMs', env: 'ALLOWED_LATENESS_MS', fix: 'set it to milliseconds ≥ 0 (default 300000)' },
+  { path: 'engine.dedupHorizonMs', env: 'DEDUP_HORIZON_MS', fix: 'set it to milliseconds ≤ ALLOWED_LATENESS_MS (default: the allowed lateness)' },
   { path: 'metricsPort', env: 'METRICS_PORT', flag: '--metrics-port', fix: 'set it to a port number 0-65535, or unset it to serve /metrics on the API port only' },
   { path: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', fix: `set it to one of ${LogLevel.join(', ')}` },
 ]
@@ -107,7 +125,7 @@ export type ConfigOverrides = Readonly<Record<string, unknown>>
  * and how to fix it, for every problem at once.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): Config {
-  const raw: Record<string, unknown> = { kafka: {}, clickhouse: {}, api: {} }
+  const raw: Record<string, unknown> = { kafka: {}, clickhouse: {}, api: {}, engine: {} }
   for (const s of SETTINGS) {
     const fromFlag = overrides[s.path]
     const fromEnv = env[s.env]

@@ -6,6 +6,7 @@ import { registerGenerate } from './commands/generate.js'
 import { registerKafka } from './commands/kafka.js'
 import { registerMigrate } from './commands/migrate.js'
 import { registerProduce } from './commands/produce.js'
+import { registerRun } from './commands/run.js'
 import { registerSkeletons } from './commands/skeletons.js'
 
 /** Builds the `streamcube` command tree (exported for tests of --help and argument errors). */
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerMigrate(program, ctx)
   registerKafka(program, ctx)
   registerDemo(program, ctx)
+  registerRun(program, ctx)
   registerSkeletons(program, ctx)
   for (const command of program.commands) command.exitOverride()
   return program

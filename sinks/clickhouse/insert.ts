@@ -12,7 +12,7 @@ export async function insertRows(
   ch: ClickHouse,
   table: string,
   rows: readonly Record<string, unknown>[],
-  options: { deduplicationToken?: string } = {},
+  options: { deduplicationToken?: string; aggregateArrays?: boolean } = {},
 ): Promise<void> {
   if (rows.length === 0) return
   try {
@@ -24,13 +24,25 @@ export async function insertRows(
         insert_deduplication_token: options.deduplicationToken ?? '',
         insert_deduplicate: 1,
         async_insert: 0,
+        // Distinct-count measures arrive as arrays of ids; ClickHouse builds the uniq states.
+        aggregate_function_input_format: options.aggregateArrays ? 'array' : 'state',
       },
     })
   } catch (err) {
     throw new SinkError(SinkErrorCode.INSERT, `insert into ${table} failed: ${(err as Error).message}`, {
-      retryable: true,
+      retryable: isRetryableClickHouseError(err),
       cause: err,
       context: { table, rows: rows.length, token: options.deduplicationToken },
     })
   }
+}
+
+// ClickHouse error types that say the data or the schema is wrong: a retry cannot help.
+const PERMANENT = /^(CANNOT_PARSE|CANNOT_READ|TYPE_MISMATCH|UNKNOWN_TABLE|UNKNOWN_DATABASE|UNKNOWN_IDENTIFIER|NO_SUCH_COLUMN|ILLEGAL_|INCORRECT_DATA|SYNTAX_ERROR|UNKNOWN_SETTING|NOT_IMPLEMENTED|READONLY|ACCESS_DENIED|AUTHENTICATION_FAILED|INCORRECT_NUMBER_OF_COLUMNS|THERE_IS_NO_COLUMN|DUPLICATE_COLUMN|SIZES_OF_ARRAYS_DONT_MATCH|VALUE_IS_OUT_OF_RANGE)/
+
+/** Network failures, timeouts and overload are retryable; errors about the data or schema are not. */
+export function isRetryableClickHouseError(err: unknown): boolean {
+  const type = (err as { type?: unknown }).type
+  if (typeof type === 'string' && PERMANENT.test(type)) return false
+  return true
 }

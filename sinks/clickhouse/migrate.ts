@@ -9,6 +9,10 @@ import type { ClickHouse } from './client.js'
  * single node (MergeTree family) and cluster (Replicated* engines, ON CLUSTER), through tokens:
  *   {{ON_CLUSTER}}        → "" or " ON CLUSTER '<cluster>'"
  *   {{MergeTree}}, {{AggregatingMergeTree}}, {{ReplacingMergeTree}}, … → the engine, or its Replicated twin
+ *   {{LOCAL name}}        → "name" on a single node, "name_local" (the shard-local table) on a cluster
+ *   {{DISTRIBUTED name key}} → nothing on a single node; on a cluster a statement creating the
+ *                           Distributed table "name" over "name_local" (sharded by the table's first
+ *                           ORDER BY column, so a replayed batch lands on the same shards)
  * Each statement is written to be re-runnable (IF NOT EXISTS), and a migration's version is
  * recorded only after all its statements succeed, so an interrupted run is finished by the next.
  */
@@ -50,8 +54,13 @@ export function loadMigrations(dir: URL = MIGRATIONS_DIR): Migration[] {
 /** Renders a migration's SQL for a variant and splits it into statements. */
 export function renderStatements(sql: string, variant: MigrationVariant): string[] {
   const onCluster = variant.cluster ? ` ON CLUSTER '${variant.cluster.replace(/'/g, "\\'")}'` : ''
+  const cluster = variant.cluster
   const rendered = sql
     .replace(/\{\{ON_CLUSTER\}\}/g, onCluster)
+    .replace(/\{\{LOCAL (\w+)\}\}/g, (_, name: string) => (cluster ? `${name}_local` : name))
+    .replace(/\{\{DISTRIBUTED (\w+) (\w+)\}\}/g, (_, name: string, shardKey: string) =>
+      cluster ? `CREATE TABLE IF NOT EXISTS ${name}${onCluster} AS ${name}_local ENGINE = Distributed('${cluster}', currentDatabase(), ${name}_local, cityHash64(${shardKey}))` : '',
+    )
     .replace(/\{\{(\w*MergeTree)\}\}/g, (_, engine: string) => (variant.cluster ? `Replicated${engine}` : engine))
   if (/\{\{[^}]*\}\}/.test(rendered)) throw new SinkError(SinkErrorCode.MIGRATION_FILE, `unknown template token in migration: ${/\{\{[^}]*\}\}/.exec(rendered)?.[0]}`)
   const withoutComments = rendered

@@ -2,7 +2,7 @@
 -- rebuilding cubes. Kept 180 days. Inserts carry a deduplication token per source offset range, so
 -- the tables keep a deduplication window on a single node too.
 
-CREATE TABLE IF NOT EXISTS behaviour_events{{ON_CLUSTER}}
+CREATE TABLE IF NOT EXISTS {{LOCAL behaviour_events}}{{ON_CLUSTER}}
 (
     event_id     String,
     event_time   DateTime64(3, 'UTC'),
@@ -27,7 +27,9 @@ ORDER BY (community_id, action, event_time)
 TTL toDateTime(event_time) + INTERVAL 180 DAY
 SETTINGS non_replicated_deduplication_window = 10000;
 
-CREATE TABLE IF NOT EXISTS order_events{{ON_CLUSTER}}
+{{DISTRIBUTED behaviour_events community_id}};
+
+CREATE TABLE IF NOT EXISTS {{LOCAL order_events}}{{ON_CLUSTER}}
 (
     event_id      String,
     event_time    DateTime64(3, 'UTC'),
@@ -59,7 +61,9 @@ ORDER BY (community_id, status, event_time, order_id)
 TTL toDateTime(event_time) + INTERVAL 180 DAY
 SETTINGS non_replicated_deduplication_window = 10000;
 
-CREATE TABLE IF NOT EXISTS inventory_events{{ON_CLUSTER}}
+{{DISTRIBUTED order_events community_id}};
+
+CREATE TABLE IF NOT EXISTS {{LOCAL inventory_events}}{{ON_CLUSTER}}
 (
     event_id      String,
     event_time    DateTime64(3, 'UTC'),
@@ -83,3 +87,5 @@ PARTITION BY toYYYYMM(event_time)
 ORDER BY (warehouse_id, sku, event_time)
 TTL toDateTime(event_time) + INTERVAL 365 DAY
 SETTINGS non_replicated_deduplication_window = 10000;
+
+{{DISTRIBUTED inventory_events warehouse_id}};

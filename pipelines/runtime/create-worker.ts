@@ -1,0 +1,71 @@
+import { Kafka } from 'kafkajs'
+import type { Logger } from 'pino'
+import { createConfluentCodec, createConfluentRegistry, createJsonCodec, EVENT_TYPES, type Codec, type Config, type EventType } from '../../schemas/index.js'
+import type { ClickHouse, RetryPolicy } from '../../sinks/index.js'
+import { kafkajsLevel, kafkajsLogCreator } from '../kafka/kafkajs-logger.js'
+import { KafkaWorker } from './kafkajs-worker.js'
+import { EngineMetrics } from './metrics.js'
+import { DEFAULT_EVENT_TIME_POLICY, type EventTimePolicy } from './partition-state.js'
+import type { PipelineDefinition } from './pipeline.js'
+
+/** The codec of each stream for the configured encoding. */
+export function codecsFor(config: Pick<Config, 'encoding' | 'schemaRegistryUrl'>): Record<EventType, Codec> {
+  if (config.encoding === 'confluent-avro') {
+    const codec = createConfluentCodec({ registry: config.schemaRegistryUrl ? createConfluentRegistry(config.schemaRegistryUrl) : undefined })
+    return { behaviour: codec, order: codec, inventory: codec }
+  }
+  return Object.fromEntries(EVENT_TYPES.map((t) => [t, createJsonCodec(t)])) as Record<EventType, Codec>
+}
+
+export function policyFor(config: Pick<Config, 'engine'>): EventTimePolicy {
+  const e = config.engine
+  return {
+    ...DEFAULT_EVENT_TIME_POLICY,
+    outOfOrdernessMs: e.outOfOrdernessMs,
+    allowedLatenessMs: e.allowedLatenessMs,
+    dedupHorizonMs: e.dedupHorizonMs ?? e.allowedLatenessMs,
+  }
+}
+
+/** The default consumer group of a pipeline set: `streamcube` for all, `streamcube.<names>` for a subset. */
+export function defaultGroupId(selected: readonly PipelineDefinition[], all: readonly PipelineDefinition[]): string {
+  if (selected.length === all.length) return 'streamcube'
+  return `streamcube.${selected.map((p) => p.name).sort().join('.')}`
+}
+
+/** Builds a kafkajs worker from validated configuration. */
+export function createWorker(args: {
+  config: Config
+  brokers: readonly string[]
+  pipelines: readonly PipelineDefinition[]
+  groupId: string
+  ch: ClickHouse
+  log: Logger
+  metrics?: EngineMetrics
+  retry?: RetryPolicy
+  beforeInsert?: (table: string) => void | Promise<void>
+  clientId?: string
+}): KafkaWorker {
+  const { config, log } = args
+  const kafka = new Kafka({
+    clientId: args.clientId ?? config.kafka.clientId,
+    brokers: [...args.brokers],
+    logLevel: kafkajsLevel(log.level),
+    logCreator: kafkajsLogCreator(log),
+  })
+  return new KafkaWorker({
+    kafka,
+    groupId: args.groupId,
+    topicPrefix: config.kafka.topicPrefix,
+    pipelines: args.pipelines,
+    codecs: codecsFor(config),
+    policy: policyFor(config),
+    flushIntervalMs: config.engine.flushIntervalMs,
+    flushMaxRecords: config.engine.flushMaxRecords,
+    ch: args.ch,
+    log: log.child({ module: 'worker', group: args.groupId }),
+    metrics: args.metrics ?? new EngineMetrics(),
+    retry: args.retry,
+    beforeInsert: args.beforeInsert,
+  })
+}

@@ -1,0 +1,11 @@
+import { StreamcubeError } from '../../schemas/index.js'
+
+/** Stream engine failures. Closed list; a test holds the codes unique. */
+export const EngineErrorCode = {
+  UNKNOWN_TOPIC: 'ENGINE_UNKNOWN_TOPIC',
+  PIPELINE_SET_CHANGED: 'ENGINE_PIPELINE_SET_CHANGED',
+  UNKNOWN_PIPELINE: 'ENGINE_UNKNOWN_PIPELINE',
+} as const
+export type EngineErrorCode = (typeof EngineErrorCode)[keyof typeof EngineErrorCode]
+
+export class EngineError extends StreamcubeError<EngineErrorCode> {}

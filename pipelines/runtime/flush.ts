@@ -1,0 +1,80 @@
+import type { Logger } from 'pino'
+import { insertRows, withRetry, type ClickHouse, type Forwarder, type RetryPolicy } from '../../sinks/index.js'
+import { deduplicationToken, encodeCheckpoint } from './checkpoint.js'
+import type { FlushPlan, SourceRecord } from './processor.js'
+import type { EngineMetrics } from './metrics.js'
+
+/** Commits an offset with metadata for one topic-partition (the source's own commit). */
+export type CommitFn = (topic: string, partition: number, offset: string, metadata: string) => Promise<void>
+
+export interface FlushExecutorOptions {
+  readonly ch: ClickHouse
+  readonly forwarder: Forwarder | null
+  readonly pipelineSet: string
+  readonly retry?: RetryPolicy
+  readonly log: Logger
+  readonly metrics?: EngineMetrics
+  /** Called while an insert retries, so the source can keep its group membership alive. */
+  readonly heartbeat?: () => Promise<void>
+  /** Test hook: runs before each table insert (fault injection for outage tests). */
+  readonly beforeInsert?: (table: string) => void | Promise<void>
+}
+
+const forwarded = (plan: FlushPlan, r: SourceRecord) => ({ sourceTopic: plan.topic, sourcePartition: plan.partition, sourceOffset: r.offset, key: r.key, value: r.value, headers: r.headers })
+
+/**
+ * The exactly-once flush protocol (ARCHITECTURE.md):
+ *  1. commit offset `first` with metadata {state before, pending: last} — the range is now on record;
+ *  2. forward dead letters and late events (acks=all);
+ *  3. insert every table's rows with insert_deduplication_token = pipeline/table/topic/partition/first-last;
+ *  4. commit last+1 with the state after.
+ * A crash anywhere before 4 leaves `pending` behind: the next owner re-reads exactly [first, last],
+ * builds the same rows (the processor is a pure function of the records and the carried state)
+ * and inserts them with the same tokens, which ClickHouse drops where they had already landed.
+ */
+export class FlushExecutor {
+  constructor(private readonly options: FlushExecutorOptions) {}
+
+  async execute(plan: FlushPlan, commit: CommitFn): Promise<void> {
+    const { ch, forwarder, log, metrics } = this.options
+    const started = performance.now()
+    const next = (BigInt(plan.last) + 1n).toString()
+    const set = this.options.pipelineSet
+    await commit(plan.topic, plan.partition, plan.first, encodeCheckpoint(plan.before, set, plan.last))
+
+    if (forwarder) {
+      await this.retrying('forward', () => forwarder.deadLetter(plan.deadLetters.map((d) => ({ record: forwarded(plan, d.record), error: d.error })), 'engine'))
+      await this.retrying('forward', () => forwarder.late(plan.late.map((l) => ({ record: forwarded(plan, l.record), eventId: l.eventId, eventTime: l.eventTime, watermark: l.watermark })), 'engine'))
+    }
+
+    let rows = 0
+    for (const [pipeline, tables] of plan.rows) {
+      for (const [table, tableRows] of tables) {
+        if (tableRows.length === 0) continue
+        const token = deduplicationToken(pipeline, table, plan.topic, plan.partition, plan.first, plan.last)
+        await this.retrying('insert', async () => {
+          await this.options.beforeInsert?.(table)
+          await insertRows(ch, table, tableRows, { deduplicationToken: token, aggregateArrays: true })
+        })
+        rows += tableRows.length
+      }
+    }
+
+    await commit(plan.topic, plan.partition, next, encodeCheckpoint(plan.after, set))
+    const seconds = (performance.now() - started) / 1000
+    metrics?.observeFlush(plan, rows, seconds)
+    log.debug({ topic: plan.topic, partition: plan.partition, first: plan.first, last: plan.last, rows, records: plan.counts.records, ms: Math.round(seconds * 1000) }, 'flushed')
+  }
+
+  private retrying<T>(what: 'insert' | 'forward', fn: () => Promise<T>): Promise<T> {
+    return withRetry(fn, {
+      policy: this.options.retry,
+      retryable: (err) => (err as { retryable?: boolean }).retryable !== false,
+      onRetry: async (err, attempt, delayMs) => {
+        this.options.metrics?.retries.inc({ operation: what })
+        this.options.log.warn({ err: (err as Error).message, attempt, delayMs, operation: what }, `${what} failed; retrying`)
+        await this.options.heartbeat?.()
+      },
+    })
+  }
+}

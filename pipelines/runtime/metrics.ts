@@ -1,0 +1,42 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { FlushPlan } from './processor.js'
+
+/** The engine's Prometheus metrics, on their own registry. */
+export class EngineMetrics {
+  readonly registry = new Registry()
+  readonly eventsIn = new Counter({ name: 'streamcube_events_in_total', help: 'Records read, by topic', labelNames: ['topic'], registers: [this.registry] })
+  readonly eventsOut = new Counter({ name: 'streamcube_events_out_total', help: 'Accepted events fed to a pipeline', labelNames: ['pipeline'], registers: [this.registry] })
+  readonly deadLettered = new Counter({ name: 'streamcube_dead_lettered_total', help: 'Records sent to the dead-letter topic', labelNames: ['topic'], registers: [this.registry] })
+  readonly late = new Counter({ name: 'streamcube_late_total', help: 'Events older than watermark − allowed lateness, sent to the late topic', labelNames: ['topic'], registers: [this.registry] })
+  readonly lateAccepted = new Counter({ name: 'streamcube_late_accepted_total', help: 'Events behind the watermark but within the allowed lateness (cube updated)', labelNames: ['topic'], registers: [this.registry] })
+  readonly duplicates = new Counter({ name: 'streamcube_duplicates_total', help: 'Events whose id was already seen within the horizon', labelNames: ['topic'], registers: [this.registry] })
+  readonly retries = new Counter({ name: 'streamcube_retries_total', help: 'Retried sink operations', labelNames: ['operation'], registers: [this.registry] })
+  readonly flushRows = new Histogram({ name: 'streamcube_flush_rows', help: 'Rows inserted per flush', buckets: [1, 10, 100, 1000, 10_000, 100_000], registers: [this.registry] })
+  readonly flushSeconds = new Histogram({ name: 'streamcube_flush_seconds', help: 'Flush latency (commit pending → inserts → commit)', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] })
+  readonly freshness = new Histogram({ name: 'streamcube_freshness_seconds', help: 'Event time → committed to ClickHouse, per accepted event', buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300], registers: [this.registry] })
+  readonly lag = new Gauge({ name: 'streamcube_consumer_lag', help: 'High watermark − next offset, per partition', labelNames: ['topic', 'partition'], registers: [this.registry] })
+  readonly paused = new Gauge({ name: 'streamcube_paused', help: '1 while consumption is paused by a slow sink', registers: [this.registry] })
+
+  constructor(defaults = false) {
+    if (defaults) collectDefaultMetrics({ register: this.registry })
+  }
+
+  observeFlush(plan: FlushPlan, rows: number, seconds: number): void {
+    const topic = plan.topic
+    const c = plan.counts
+    this.eventsIn.inc({ topic }, c.records)
+    for (const [pipeline, n] of Object.entries(c.byPipeline)) this.eventsOut.inc({ pipeline }, n)
+    if (c.deadLettered) this.deadLettered.inc({ topic }, c.deadLettered)
+    if (c.tooLate) this.late.inc({ topic }, c.tooLate)
+    if (c.lateAccepted) this.lateAccepted.inc({ topic }, c.lateAccepted)
+    if (c.duplicates) this.duplicates.inc({ topic }, c.duplicates)
+    this.flushRows.observe(rows)
+    this.flushSeconds.observe(seconds)
+    // Freshness of the range: its newest and oldest events bound every event's freshness.
+    if (c.accepted > 0) {
+      const now = Date.now()
+      this.freshness.observe(Math.max(0, (now - plan.maxEventTime) / 1000))
+      this.freshness.observe(Math.max(0, (now - plan.minEventTime) / 1000))
+    }
+  }
+}

@@ -1,0 +1,142 @@
+/*
+ * Per-partition event-time state: the watermark, and the memory of recently seen event ids.
+ *
+ * Replay determinism is the design constraint. After a crash the engine re-reads an offset range
+ * and must classify every record exactly as the first run did, so this state is a pure function
+ * of the records of the partition in offset order, plus what the checkpoint carries (the watermark
+ * and the offset `horizonStart` from which the id memory can be rebuilt). That is why:
+ * - the watermark advances only with event time (max event time − out-of-orderness). An idle
+ *   partition's wall-clock advance closes windows for signals (see `closedUpTo`) but never
+ *   reclassifies records, because wall-clock moments are not in the log;
+ * - a duplicate is decided by comparing the remembered time with the watermark at the moment of
+ *   the check (not by what happens to still be in memory), so lazy eviction cannot change results.
+ */
+
+export const Classification = {
+  /** On time or late within the allowed lateness: counts. */
+  accept: 'accept',
+  /** Event time older than watermark − allowed lateness: goes to the late-event topic. */
+  tooLate: 'too_late',
+  /** The same event id was seen within the horizon: counted once, this copy dropped. */
+  duplicate: 'duplicate',
+} as const
+export type Classification = (typeof Classification)[keyof typeof Classification]
+
+export interface EventTimePolicy {
+  /** Watermark = max event time − this. */
+  readonly outOfOrdernessMs: number
+  /** Records older than watermark − this go to the late topic. */
+  readonly allowedLatenessMs: number
+  /** Event ids are remembered while their time ≥ watermark − this (≤ allowed lateness). */
+  readonly dedupHorizonMs: number
+  /** A bound on remembered ids per partition, whatever the horizon. */
+  readonly maxRememberedIds: number
+}
+
+export const DEFAULT_EVENT_TIME_POLICY: EventTimePolicy = Object.freeze({
+  outOfOrdernessMs: 5_000,
+  allowedLatenessMs: 5 * 60_000,
+  dedupHorizonMs: 5 * 60_000,
+  maxRememberedIds: 2_000_000,
+})
+
+/** What a checkpoint carries for a partition (also the replay starting state). */
+export interface PartitionCheckpoint {
+  /** The watermark before the next record; -Infinity encoded as null. */
+  readonly watermark: number | null
+  /** The lowest offset whose id may still be remembered: replay from here rebuilds the memory. */
+  readonly horizonStart: string | null
+}
+
+interface Seen {
+  readonly id: string
+  readonly time: number
+  readonly offset: bigint
+}
+
+export class PartitionState {
+  private wm: number
+  private readonly times = new Map<string, number>()
+  // Insertion (offset) order, for eviction and for the horizon start.
+  private readonly fifo: Seen[] = []
+  private head = 0
+  duplicates = 0
+  lateAccepted = 0
+  tooLate = 0
+  evictedByCap = 0
+
+  constructor(private readonly policy: EventTimePolicy, checkpoint?: PartitionCheckpoint) {
+    this.wm = checkpoint?.watermark ?? Number.NEGATIVE_INFINITY
+  }
+
+  get watermark(): number {
+    return this.wm
+  }
+
+  /** Ids currently remembered (for memory metrics). */
+  get remembered(): number {
+    return this.fifo.length - this.head
+  }
+
+  /** Classifies a record and updates the state as the record demands. */
+  classify(id: string, time: number, offset: bigint): Classification {
+    const p = this.policy
+    let result: Classification
+    if (time < this.wm - p.allowedLatenessMs) {
+      result = Classification.tooLate
+      this.tooLate++
+    } else {
+      const seen = this.times.get(id)
+      if (seen !== undefined && seen >= this.wm - p.dedupHorizonMs) {
+        result = Classification.duplicate
+        this.duplicates++
+      } else {
+        result = Classification.accept
+        if (time < this.wm) this.lateAccepted++
+        this.remember(id, time, offset)
+      }
+    }
+    const candidate = time - p.outOfOrdernessMs
+    if (candidate > this.wm) this.wm = candidate
+    this.evict()
+    return result
+  }
+
+  /**
+   * Rebuilds the id memory from a record before the replay start (the records between the
+   * checkpoint's horizonStart and the replay start), without counting anything.
+   */
+  rememberReplayed(id: string, time: number, offset: bigint): void {
+    if (time < this.wm - this.policy.allowedLatenessMs) return
+    const seen = this.times.get(id)
+    if (seen !== undefined && seen >= this.wm - this.policy.dedupHorizonMs) return
+    this.remember(id, time, offset)
+  }
+
+  checkpoint(): PartitionCheckpoint {
+    this.evict()
+    const first = this.fifo[this.head]
+    return { watermark: Number.isFinite(this.wm) ? this.wm : null, horizonStart: first ? first.offset.toString() : null }
+  }
+
+  private remember(id: string, time: number, offset: bigint): void {
+    this.times.set(id, time)
+    this.fifo.push({ id, time, offset })
+  }
+
+  private evict(): void {
+    const limit = this.wm - this.policy.dedupHorizonMs
+    while (this.head < this.fifo.length) {
+      const s = this.fifo[this.head] as Seen
+      const overCap = this.fifo.length - this.head > this.policy.maxRememberedIds
+      if (s.time >= limit && !overCap) break
+      if (overCap && s.time >= limit) this.evictedByCap++
+      if (this.times.get(s.id) === s.time) this.times.delete(s.id)
+      this.head++
+    }
+    if (this.head > 4096 && this.head * 2 > this.fifo.length) {
+      this.fifo.splice(0, this.head)
+      this.head = 0
+    }
+  }
+}

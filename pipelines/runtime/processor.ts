@@ -1,0 +1,233 @@
+import { createHash } from 'node:crypto'
+import type { Codec, DecodeError, EventType } from '../../schemas/index.js'
+import { CubeBuffer, type Row } from './cube-buffer.js'
+import type { CheckpointMetadata } from './checkpoint.js'
+import { Classification, PartitionState, type EventTimePolicy, type PartitionCheckpoint } from './partition-state.js'
+import type { PipelineDefinition } from './pipeline.js'
+
+/** One Kafka record as the engine sees it, whatever the client. */
+export interface SourceRecord {
+  readonly offset: string
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly headers: Readonly<Record<string, Buffer | string | undefined>>
+  readonly timestamp: string
+}
+
+/** A record that could not become an event, with why. */
+export interface DeadLetter {
+  readonly record: SourceRecord
+  readonly error: DecodeError
+}
+
+/** An event older than watermark − allowed lateness, with the watermark it missed. */
+export interface LateRecord {
+  readonly record: SourceRecord
+  readonly eventId: string
+  readonly eventTime: number
+  readonly watermark: number
+}
+
+/** Everything one flush of one topic-partition writes, for the offset range [first, last]. */
+export interface FlushPlan {
+  readonly topic: string
+  readonly partition: number
+  readonly first: string
+  readonly last: string
+  /** The state before `first` (committed with `pending` before inserting) and after `last`. */
+  readonly before: PartitionCheckpoint
+  readonly after: PartitionCheckpoint
+  /** Rows per pipeline and table. */
+  readonly rows: ReadonlyMap<string, ReadonlyMap<string, readonly Row[]>>
+  readonly deadLetters: readonly DeadLetter[]
+  readonly late: readonly LateRecord[]
+  readonly counts: FlushCounts
+  /** Event times of the accepted events, for freshness. */
+  readonly minEventTime: number
+  readonly maxEventTime: number
+}
+
+export interface FlushCounts {
+  records: number
+  accepted: number
+  duplicates: number
+  tooLate: number
+  lateAccepted: number
+  deadLettered: number
+  byPipeline: Record<string, number>
+}
+
+const emptyCounts = (): FlushCounts => ({ records: 0, accepted: 0, duplicates: 0, tooLate: 0, lateAccepted: 0, deadLettered: 0, byPipeline: {} })
+
+/** A short fingerprint of a pipeline set, stored in checkpoints so a group cannot silently change sets. */
+export function pipelineSetId(pipelines: readonly PipelineDefinition[]): string {
+  return createHash('sha256').update(pipelines.map((p) => p.name).sort().join(',')).digest('hex').slice(0, 12)
+}
+
+/**
+ * The engine for one topic-partition: decode → validate → classify by event time → feed every
+ * pipeline that reads this stream, buffering partial aggregates until the runner takes a flush.
+ * No I/O here: the runner (Kafka, or the generator) moves records in and flush plans out.
+ */
+export class PartitionProcessor {
+  private readonly state: PartitionState
+  private readonly pipelines: readonly PipelineDefinition[]
+  private buffers = new Map<string, CubeBuffer>()
+  private deadLetters: DeadLetter[] = []
+  private late: LateRecord[] = []
+  private counts = emptyCounts()
+  private first: string | null = null
+  private last: string | null = null
+  private before: PartitionCheckpoint
+  private minTime = Number.POSITIVE_INFINITY
+  private maxTime = Number.NEGATIVE_INFINITY
+  /** Offsets below this are replayed only to rebuild the id memory (they were flushed already). */
+  private rebuildUntil: bigint | null = null
+  /** When set, the range up to this offset must be flushed as one (a pending range being replayed). */
+  readonly pendingLast: bigint | null
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly type: EventType,
+    private readonly codec: Codec,
+    pipelines: readonly PipelineDefinition[],
+    policy: EventTimePolicy,
+    checkpoint: CheckpointMetadata | null,
+    /** The committed offset (the replay start). */
+    committed: bigint | null,
+  ) {
+    this.pipelines = pipelines.filter((p) => p.sources.includes(type))
+    this.state = new PartitionState(policy, checkpoint ?? undefined)
+    this.before = this.state.checkpoint()
+    this.pendingLast = checkpoint?.pending ? BigInt(checkpoint.pending) : null
+    if (checkpoint?.horizonStart && committed !== null && BigInt(checkpoint.horizonStart) < committed) this.rebuildUntil = committed
+  }
+
+  /** Where consumption must start: the rebuild horizon if the checkpoint has one, else the committed offset. */
+  static startOffset(checkpoint: CheckpointMetadata | null, committed: bigint | null): bigint | null {
+    if (checkpoint?.horizonStart && committed !== null && BigInt(checkpoint.horizonStart) < committed) return BigInt(checkpoint.horizonStart)
+    return committed
+  }
+
+  get pendingRecords(): number {
+    return this.counts.records
+  }
+
+  get bufferedRows(): number {
+    let n = 0
+    for (const b of this.buffers.values()) n += b.size
+    return n + this.deadLetters.length + this.late.length
+  }
+
+  get watermark(): number {
+    return this.state.watermark
+  }
+
+  get rememberedIds(): number {
+    return this.state.remembered
+  }
+
+  /** The last offset taken into the current (unflushed) range, if any. */
+  get lastOffset(): string | null {
+    return this.last
+  }
+
+  /** Processes one record in offset order. Returns false if it was only replayed for the id memory. */
+  handle(record: SourceRecord): boolean {
+    const offset = BigInt(record.offset)
+    if (this.rebuildUntil !== null) {
+      if (offset < this.rebuildUntil) {
+        const decoded = this.codec.decode(record.value)
+        if (decoded.ok) for (const e of decoded.value) this.state.rememberReplayed(e.event.eventId, e.event.eventTime, offset)
+        return false
+      }
+      this.rebuildUntil = null
+      this.before = this.state.checkpoint()
+    }
+    if (this.first === null) {
+      this.first = record.offset
+      this.before = this.state.checkpoint()
+    }
+    this.last = record.offset
+    this.counts.records++
+    const decoded = this.codec.decode(record.value)
+    if (!decoded.ok) {
+      this.deadLetters.push({ record, error: decoded.error })
+      this.counts.deadLettered++
+      return true
+    }
+    const position = { topic: this.topic, partition: this.partition, offset: record.offset }
+    for (const e of decoded.value) {
+      const c = this.state.classify(e.event.eventId, e.event.eventTime, offset)
+      if (c === Classification.duplicate) {
+        this.counts.duplicates++
+        continue
+      }
+      if (c === Classification.tooLate) {
+        this.late.push({ record, eventId: e.event.eventId, eventTime: e.event.eventTime, watermark: this.state.watermark })
+        this.counts.tooLate++
+        continue
+      }
+      this.counts.accepted++
+      if (e.event.eventTime < this.state.watermark) this.counts.lateAccepted++
+      if (e.event.eventTime < this.minTime) this.minTime = e.event.eventTime
+      if (e.event.eventTime > this.maxTime) this.maxTime = e.event.eventTime
+      for (const p of this.pipelines) {
+        let buffer = this.buffers.get(p.name)
+        if (!buffer) {
+          buffer = new CubeBuffer()
+          this.buffers.set(p.name, buffer)
+        }
+        p.accumulate(e, buffer, position)
+        this.counts.byPipeline[p.name] = (this.counts.byPipeline[p.name] ?? 0) + 1
+      }
+    }
+    return true
+  }
+
+  /** True when the replay of a pending range has reached its end and must be flushed now. */
+  get pendingComplete(): boolean {
+    return this.pendingLast !== null && this.last !== null && BigInt(this.last) >= this.pendingLast && !this.pendingFlushed
+  }
+
+  private pendingFlushed = false
+
+  /**
+   * Takes what was buffered as a flush plan over [first, last] and starts a new range.
+   * Returns null when nothing was processed since the last flush.
+   */
+  takeFlush(): FlushPlan | null {
+    if (this.first === null || this.last === null) return null
+    if (this.pendingLast !== null && !this.pendingFlushed) {
+      // A pending range must be re-flushed exactly as first planned: same first and last offsets.
+      if (BigInt(this.last) !== this.pendingLast) return null
+      this.pendingFlushed = true
+    }
+    const rows = new Map<string, Map<string, Row[]>>()
+    for (const [pipeline, buffer] of this.buffers) rows.set(pipeline, buffer.tables())
+    const plan: FlushPlan = {
+      topic: this.topic,
+      partition: this.partition,
+      first: this.first,
+      last: this.last,
+      before: this.before,
+      after: this.state.checkpoint(),
+      rows,
+      deadLetters: this.deadLetters,
+      late: this.late,
+      counts: this.counts,
+      minEventTime: this.minTime,
+      maxEventTime: this.maxTime,
+    }
+    this.buffers = new Map()
+    this.deadLetters = []
+    this.late = []
+    this.counts = emptyCounts()
+    this.first = null
+    this.last = null
+    this.minTime = Number.POSITIVE_INFINITY
+    this.maxTime = Number.NEGATIVE_INFINITY
+    return plan
+  }
+}

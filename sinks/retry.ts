@@ -1,0 +1,40 @@
+/** The one retry policy: exponential backoff with full jitter, bounded in attempts and in time. */
+export interface RetryPolicy {
+  readonly initialMs: number
+  readonly maxMs: number
+  readonly factor: number
+  /** Give up after this long in total (the caller then fails loudly). */
+  readonly maxElapsedMs: number
+}
+
+export const DEFAULT_RETRY: RetryPolicy = Object.freeze({ initialMs: 200, maxMs: 5_000, factor: 2, maxElapsedMs: 10 * 60_000 })
+
+/** Programmer errors are never retried. */
+export function isProgrammerError(err: unknown): boolean {
+  return err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError || err instanceof ReferenceError
+}
+
+/**
+ * Runs `fn` until it succeeds, the error is not retryable, or the time budget is spent.
+ * `onRetry` is told about each failure (log it, heartbeat, count it); `signal` aborts the waiting.
+ */
+export async function withRetry<T>(
+  fn: (attempt: number) => Promise<T>,
+  options: { policy?: RetryPolicy; retryable?: (err: unknown) => boolean; onRetry?: (err: unknown, attempt: number, delayMs: number) => void | Promise<void>; signal?: AbortSignal; random?: () => number } = {},
+): Promise<T> {
+  const policy = options.policy ?? DEFAULT_RETRY
+  const random = options.random ?? Math.random
+  const started = Date.now()
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt)
+    } catch (err) {
+      const retryable = !isProgrammerError(err) && (options.retryable?.(err) ?? true)
+      const ceiling = Math.min(policy.maxMs, policy.initialMs * policy.factor ** (attempt - 1))
+      const delay = Math.round(random() * ceiling)
+      if (!retryable || Date.now() - started + delay > policy.maxElapsedMs || options.signal?.aborted) throw err
+      await options.onRetry?.(err, attempt, delay)
+      await new Promise((r) => setTimeout(r, delay))
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import type { Admin, Kafka } from 'kafkajs'
+import { CompressionTypes } from 'kafkajs'
+import { pino } from 'pino'
+import { EVENT_TYPES, loadConfig, type Config } from '../../../schemas/index.js'
+import { decodeCheckpoint } from '../../../pipelines/index.js'
+import { topicOf, type PlantedRecord } from './planted.js'
+
+/** Produces planted records in order, keyed, one batch in flight (so per-key order holds). */
+export async function produceRecords(kafka: Kafka, prefix: string, records: readonly PlantedRecord[], partitions: number): Promise<void> {
+  const admin = kafka.admin()
+  await admin.connect()
+  await admin.createTopics({ waitForLeaders: true, topics: EVENT_TYPES.map((t) => ({ topic: topicOf(prefix, t), numPartitions: partitions })) })
+  await admin.disconnect()
+  const producer = kafka.producer({ maxInFlightRequests: 1 })
+  await producer.connect()
+  for (let i = 0; i < records.length; i += 5000) {
+    const byTopic = new Map<string, { key: string; value: Buffer }[]>()
+    for (const r of records.slice(i, i + 5000)) {
+      const t = topicOf(prefix, r.type)
+      byTopic.set(t, [...(byTopic.get(t) ?? []), { key: r.key, value: r.value }])
+    }
+    await producer.sendBatch({ acks: -1, compression: CompressionTypes.None, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) })
+  }
+  await producer.disconnect()
+}
+
+/** True when the group has committed every partition up to its end, with no flush pending. */
+export async function caughtUp(admin: Admin, groupId: string, topics: readonly string[]): Promise<boolean> {
+  for (const topic of topics) {
+    const ends = await admin.fetchTopicOffsets(topic)
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
+    for (const end of ends) {
+      const c = committed?.partitions.find((p) => p.partition === end.partition)
+      if (end.high === '0') continue
+      if (!c || c.offset !== end.high) return false
+      if (decodeCheckpoint(c.metadata)?.pending) return false
+    }
+  }
+  return true
+}
+
+/** Polls a condition until it holds (no fixed sleeps), failing after `timeoutMs`. */
+export async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 120_000, everyMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let lastError: unknown
+  for (;;) {
+    try {
+      if (await condition()) return
+    } catch (err) {
+      // Transient broker answers (a coordinator still loading) count as "not yet".
+      lastError = err
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`)
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+}
+
+/** Engine configuration for tests: fast flushes, the given prefix. */
+export function engineConfig(prefix: string, overrides: Record<string, string> = {}): Config {
+  return loadConfig({ KAFKA_TOPIC_PREFIX: prefix, FLUSH_INTERVAL_MS: '300', FLUSH_MAX_RECORDS: '20000', LOG_LEVEL: 'warn', ...overrides })
+}
+
+export const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
+
+/** Counts records on a topic (by reading offsets). */
+export async function topicCount(admin: Admin, topic: string): Promise<number> {
+  const offsets = await admin.fetchTopicOffsets(topic)
+  return offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0)
+}

@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Admin } from 'kafkajs'
+import { createWorker, EngineMetrics, PIPELINES, sideTopics } from '../../../pipelines/index.js'
+import { migrate, type ClickHouse } from '../../../sinks/index.js'
+import { openTestClickHouse } from '../../services/clickhouse.js'
+import { brokers, deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
+import { consumeAll } from '../kafka/consume.js'
+import { caughtUp, engineConfig, produceRecords, silent, waitFor } from './harness.js'
+import { runOracle } from './oracle.js'
+import { plantedStream, topicOf } from './planted.js'
+
+const DAY = 86_400_000
+// Two days ago at 00:00 in Hangzhou: recent enough for every TTL and the future-time bound.
+const START = Math.floor((Date.now() - 2 * DAY + 8 * 3_600_000) / DAY) * DAY - 8 * 3_600_000
+const EVENTS = Number(process.env.ORACLE_EVENTS ?? 200_000)
+
+describe('oracle: every cube equals plain SQL over the raw events', () => {
+  const kafka = testKafka()
+  const prefix = randomPrefix('oracle')
+  let admin: Admin
+  let ch: ClickHouse & { drop(): Promise<void> }
+  beforeAll(async () => {
+    admin = kafka.admin()
+    await admin.connect()
+    ch = await openTestClickHouse('oracle')
+    await migrate(ch)
+  })
+  afterAll(async () => {
+    await deleteTopics(admin, prefix)
+    await admin.disconnect()
+    await ch.drop()
+  })
+
+  it(`${EVENTS} events with planted malformed, late, too-late and duplicate records`, async () => {
+    const config = engineConfig(prefix)
+    const planted = plantedStream({ events: EVENTS, seed: 21, start: START, allowedLatenessMs: config.engine.allowedLatenessMs })
+    await produceRecords(kafka, prefix, planted.records, 3)
+    const metrics = new EngineMetrics()
+    const groupId = `oracle-${prefix}`
+    const worker = createWorker({ config, brokers: brokers(), pipelines: PIPELINES, groupId, ch, log: silent, metrics })
+    const running = worker.run()
+    running.catch(() => {})
+    const topics = ['behaviour', 'order', 'inventory'].map((t) => topicOf(prefix, t as 'order'))
+    await Promise.race([waitFor('the worker to commit every partition', () => caughtUp(admin, groupId, topics), 180_000), running])
+    await worker.stop()
+
+    // Nothing lost: every malformed record is dead-lettered with its reason, every too-late event is on the late topic.
+    const side = sideTopics(prefix)
+    const dead = await consumeAll(kafka, [side.deadLetter], planted.malformed)
+    expect(dead).toHaveLength(planted.malformed)
+    for (const d of dead) {
+      expect(d.headers?.['streamcube-error-code']?.toString()).toMatch(/^DECODE_/)
+      expect(d.headers?.['streamcube-error-reason']?.toString().length).toBeGreaterThan(0)
+      expect(d.headers?.['streamcube-source-offset']).toBeDefined()
+    }
+    const late = await consumeAll(kafka, [side.late], planted.tooLate.size)
+    expect(new Set(late.map((l) => l.headers?.['streamcube-event-id']?.toString()))).toEqual(planted.tooLate)
+
+    // Counted once: raw facts hold every valid, on-time event exactly once.
+    const valid = planted.records.filter((r) => r.kind === 'normal' || r.kind === 'late-ok').length
+    const rs = await ch.client.query({ query: 'SELECT (SELECT count() FROM behaviour_events) + (SELECT count() FROM order_events) + (SELECT count() FROM inventory_events) AS n, (SELECT uniqExact(event_id) FROM order_events) AS u, (SELECT count() FROM order_events) AS o', format: 'JSONEachRow' })
+    const [facts] = await rs.json<{ n: string; u: string; o: string }>()
+    expect(Number(facts?.n)).toBe(valid)
+    expect(facts?.u).toBe(facts?.o)
+
+    const results = await runOracle(ch)
+    for (const [name, r] of Object.entries(results)) {
+      expect(r.oracleRows, `${name}: the oracle side is empty`).toBeGreaterThan(0)
+      expect(r.diff, `${name}: rows differing from the oracle ${JSON.stringify({ cube: r.onlyInCube, oracle: r.onlyInOracle })}`).toBe(0)
+    }
+    const m = await metrics.registry.getMetricsAsJSON()
+    const total = (name: string) => (m.find((x) => x.name === name)?.values ?? []).reduce((n, v) => n + v.value, 0)
+    expect(total('streamcube_duplicates_total')).toBe(planted.duplicates)
+    expect(total('streamcube_dead_lettered_total')).toBe(planted.malformed)
+    expect(total('streamcube_late_total')).toBe(planted.tooLate.size)
+    expect(total('streamcube_late_accepted_total')).toBeGreaterThan(0)
+  })
+})
