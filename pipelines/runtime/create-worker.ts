@@ -62,6 +62,7 @@ export function createWorker(args: {
     policy: policyFor(config),
     flushIntervalMs: config.engine.flushIntervalMs,
     flushMaxRecords: config.engine.flushMaxRecords,
+    sessionTimeoutMs: config.engine.sessionTimeoutMs,
     ch: args.ch,
     log: log.child({ module: 'worker', group: args.groupId }),
     metrics: args.metrics ?? new EngineMetrics(),

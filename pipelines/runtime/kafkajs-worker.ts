@@ -1,4 +1,4 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs'
+import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs'
 import type { Logger } from 'pino'
 import { EventTypes, type Codec, type EventType } from '../../schemas/index.js'
 import { createKafkaForwarder, SinkError, type ClickHouse, type RetryPolicy } from '../../sinks/index.js'
@@ -26,6 +26,8 @@ export interface WorkerOptions {
   readonly log: Logger
   readonly metrics: EngineMetrics
   readonly retry?: RetryPolicy
+  /** How long the group waits for a silent member before reassigning its partitions. */
+  readonly sessionTimeoutMs?: number
   /** Test hook passed to the flush executor (fault injection). */
   readonly beforeInsert?: (table: string) => void | Promise<void>
 }
@@ -64,9 +66,9 @@ export class KafkaWorker {
     this.setId = pipelineSetId(options.pipelines)
     const types = new Set(options.pipelines.flatMap((p) => p.sources))
     this.topics = new Map([...types].map((t) => [`${options.topicPrefix}${EventTypes[t].topic}`, t]))
-    this.consumer = kafka.consumer({ groupId, sessionTimeout: 45_000, heartbeatInterval: 3_000, maxBytesPerPartition: 4 * 1024 * 1024, retry: { retries: 10 } })
+    this.consumer = kafka.consumer({ groupId, sessionTimeout: options.sessionTimeoutMs ?? 30_000, heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)), rebalanceTimeout: 60_000, maxBytesPerPartition: 4 * 1024 * 1024, retry: { retries: 10 } })
     this.admin = kafka.admin()
-    this.producer = kafka.producer({ allowAutoTopicCreation: false })
+    this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner })
     this.executor = new FlushExecutor({
       ch: options.ch,
       forwarder: createKafkaForwarder(this.producer, sideTopics(options.topicPrefix)),
@@ -99,6 +101,7 @@ export class KafkaWorker {
       log.info({ group: this.options.groupId, assignment: e.payload.memberAssignment }, 'joined group')
       void this.locked(async () => this.processors.clear())
     })
+    this.consumer.on(this.consumer.events.FETCH, (e) => log.trace({ batches: e.payload.numberOfBatches, ms: e.payload.duration }, 'fetched'))
     this.consumer.on(CRASH, (e) => log.error({ err: e.payload.error.message, restart: e.payload.restart }, 'consumer crashed'))
     await this.consumer.subscribe({ topics: [...this.topics.keys()], fromBeginning: true })
     const failed = new Promise<never>((_, reject) => (this.fatal = reject))
@@ -106,7 +109,10 @@ export class KafkaWorker {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) => this.locked(() => this.onBatch(payload)),
+      eachBatch: (payload) => {
+        log.trace({ topic: payload.batch.topic, partition: payload.batch.partition }, 'batch arrived')
+        return this.locked(() => this.onBatch(payload))
+      },
     })
     this.timer = setInterval(() => void this.locked(() => this.flushDue()).catch((err: Error) => this.fatal?.(err)), Math.max(50, this.options.flushIntervalMs / 2))
     log.info({ group: this.options.groupId, pipelines: this.options.pipelines.map((p) => p.name), topics: [...this.topics.keys()] }, 'worker running')
@@ -136,6 +142,7 @@ export class KafkaWorker {
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (this.stopped) return
     this.heartbeat = heartbeat
+    this.options.log.trace({ topic: batch.topic, partition: batch.partition, first: batch.firstOffset(), records: batch.messages.length }, 'batch')
     const key = `${batch.topic}:${batch.partition}`
     let entry = this.processors.get(key)
     if (!entry) {
@@ -164,6 +171,7 @@ export class KafkaWorker {
   private async initPartition(topic: string, partition: number, firstOffset: string | undefined) {
     const type = this.topics.get(topic)
     if (!type) throw new EngineError(EngineErrorCode.UNKNOWN_TOPIC, `no pipeline reads ${topic}`)
+    this.options.log.trace({ topic, partition, firstOffset }, 'initialising partition state')
     const [offsets] = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] })
     const p = offsets?.partitions.find((x) => x.partition === partition)
     const committed = p && p.offset !== '-1' ? BigInt(p.offset) : null
@@ -185,6 +193,7 @@ export class KafkaWorker {
       this.processors.set(`${topic}:${partition}`, { proc, lastFlush: Date.now() })
       return null
     }
+    this.options.log.trace({ topic, partition, committed: committed?.toString(), checkpoint }, 'partition state initialised')
     if (checkpoint?.pending) this.options.log.info({ topic, partition, first: committed?.toString(), last: checkpoint.pending }, 'replaying a pending flush range')
     return { proc, lastFlush: Date.now() }
   }

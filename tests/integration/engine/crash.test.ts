@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, openSync, closeSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Admin } from 'kafkajs'
+import { sideTopics } from '../../../pipelines/index.js'
+import { connectClickHouse } from '../../../sinks/index.js'
+import { brokers, deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
+import { consumeAll } from '../kafka/consume.js'
+import { caughtUp, produceRecords, waitFor } from './harness.js'
+import { runOracle } from './oracle.js'
+import { plantedStream, topicOf } from './planted.js'
+
+// This file opens the embedded engine only after the worker processes are gone: the engine binds
+// one data directory per process, and the workers own it while they run.
+const DAY = 86_400_000
+const START = Math.floor((Date.now() - 2 * DAY + 8 * 3_600_000) / DAY) * DAY - 8 * 3_600_000
+const EVENTS = Number(process.env.CRASH_EVENTS ?? 200_000)
+const KILLS = Number(process.env.CRASH_KILLS ?? 10)
+const BIN = join(process.cwd(), 'bin/streamcube.js')
+
+describe('crash: SIGKILL the worker again and again; the cubes still equal the oracle exactly', () => {
+  const kafka = testKafka()
+  const prefix = randomPrefix('crash')
+  const dataDir = mkdtempSync(join(tmpdir(), 'streamcube-crash-'))
+  const groupId = `crash-${prefix}`
+  let admin: Admin
+  beforeAll(async () => {
+    admin = kafka.admin()
+    await admin.connect()
+  })
+  afterAll(async () => {
+    await deleteTopics(admin, prefix)
+    await admin.disconnect()
+  })
+
+  function worker(run: number): ChildProcess {
+    const log = openSync(join(dataDir, `worker-${run}.log`), 'a')
+    const child = spawn(process.execPath, [BIN, 'run', '--group', groupId, '--data-dir', join(dataDir, 'chdb')], {
+      env: { ...process.env, KAFKA_BROKERS: brokers().join(','), KAFKA_TOPIC_PREFIX: prefix, FLUSH_INTERVAL_MS: '200', FLUSH_MAX_RECORDS: '5000', KAFKA_SESSION_TIMEOUT_MS: '6000', LOG_LEVEL: process.env.CRASH_WORKER_LOG ?? 'info', CLICKHOUSE_URL: '' },
+      stdio: ['ignore', log, log],
+    })
+    closeSync(log)
+    return child
+  }
+  const exited = (c: ChildProcess) => new Promise<number | null>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve(c.exitCode) : c.once('exit', (code) => resolve(code))))
+
+  async function committedTotal(): Promise<number> {
+    let n = 0
+    for (const t of ['behaviour', 'order', 'inventory'] as const) {
+      const [o] = await admin.fetchOffsets({ groupId, topics: [topicOf(prefix, t)] }).catch(() => [undefined])
+      for (const p of o?.partitions ?? []) if (p.offset !== '-1') n += Number(p.offset)
+    }
+    return n
+  }
+
+  const topics = (['behaviour', 'order', 'inventory'] as const).map((t) => topicOf(prefix, t))
+
+  it(`${EVENTS} planted events, ${KILLS} kills at random moments, then a clean finish`, { timeout: 600_000 }, async () => {
+    const planted = plantedStream({ events: EVENTS, seed: 33, start: START, allowedLatenessMs: 300_000 })
+    await produceRecords(kafka, prefix, planted.records, 3)
+    let seed = 7
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+    let midRunKills = 0
+    for (let run = 0; run < KILLS; run++) {
+      const child = worker(run)
+      const before = await committedTotal()
+      // Let it make some progress, then kill it somewhere in its flush cycle.
+      await waitFor('the worker to commit something', async () => (await committedTotal()) > before || (await caughtUp(admin, groupId, topics)), 60_000, 50)
+      await new Promise((r) => setTimeout(r, random() * 700))
+      child.kill('SIGKILL')
+      await exited(child)
+      if (!(await caughtUp(admin, groupId, topics))) midRunKills++
+    }
+    const last = worker(KILLS)
+    await waitFor('the last worker to commit every partition', () => caughtUp(admin, groupId, topics), 240_000)
+    last.kill('SIGTERM')
+    expect(await exited(last)).toBe(0)
+    // The kills landed while the work was in progress, not after it was done.
+    expect(midRunKills).toBe(KILLS)
+
+    const ch = await connectClickHouse({ url: null, database: 'streamcube', dataDir: join(dataDir, 'chdb') })
+    try {
+      const results = await runOracle(ch)
+      for (const [name, r] of Object.entries(results)) {
+        expect(r.oracleRows, `${name}: the oracle side is empty`).toBeGreaterThan(0)
+        expect(r.diff, `${name}: rows differing from the oracle ${JSON.stringify({ cube: r.onlyInCube, oracle: r.onlyInOracle })}`).toBe(0)
+      }
+      const valid = planted.records.filter((r) => r.kind === 'normal' || r.kind === 'late-ok').length
+      const rs = await ch.client.query({ query: 'SELECT (SELECT count() FROM behaviour_events) + (SELECT count() FROM order_events) + (SELECT count() FROM inventory_events) AS n', format: 'JSONEachRow' })
+      expect(Number((await rs.json<{ n: string }>())[0]?.n)).toBe(valid)
+    } finally {
+      await ch.close()
+    }
+    // Dead letters are at least once across crashes: every malformed record is there.
+    const side = sideTopics(prefix)
+    const deadCount = (await admin.fetchTopicOffsets(side.deadLetter)).reduce((n, o) => n + Number(o.high), 0)
+    const dead = await consumeAll(kafka, [side.deadLetter], deadCount)
+    const positions = new Set(dead.map((d) => `${d.headers?.['streamcube-source-topic']}/${d.headers?.['streamcube-source-partition']}/${d.headers?.['streamcube-source-offset']}`))
+    expect(positions.size).toBe(planted.malformed)
+  })
+})
