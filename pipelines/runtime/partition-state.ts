@@ -10,6 +10,12 @@
  *   reclassifies records, because wall-clock moments are not in the log;
  * - a duplicate is decided by comparing the remembered time with the watermark at the moment of
  *   the check (not by what happens to still be in memory), so lazy eviction cannot change results.
+ *
+ * Why replaying from `horizonStart` rebuilds the id memory exactly (given that an event id names
+ * one event, so a duplicate repeats its event time, and dedupHorizon ≤ allowedLateness): an id
+ * can make a later record a duplicate only while its time ≥ watermark − horizon; every such id
+ * was accepted at an offset ≥ the first entry still retained, which is what horizonStart records.
+ * Hitting maxRememberedIds breaks this guarantee for the evicted ids (counted in evictedByCap).
  */
 
 export const Classification = {
