@@ -1,4 +1,4 @@
-import { Kafka } from 'kafkajs'
+import { Kafka, type ISocketFactory } from 'kafkajs'
 import type { Logger } from 'pino'
 import { createConfluentCodec, createConfluentRegistry, createJsonCodec, EVENT_TYPES, type Codec, type Config, type EventType } from '../../schemas/index.js'
 import type { ClickHouse, RetryPolicy } from '../../sinks/index.js'
@@ -45,6 +45,8 @@ export function createWorker(args: {
   retry?: RetryPolicy
   beforeInsert?: (table: string) => void | Promise<void>
   clientId?: string
+  /** kafkajs socket factory (tests use it to cut connections abruptly). */
+  socketFactory?: ISocketFactory
 }): KafkaWorker {
   const { config, log } = args
   const kafka = new Kafka({
@@ -52,6 +54,7 @@ export function createWorker(args: {
     brokers: [...args.brokers],
     logLevel: kafkajsLevel(log.level),
     logCreator: kafkajsLogCreator(log),
+    ...(args.socketFactory ? { socketFactory: args.socketFactory } : {}),
   })
   return new KafkaWorker({
     kafka,

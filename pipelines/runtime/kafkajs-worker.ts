@@ -56,6 +56,7 @@ export class KafkaWorker {
   private readonly setId: string
   private readonly topics: Map<string, EventType>
   private lock: Promise<unknown> = Promise.resolve()
+  private crashed = false
   private timer: NodeJS.Timeout | undefined
   private heartbeat: (() => Promise<void>) | undefined
   private fatal: ((err: Error) => void) | undefined
@@ -133,6 +134,18 @@ export class KafkaWorker {
     this.options.log.info({ group: this.options.groupId }, 'worker stopped')
   }
 
+  /**
+   * For tests of abrupt failure: stops processing and drops all state at once, without flushing,
+   * committing or leaving the group (the caller also cuts the broker connections, so the group
+   * only notices when the session times out — like a process killed with SIGKILL).
+   */
+  crash(): void {
+    this.crashed = true
+    this.stopped = true
+    if (this.timer) clearInterval(this.timer)
+    this.processors.clear()
+  }
+
   private locked<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.lock.then(fn, fn)
     this.lock = next.catch(() => undefined)
@@ -207,6 +220,7 @@ export class KafkaWorker {
   }
 
   private async flush(entry: { proc: PartitionProcessor; lastFlush: number }): Promise<boolean> {
+    if (this.crashed) return false
     const plan = entry.proc.takeFlush()
     entry.lastFlush = Date.now()
     if (!plan) return true

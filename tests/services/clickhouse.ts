@@ -24,6 +24,14 @@ export async function openTestClickHouse(prefix = 't'): Promise<ClickHouse & { d
   }
 }
 
+/**
+ * Another connection to the same database (its own session on the embedded engine): concurrent
+ * writers each need their own, as statements on one embedded session must not run concurrently.
+ */
+export async function openSecondConnection(of: ClickHouse): Promise<ClickHouse> {
+  return connectClickHouse({ url: inject('clickhouseUrl'), database: of.database, dataDir: embeddedDir as string, username: process.env.CLICKHOUSE_USER, password: process.env.CLICKHOUSE_PASSWORD })
+}
+
 /** The embedded data directory of this test process (for CLI tests that must not share it). */
 export function newDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'streamcube-cli-chdb-'))

@@ -1,0 +1,118 @@
+import { connect, type Socket } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Admin, ISocketFactory } from 'kafkajs'
+import { createWorker, PIPELINES, sideTopics, type KafkaWorker } from '../../../pipelines/index.js'
+import { consumeAll } from '../kafka/consume.js'
+import { migrate, type ClickHouse } from '../../../sinks/index.js'
+import { openSecondConnection, openTestClickHouse } from '../../services/clickhouse.js'
+import { brokers, deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
+import { caughtUp, engineConfig, produceRecords, silent, waitFor } from './harness.js'
+import { runOracle } from './oracle.js'
+import { plantedStream, topicOf } from './planted.js'
+
+const DAY = 86_400_000
+const START = Math.floor((Date.now() - 2 * DAY + 8 * 3_600_000) / DAY) * DAY - 8 * 3_600_000
+const EVENTS = Number(process.env.SCALE_EVENTS ?? 150_000)
+
+/** Sockets that can all be cut at once, and refuse to reconnect after: a process that died. */
+function killableSockets(): { factory: ISocketFactory; kill(): void } {
+  const sockets = new Set<Socket>()
+  let dead = false
+  return {
+    factory: ({ host, port, onConnect }) => {
+      const socket = connect({ host, port }, onConnect)
+      if (dead) setImmediate(() => socket.destroy(new Error('process is dead')))
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+      return socket
+    },
+    kill() {
+      dead = true
+      for (const s of sockets) s.destroy()
+    },
+  }
+}
+
+// On the embedded engine the three workers are consumer instances in one process sharing the
+// sink (the engine binds one data directory per process); with a ClickHouse server the same
+// protocol holds across processes (crash.test.ts kills whole processes).
+describe('scale-out: 3 workers in one group over 6 partitions, one dies abruptly mid-run', () => {
+  const kafka = testKafka()
+  const prefix = randomPrefix('scale')
+  let admin: Admin
+  let ch: ClickHouse & { drop(): Promise<void> }
+  beforeAll(async () => {
+    admin = kafka.admin()
+    await admin.connect()
+    ch = await openTestClickHouse('scale')
+    await migrate(ch)
+  })
+  afterAll(async () => {
+    await deleteTopics(admin, prefix)
+    await admin.disconnect()
+    await ch.drop()
+  })
+
+  it(`${EVENTS} events; the dead worker's partitions are replayed by the others; cubes equal the oracle`, { timeout: 300_000 }, async () => {
+    const config = engineConfig(prefix, { KAFKA_SESSION_TIMEOUT_MS: '6000', FLUSH_MAX_RECORDS: '4000' })
+    const planted = plantedStream({ events: EVENTS, seed: 44, start: START, allowedLatenessMs: config.engine.allowedLatenessMs })
+    await produceRecords(kafka, prefix, planted.records, 6)
+    const groupId = `scale-${prefix}`
+    const topics = (['behaviour', 'order', 'inventory'] as const).map((t) => topicOf(prefix, t))
+    const victimSockets = killableSockets()
+    // One sink (the same engine and database), one connection per worker: an embedded session
+    // runs one statement at a time.
+    const connections = await Promise.all([0, 1, 2].map(() => openSecondConnection(ch)))
+    const workers: KafkaWorker[] = ['a', 'b', 'c'].map((name, i) =>
+      createWorker({ config, brokers: brokers(), pipelines: PIPELINES, groupId, ch: connections[i]!, log: silent.child({ worker: name }), clientId: `scale-${name}`, socketFactory: name === 'b' ? victimSockets.factory : undefined }),
+    )
+    const runs = workers.map((w) => w.run().catch(() => {}))
+    // Wait until all three hold partitions and work is under way.
+    await waitFor('three members with assignments', async () => {
+      const described = await admin.describeGroups([groupId])
+      const members = described.groups[0]?.members ?? []
+      return members.length === 3 && described.groups[0]?.state === 'Stable'
+    }, 60_000)
+    const total = planted.records.length
+    const committed = async () => {
+      let n = 0
+      for (const t of topics) for (const p of (await admin.fetchOffsets({ groupId, topics: [t] }))[0]?.partitions ?? []) if (p.offset !== '-1') n += Number(p.offset)
+      return n
+    }
+    await waitFor('a third of the records committed', async () => (await committed()) > total / 3, 120_000, 100)
+    workers[1]!.crash()
+    victimSockets.kill()
+    expect(await committed()).toBeLessThan(total)
+
+    await waitFor('the survivors to commit every partition', () => caughtUp(admin, groupId, topics), 180_000)
+    await workers[0]!.stop()
+    await workers[2]!.stop()
+    void runs
+    for (const c of connections) await c.close()
+
+    const valid = planted.records.filter((r) => r.kind === 'normal' || r.kind === 'late-ok').length
+    const rs = await ch.client.query({ query: 'SELECT (SELECT count() FROM behaviour_events) + (SELECT count() FROM order_events) + (SELECT count() FROM inventory_events) AS n', format: 'JSONEachRow' })
+    const dups = await ch.client.query({
+      query: `SELECT event_id, groupArray((source_topic, source_partition, source_offset, ingested_at)) AS copies FROM (
+                SELECT event_id, source_topic, source_partition, source_offset, ingested_at FROM behaviour_events
+                UNION ALL SELECT event_id, source_topic, source_partition, source_offset, ingested_at FROM order_events
+                UNION ALL SELECT event_id, source_topic, source_partition, source_offset, ingested_at FROM inventory_events)
+              GROUP BY event_id HAVING count() > 1 LIMIT 5`,
+      format: 'JSONEachRow',
+    })
+    expect(await dups.json()).toEqual([])
+    // Conservation: every valid event is counted once or is on the late topic. (Watermarks are per
+    // partition, so whether a held-back event is too late depends on its partition's traffic.)
+    const side = sideTopics(prefix)
+    const lateCount = (await admin.fetchTopicOffsets(side.late)).reduce((n, o) => n + Number(o.high), 0)
+    const late = lateCount ? await consumeAll(kafka, [side.late], lateCount) : []
+    const lateIds = new Set(late.map((l) => l.headers?.['streamcube-event-id']?.toString()))
+    for (const id of lateIds) expect(planted.tooLate.has(id as string), `${id} was not planted late`).toBe(true)
+    expect(Number((await rs.json<{ n: string }>())[0]?.n)).toBe(valid + planted.tooLate.size - lateIds.size)
+    const results = await runOracle(ch)
+    for (const [name, r] of Object.entries(results)) {
+      if (!r.rare) expect(r.oracleRows, `${name}: the oracle side is empty`).toBeGreaterThan(0)
+      expect(r.diff, `${name}: rows differing from the oracle ${JSON.stringify({ cube: r.onlyInCube, oracle: r.onlyInOracle })}`).toBe(0)
+    }
+  })
+})
