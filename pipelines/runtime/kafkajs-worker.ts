@@ -60,6 +60,7 @@ export class KafkaWorker {
   private timer: NodeJS.Timeout | undefined
   private heartbeat: (() => Promise<void>) | undefined
   private fatal: ((err: Error) => void) | undefined
+  private finished: (() => void) | undefined
   private stopped = false
 
   constructor(private readonly options: WorkerOptions) {
@@ -85,7 +86,7 @@ export class KafkaWorker {
     })
   }
 
-  /** Connects, joins the group and consumes until stop(); rejects on a fatal error. */
+  /** Connects, joins the group and consumes until stop() (then resolves); rejects on a fatal error. */
   async run(): Promise<void> {
     const { log } = this.options
     await Promise.all([this.admin.connect(), this.producer.connect()])
@@ -105,7 +106,10 @@ export class KafkaWorker {
     this.consumer.on(this.consumer.events.FETCH, (e) => log.trace({ batches: e.payload.numberOfBatches, ms: e.payload.duration }, 'fetched'))
     this.consumer.on(CRASH, (e) => log.error({ err: e.payload.error.message, restart: e.payload.restart }, 'consumer crashed'))
     await this.consumer.subscribe({ topics: [...this.topics.keys()], fromBeginning: true })
-    const failed = new Promise<never>((_, reject) => (this.fatal = reject))
+    const done = new Promise<void>((resolve, reject) => {
+      this.fatal = reject
+      this.finished = resolve
+    })
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -117,7 +121,7 @@ export class KafkaWorker {
     })
     this.timer = setInterval(() => void this.locked(() => this.flushDue()).catch((err: Error) => this.fatal?.(err)), Math.max(50, this.options.flushIntervalMs / 2))
     log.info({ group: this.options.groupId, pipelines: this.options.pipelines.map((p) => p.name), topics: [...this.topics.keys()] }, 'worker running')
-    await failed
+    await done
   }
 
   /** Graceful: flushes every partition, commits, and leaves the group. */
@@ -132,6 +136,20 @@ export class KafkaWorker {
     await this.consumer.disconnect()
     await Promise.all([this.producer.disconnect(), this.admin.disconnect()])
     this.options.log.info({ group: this.options.groupId }, 'worker stopped')
+    this.finished?.()
+  }
+
+  /** What the worker holds in memory now (for metrics and for tests of bounded memory). */
+  stats(): { partitions: number; bufferedRecords: number; bufferedRows: number; rememberedIds: number } {
+    let bufferedRecords = 0
+    let bufferedRows = 0
+    let rememberedIds = 0
+    for (const { proc } of this.processors.values()) {
+      bufferedRecords += proc.pendingRecords
+      bufferedRows += proc.bufferedRows
+      rememberedIds += proc.rememberedIds
+    }
+    return { partitions: this.processors.size, bufferedRecords, bufferedRows, rememberedIds }
   }
 
   /**
