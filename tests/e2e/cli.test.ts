@@ -7,6 +7,7 @@ import avro from 'avsc'
 import { describe, expect, it } from 'vitest'
 import { brokers, randomPrefix, testKafka } from '../services/kafka.js'
 import { newDataDir } from '../services/clickhouse.js'
+import { connectClickHouse } from '../../sinks/index.js'
 
 const BIN = join(process.cwd(), 'bin/streamcube.js')
 const BASE_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['KAFKA_BROKERS', 'CLICKHOUSE_URL', 'API_PORT', 'LOG_LEVEL'].includes(k)))
@@ -36,7 +37,7 @@ const sha = (file: string) => createHash('sha256').update(readFileSync(file)).di
 
 describe('the streamcube CLI', () => {
   it('has --help on every subcommand', async () => {
-    const commands = ['generate', 'produce', 'migrate', 'demo', 'run', 'api', 'kafka', 'kafka start', 'kafka stop', 'kafka jars']
+    const commands = ['generate', 'produce', 'migrate', 'demo', 'run', 'pipelines', 'api', 'kafka', 'kafka start', 'kafka stop', 'kafka jars']
     const top = await cli(['--help'])
     expect(top.code).toBe(0)
     for (const c of ['generate', 'produce', 'migrate', 'demo', 'run', 'api', 'kafka']) expect(top.stdout).toContain(c)
@@ -91,8 +92,11 @@ describe('the streamcube CLI', () => {
     const badCount = await cli(['generate', '--out', '/tmp/x', '--events', 'many'])
     expect(badCount.code).toBe(2)
     expect(badCount.stderr).toMatch(/--events must be a positive whole number/)
-    const skeleton = await cli(['run'])
+    const skeleton = await cli(['api'])
     expect(skeleton.code).toBe(2)
+    const unknown = await cli(['run', 'nope'], { KAFKA_BROKERS: '127.0.0.1:1' })
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(/unknown pipeline "nope"; known: facts, gmv/)
   })
 
   it('migrate applies the migrations once on the embedded engine, and prints the cluster variant', async () => {
@@ -140,5 +144,15 @@ describe('the streamcube CLI', () => {
     expect(r.status.tables.reduce((n, t) => n + t.events, 0)).toBeGreaterThan(0)
     expect(r.page).toContain('streamcube')
     expect(r.notFound.code).toBe('API_NOT_FOUND')
+    // The pipelines wrote cubes (this process opens the engine only now that the demo has exited).
+    const ch = await connectClickHouse({ url: null, database: 'streamcube', dataDir })
+    try {
+      for (const table of ['gmv_minute', 'activity_minute', 'heatmap_minute', 'products_minute', 'order_lifecycle', 'inventory_batches']) {
+        const rs = await ch.client.query({ query: `SELECT count() AS n FROM ${table}`, format: 'JSONEachRow' })
+        expect(Number((await rs.json<{ n: string }>())[0]?.n), table).toBeGreaterThan(0)
+      }
+    } finally {
+      await ch.close()
+    }
   })
 })

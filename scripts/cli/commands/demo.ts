@@ -1,15 +1,14 @@
 import type { Command } from 'commander'
 import { buildApi } from '../../../api/index.js'
-import { EventGenerator, runLiveFeed } from '../../../pipelines/index.js'
-import { EVENT_TYPES, type EventType } from '../../../schemas/index.js'
-import { connectClickHouse, insertRows, migrate, RAW_TABLES, rawFactRow } from '../../../sinks/index.js'
+import { EngineMetrics, EventGenerator, PIPELINES, policyFor, runGeneratorSource } from '../../../pipelines/index.js'
+import { connectClickHouse, migrate } from '../../../sinks/index.js'
 import { positiveInt } from '../options.js'
 import type { CliContext } from '../context.js'
 
 export function registerDemo(program: Command, ctx: CliContext): void {
   program
     .command('demo')
-    .description('The whole flow in one process on the embedded default: generator → ClickHouse → API and page (npm start)')
+    .description('The whole flow in one process on the embedded default: generator → pipelines → ClickHouse cubes → API and page (npm start)')
     .option('--port <port>', 'API port (env API_PORT, default 8080)')
     .option('--host <host>', 'API interface (env API_HOST, default 127.0.0.1)')
     .option('--data-dir <dir>', 'embedded engine data directory (env STREAMCUBE_DATA_DIR)')
@@ -20,11 +19,14 @@ export function registerDemo(program: Command, ctx: CliContext): void {
     .action(async (opts: { port?: string; host?: string; dataDir?: string; clickhouseUrl?: string; backfillMinutes: number; duration?: number; seed: number }) => {
       const config = ctx.config({ 'api.port': opts.port, 'api.host': opts.host, 'clickhouse.dataDir': opts.dataDir, 'clickhouse.url': opts.clickhouseUrl })
       const log = ctx.log
+      // Two connections: the pipelines' sink and the API each get their own session (on the
+      // embedded engine, settings are per session and a session runs one statement at a time).
       const ch = await connectClickHouse(config.clickhouse, { application: 'streamcube-demo' })
+      const apiCh = await connectClickHouse(config.clickhouse, { application: 'streamcube-api' })
       await migrate(ch, { log: log.child({ module: 'migrate' }) })
-      const app = await buildApi({ ch, log })
+      const app = await buildApi({ ch: apiCh, log })
       const address = await app.listen({ port: config.api.port, host: config.api.host })
-      ctx.print(`streamcube demo: ${ch.kind} ClickHouse (${ch.kind === 'embedded' ? config.clickhouse.dataDir : config.clickhouse.url}), page and API at ${address}`)
+      ctx.print(`streamcube demo: ${ch.kind} ClickHouse (${ch.kind === 'embedded' ? config.clickhouse.dataDir : config.clickhouse.url}), pipelines ${PIPELINES.map((p) => p.name).join(', ')}; page and API at ${address}`)
 
       const abort = new AbortController()
       const stop = () => abort.abort()
@@ -32,25 +34,24 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       process.once('SIGTERM', stop)
       const timer = opts.duration ? setTimeout(stop, opts.duration * 1000) : undefined
       const generator = new EventGenerator({ seed: opts.seed, start: Date.now() - opts.backfillMinutes * 60_000 })
-      const sinkLog = log.child({ module: 'sink.clickhouse' })
       let total = 0
       try {
-        total = await runLiveFeed({
+        total = await runGeneratorSource({
           generator,
+          pipelines: PIPELINES,
+          ch,
           log: log.child({ module: 'generator' }),
           signal: abort.signal,
-          sink: async (batch) => {
-            const rows: Record<EventType, Record<string, unknown>[]> = { behaviour: [], order: [], inventory: [] }
-            for (const { event, offset } of batch) rows[event.type].push(rawFactRow(event, { topic: 'generator', partition: 0, offset: String(offset) }))
-            for (const type of EVENT_TYPES) await insertRows(ch, RAW_TABLES[type], rows[type])
-            sinkLog.debug({ events: batch.length }, 'batch written')
-          },
+          metrics: new EngineMetrics(),
+          policy: policyFor(config),
+          intervalMs: config.engine.flushIntervalMs,
         })
       } finally {
         if (timer) clearTimeout(timer)
         process.off('SIGINT', stop)
         process.off('SIGTERM', stop)
         await app.close()
+        await apiCh.close()
         await ch.close()
       }
       ctx.print(`streamcube demo stopped after ${total.toLocaleString('en-US')} events`)
