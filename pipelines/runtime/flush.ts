@@ -33,6 +33,8 @@ const forwarded = (plan: FlushPlan, r: SourceRecord) => ({ sourceTopic: plan.top
  * and inserts them with the same tokens, which ClickHouse drops where they had already landed.
  */
 export class FlushExecutor {
+  private pausedSince: number | null = null
+
   constructor(private readonly options: FlushExecutorOptions) {}
 
   async execute(plan: FlushPlan, commit: CommitFn): Promise<void> {
@@ -61,6 +63,10 @@ export class FlushExecutor {
     }
 
     await commit(plan.topic, plan.partition, next, encodeCheckpoint(plan.after, set))
+    if (this.pausedSince !== null) {
+      log.info({ pausedMs: Date.now() - this.pausedSince }, 'sink recovered: consumption resumed')
+      this.pausedSince = null
+    }
     const seconds = (performance.now() - started) / 1000
     metrics?.observeFlush(plan, rows, seconds)
     log.debug({ topic: plan.topic, partition: plan.partition, first: plan.first, last: plan.last, rows, records: plan.counts.records, ms: Math.round(seconds * 1000) }, 'flushed')
@@ -72,6 +78,10 @@ export class FlushExecutor {
       retryable: (err) => (err as { retryable?: boolean }).retryable !== false,
       onRetry: async (err, attempt, delayMs) => {
         this.options.metrics?.retries.inc({ operation: what })
+        if (this.pausedSince === null) {
+          this.pausedSince = Date.now()
+          this.options.log.warn({ operation: what }, 'sink failing: consumption paused until it recovers')
+        }
         this.options.log.warn({ err: (err as Error).message, attempt, delayMs, operation: what }, `${what} failed; retrying`)
         await this.options.heartbeat?.()
       },

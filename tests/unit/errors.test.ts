@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest'
 import { ApiErrorCode } from '../../api/index.js'
 import { ConfigErrorCode, DecodeError, DecodeErrorCode } from '../../schemas/index.js'
 import { SinkErrorCode } from '../../sinks/index.js'
+import { EngineErrorCode } from '../../pipelines/index.js'
 
 describe('error codes', () => {
-  const lists = { DecodeErrorCode, SinkErrorCode, ApiErrorCode, ConfigErrorCode }
+  const lists = { DecodeErrorCode, SinkErrorCode, ApiErrorCode, ConfigErrorCode, EngineErrorCode }
 
   it('are unique across every stage', () => {
     const all = Object.values(lists).flatMap((l) => Object.values(l))
@@ -12,7 +13,7 @@ describe('error codes', () => {
   })
 
   it('carry their stage prefix', () => {
-    const prefixes: Record<string, string> = { DecodeErrorCode: 'DECODE_', SinkErrorCode: 'SINK_', ApiErrorCode: 'API_', ConfigErrorCode: 'CONFIG_' }
+    const prefixes: Record<string, string> = { DecodeErrorCode: 'DECODE_', SinkErrorCode: 'SINK_', ApiErrorCode: 'API_', ConfigErrorCode: 'CONFIG_', EngineErrorCode: 'ENGINE_' }
     for (const [name, list] of Object.entries(lists)) for (const code of Object.values(list)) expect(code.startsWith(prefixes[name] as string), code).toBe(true)
   })
 

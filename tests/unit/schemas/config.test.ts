@@ -42,6 +42,11 @@ describe('configuration', () => {
     expect((error as ConfigError).problems).toHaveLength(4)
   })
 
+  it('refuses a dedup horizon longer than the allowed lateness, naming the variable', () => {
+    expect(() => loadConfig({ ALLOWED_LATENESS_MS: '1000', DEDUP_HORIZON_MS: '5000' })).toThrow(/DEDUP_HORIZON_MS is invalid \(must not exceed the allowed lateness\)/)
+    expect(loadConfig({ ALLOWED_LATENESS_MS: '1000', DEDUP_HORIZON_MS: '500' }).engine.dedupHorizonMs).toBe(500)
+  })
+
   it('commands that need Kafka stop with the fix when no broker is set', () => {
     expect(() => requireBrokers(loadConfig({}))).toThrow(/KAFKA_BROKERS is empty: set it to host:port\[,host:port\]/)
   })
