@@ -23,6 +23,9 @@ export async function insertRows(
       clickhouse_settings: {
         insert_deduplication_token: options.deduplicationToken ?? '',
         insert_deduplicate: 1,
+        // A block the target drops as a duplicate is still pushed to its materialized views;
+        // this makes each view's target drop it too (they keep their own dedup window).
+        deduplicate_blocks_in_dependent_materialized_views: 1,
         async_insert: 0,
         // Distinct-count measures arrive as arrays of ids; ClickHouse builds the uniq states.
         aggregate_function_input_format: options.aggregateArrays ? 'array' : 'state',

@@ -2,7 +2,10 @@
 -- partition or flush merge), hour and day rollups as materialized views, TTL per grain
 -- (minute 30 days, hour 400 days, day 5 years). Distinct counts are uniq states built by
 -- ClickHouse from id arrays; sums are SimpleAggregateFunction(sum). Every table the sink inserts
--- into keeps a deduplication window for the exactly-once flush protocol (README).
+-- into, and every rollup a view feeds, keeps a deduplication window for the exactly-once flush
+-- protocol (README): a replayed insert that the minute table drops as a duplicate still reaches
+-- the views, and only the rollup's own window (with deduplicate_blocks_in_dependent_materialized_views
+-- set on the insert) keeps it from counting twice — verified on the embedded engine.
 
 -- gmv: GMV by community, group leader and category (paid orders; refunds allocated over categories in exact cents).
 CREATE TABLE IF NOT EXISTS {{LOCAL gmv_minute}}{{ON_CLUSTER}}
@@ -44,7 +47,8 @@ CREATE TABLE IF NOT EXISTS {{LOCAL gmv_hour}}{{ON_CLUSTER}}
 ENGINE = {{AggregatingMergeTree}}
 PARTITION BY toYYYYMM(window_start)
 ORDER BY (community_id, leader_id, category_id, window_start)
-TTL window_start + INTERVAL 400 DAY;
+TTL window_start + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
 
 {{DISTRIBUTED gmv_hour community_id}};
 
@@ -81,7 +85,8 @@ CREATE TABLE IF NOT EXISTS {{LOCAL gmv_day}}{{ON_CLUSTER}}
 ENGINE = {{AggregatingMergeTree}}
 PARTITION BY toYYYYMM(window_start)
 ORDER BY (community_id, leader_id, category_id, window_start)
-TTL window_start + INTERVAL 1830 DAY;
+TTL window_start + INTERVAL 1830 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
 
 {{DISTRIBUTED gmv_day community_id}};
 
@@ -129,7 +134,8 @@ CREATE TABLE IF NOT EXISTS {{LOCAL activity_hour}}{{ON_CLUSTER}}
 ENGINE = {{AggregatingMergeTree}}
 PARTITION BY toYYYYMM(window_start)
 ORDER BY (community_id, action, window_start)
-TTL window_start + INTERVAL 400 DAY;
+TTL window_start + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
 
 {{DISTRIBUTED activity_hour community_id}};
 
@@ -154,7 +160,8 @@ CREATE TABLE IF NOT EXISTS {{LOCAL activity_day}}{{ON_CLUSTER}}
 ENGINE = {{AggregatingMergeTree}}
 PARTITION BY toYYYYMM(window_start)
 ORDER BY (community_id, action, window_start)
-TTL window_start + INTERVAL 1830 DAY;
+TTL window_start + INTERVAL 1830 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
 
 {{DISTRIBUTED activity_day community_id}};
 
@@ -200,7 +207,8 @@ CREATE TABLE IF NOT EXISTS {{LOCAL heatmap_hour}}{{ON_CLUSTER}}
 ENGINE = {{AggregatingMergeTree}}
 PARTITION BY toYYYYMM(window_start)
 ORDER BY (precision, cell, community_id, window_start)
-TTL window_start + INTERVAL 400 DAY;
+TTL window_start + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
 
 {{DISTRIBUTED heatmap_hour cell}};
 
@@ -229,7 +237,8 @@ CREATE TABLE IF NOT EXISTS {{LOCAL heatmap_day}}{{ON_CLUSTER}}
 ENGINE = {{AggregatingMergeTree}}
 PARTITION BY toYYYYMM(window_start)
 ORDER BY (precision, cell, community_id, window_start)
-TTL window_start + INTERVAL 1830 DAY;
+TTL window_start + INTERVAL 1830 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
 
 {{DISTRIBUTED heatmap_day cell}};
 
@@ -277,7 +286,8 @@ CREATE TABLE IF NOT EXISTS {{LOCAL products_hour}}{{ON_CLUSTER}}
 ENGINE = {{AggregatingMergeTree}}
 PARTITION BY toYYYYMM(window_start)
 ORDER BY (community_id, sku, category_id, window_start)
-TTL window_start + INTERVAL 400 DAY;
+TTL window_start + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
 
 {{DISTRIBUTED products_hour community_id}};
 
@@ -306,7 +316,8 @@ CREATE TABLE IF NOT EXISTS {{LOCAL products_day}}{{ON_CLUSTER}}
 ENGINE = {{AggregatingMergeTree}}
 PARTITION BY toYYYYMM(window_start)
 ORDER BY (community_id, sku, category_id, window_start)
-TTL window_start + INTERVAL 1830 DAY;
+TTL window_start + INTERVAL 1830 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
 
 {{DISTRIBUTED products_day community_id}};
 
@@ -350,7 +361,8 @@ CREATE TABLE IF NOT EXISTS {{LOCAL complaints_hour}}{{ON_CLUSTER}}
 ENGINE = {{AggregatingMergeTree}}
 PARTITION BY toYYYYMM(window_start)
 ORDER BY (community_id, leader_id, reason, window_start)
-TTL window_start + INTERVAL 400 DAY;
+TTL window_start + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
 
 {{DISTRIBUTED complaints_hour community_id}};
 
@@ -375,7 +387,8 @@ CREATE TABLE IF NOT EXISTS {{LOCAL complaints_day}}{{ON_CLUSTER}}
 ENGINE = {{AggregatingMergeTree}}
 PARTITION BY toYYYYMM(window_start)
 ORDER BY (community_id, leader_id, reason, window_start)
-TTL window_start + INTERVAL 1830 DAY;
+TTL window_start + INTERVAL 1830 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
 
 {{DISTRIBUTED complaints_day community_id}};
 
@@ -421,7 +434,8 @@ CREATE TABLE IF NOT EXISTS {{LOCAL inventory_movements_hour}}{{ON_CLUSTER}}
 ENGINE = {{AggregatingMergeTree}}
 PARTITION BY toYYYYMM(window_start)
 ORDER BY (warehouse_id, community_id, sku, kind, window_start)
-TTL window_start + INTERVAL 400 DAY;
+TTL window_start + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
 
 {{DISTRIBUTED inventory_movements_hour warehouse_id}};
 
@@ -450,7 +464,8 @@ CREATE TABLE IF NOT EXISTS {{LOCAL inventory_movements_day}}{{ON_CLUSTER}}
 ENGINE = {{AggregatingMergeTree}}
 PARTITION BY toYYYYMM(window_start)
 ORDER BY (warehouse_id, community_id, sku, kind, window_start)
-TTL window_start + INTERVAL 1830 DAY;
+TTL window_start + INTERVAL 1830 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
 
 {{DISTRIBUTED inventory_movements_day warehouse_id}};
 

@@ -28,6 +28,14 @@ describe('inserting into ClickHouse', () => {
     expect(await count(ch, 'behaviour_events')).toBe(10)
   })
 
+  it('a replayed insert is not counted twice by the hour and day rollups either', async () => {
+    const row = { window_start: Math.floor(START / 1000), community_id: 'c-1', leader_id: 'l-1', category_id: 'fruit', gmv_cents: 500, items: 1, orders: '["o1"]', paying_users: '["u1"]', refund_cents: 0, refunded_orders: '[]', cancelled_orders: '[]' }
+    for (let i = 0; i < 3; i++) await insertRows(ch, 'gmv_minute', [row], { deduplicationToken: 'gmv/gmv_minute/t/0/0-0', aggregateArrays: true })
+    const rs = await ch.client.query({ query: 'SELECT (SELECT sum(gmv_cents) FROM gmv_minute) AS m, (SELECT sum(gmv_cents) FROM gmv_hour) AS h, (SELECT sum(gmv_cents) FROM gmv_day) AS d, (SELECT uniqMerge(orders) FROM gmv_hour) AS o', format: 'JSONEachRow' })
+    const [sums] = await rs.json<Record<string, string | number>>()
+    expect(Object.fromEntries(Object.entries(sums ?? {}).map(([k, v]) => [k, Number(v)]))).toEqual({ m: 500, h: 500, d: 500, o: 1 })
+  })
+
   it('a token does not leak into the next insert (the embedded engine keeps settings per session)', async () => {
     await ch.client.command({ query: 'TRUNCATE TABLE behaviour_events' })
     await insertRows(ch, 'behaviour_events', rows(5, 100), { deduplicationToken: 'tokA' })

@@ -22,10 +22,13 @@ describe('migrations', () => {
   it('render a cluster variant with Replicated engines and ON CLUSTER on every CREATE', () => {
     for (const m of migrations) {
       const statements = renderStatements(m.sql, { cluster: 'analytics' })
-      for (const s of statements.filter((x) => /^CREATE TABLE/.test(x))) {
+      for (const s of statements.filter((x) => /^CREATE (TABLE|MATERIALIZED VIEW)/.test(x))) {
         expect(s).toContain("ON CLUSTER 'analytics'")
-        expect(s).toMatch(/ENGINE = Replicated\w*MergeTree/)
+        if (/^CREATE TABLE/.test(s)) expect(s).toMatch(/ENGINE = (Replicated\w*MergeTree|Distributed\('analytics', currentDatabase\(\), \w+_local, cityHash64\(\w+\)\))/)
       }
+      // Every shard-local table has a Distributed table over it.
+      const locals = statements.map((x) => /^CREATE TABLE IF NOT EXISTS (\w+)_local /.exec(x)?.[1]).filter(Boolean)
+      for (const name of locals) expect(statements.some((x) => x.startsWith(`CREATE TABLE IF NOT EXISTS ${name} ON CLUSTER`) && x.includes('ENGINE = Distributed'))).toBe(true)
     }
   })
 
