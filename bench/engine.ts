@@ -97,13 +97,15 @@ async function engine(prefix: string, encoding: 'json' | 'confluent-avro', pipel
   const ch = await connectClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database, dataDir })
   await migrate(ch)
   const groupId = `engine-${prefix}${pipelines.length}`
-  const worker = createWorker({ config, brokers: [brokers as string], pipelines, groupId, ch, log })
+  const extraConnections = [await connectClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database, dataDir })]
+  const worker = createWorker({ config, brokers: [brokers as string], pipelines, groupId, ch, extraConnections, log })
   const t0 = performance.now()
   const running = worker.run()
   while (!(await committedEverything(groupId, prefix))) await new Promise((r) => setTimeout(r, 100))
   const rate = (EVENTS * 1000) / (performance.now() - t0)
   await worker.stop()
   await running
+  for (const c of extraConnections) await c.close()
   await ch.close()
   return rate
 }
@@ -125,8 +127,10 @@ async function generatorSource(): Promise<number> {
       return Reflect.get(target, prop)
     },
   })
-  await runGeneratorSource({ generator: counting, pipelines: PIPELINES, ch, log, signal: abort.signal, intervalMs: 1, now: () => Number.MAX_SAFE_INTEGER })
+  const extraConnections = [await connectClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database: 'bench_generator', dataDir })]
+  await runGeneratorSource({ generator: counting, pipelines: PIPELINES, ch, extraConnections, log, signal: abort.signal, intervalMs: 1, now: () => Number.MAX_SAFE_INTEGER })
   const rate = (processed * 1000) / (performance.now() - t0)
+  for (const c of extraConnections) await c.close()
   await ch.close()
   return rate
 }
@@ -138,7 +142,8 @@ async function freshness(): Promise<{ p50: number; p99: number; rate: number }> 
   const ch = await connectClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database: 'bench_fresh', dataDir })
   await migrate(ch)
   const metrics = new EngineMetrics()
-  const worker = createWorker({ config, brokers: [brokers as string], pipelines: PIPELINES, groupId: `fresh-${prefix}`, ch, log, metrics })
+  const extraConnections = [await connectClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database: 'bench_fresh', dataDir })]
+  const worker = createWorker({ config, brokers: [brokers as string], pipelines: PIPELINES, groupId: `fresh-${prefix}`, ch, extraConnections, log, metrics })
   const running = worker.run()
   await new Promise((r) => setTimeout(r, 5000)) // join the group before the load starts
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
@@ -168,6 +173,7 @@ async function freshness(): Promise<{ p50: number; p99: number; rate: number }> 
   while (!(await committedEverything(`fresh-${prefix}`, prefix))) await new Promise((r) => setTimeout(r, 100))
   await worker.stop()
   await running
+  for (const c of extraConnections) await c.close()
   await ch.close()
   const h = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'streamcube_freshness_seconds')
   const buckets = (h?.values ?? []).filter((v) => (v as { metricName?: string }).metricName === 'streamcube_freshness_seconds_bucket').map((v) => ({ le: Number(v.labels.le), n: v.value }))
@@ -196,7 +202,7 @@ try {
   const body = `### Engine: pre-filled topics → cubes committed, one worker process
 
 Question: events/s from a pre-filled topic to committed cubes, against the same client's raw consume rate; freshness under a live load; memory.
-Command: \`npx tsx bench/engine.ts\` (BENCH_EVENTS=${EVENTS}, ${PARTITIONS} partitions, all 7 pipelines) — ${machine()}; broker: ${brokerNote}; ClickHouse: ${process.env.CLICKHOUSE_URL ? 'server' : 'embedded chDB in the worker process'}.
+Command: \`npx tsx bench/engine.ts\` (BENCH_EVENTS=${EVENTS}, ${PARTITIONS} partitions, all 7 pipelines, 2 sink connections) — ${machine()}; broker: ${brokerNote}; ClickHouse: ${process.env.CLICKHOUSE_URL ? 'server' : 'embedded chDB in the worker process'}.
 Engine time runs from worker start (group join included) to every partition committed.
 
 | source | events/s, all pipelines (with raw facts) | events/s, cubes only (no raw facts) | raw consume-and-discard events/s (baseline) | engine / raw | peak RSS (all / cubes only) |

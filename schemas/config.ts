@@ -46,6 +46,7 @@ export const ConfigSchema = z.object({
       allowedLatenessMs: z.coerce.number().int().min(0).default(300_000),
       dedupHorizonMs: z.coerce.number().int().min(0).nullable().default(null),
       sessionTimeoutMs: z.coerce.number().int().min(6000).default(30_000),
+      sinkConnections: z.coerce.number().int().min(1).max(16).default(2),
     })
     .refine((e) => e.dedupHorizonMs === null || e.dedupHorizonMs <= e.allowedLatenessMs, { path: ['dedupHorizonMs'], message: 'must not exceed the allowed lateness' }),
   metricsPort: z.coerce.number().int().min(0).max(65535).nullable().default(null),
@@ -87,6 +88,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'engine.allowedLatenessMs', env: 'ALLOWED_LATENESS_MS', fix: 'set it to milliseconds ≥ 0 (default 300000)' },
   { path: 'engine.dedupHorizonMs', env: 'DEDUP_HORIZON_MS', fix: 'set it to milliseconds ≤ ALLOWED_LATENESS_MS (default: the allowed lateness)' },
   { path: 'engine.sessionTimeoutMs', env: 'KAFKA_SESSION_TIMEOUT_MS', fix: 'set it to milliseconds ≥ 6000 (the broker minimum; default 30000)' },
+  { path: 'engine.sinkConnections', env: 'SINK_CONNECTIONS', fix: 'set it to 1-16 (default 2): ClickHouse connections a flush spreads its table inserts over' },
   { path: 'metricsPort', env: 'METRICS_PORT', flag: '--metrics-port', fix: 'set it to a port number 0-65535, or unset it to serve /metrics on the API port only' },
   { path: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', fix: `set it to one of ${LogLevel.join(', ')}` },
 ]

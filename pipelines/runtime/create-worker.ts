@@ -40,6 +40,7 @@ export function createWorker(args: {
   pipelines: readonly PipelineDefinition[]
   groupId: string
   ch: ClickHouse
+  extraConnections?: readonly ClickHouse[]
   log: Logger
   metrics?: EngineMetrics
   retry?: RetryPolicy
@@ -67,6 +68,7 @@ export function createWorker(args: {
     flushMaxRecords: config.engine.flushMaxRecords,
     sessionTimeoutMs: config.engine.sessionTimeoutMs,
     ch: args.ch,
+    extraConnections: args.extraConnections,
     log: log.child({ module: 'worker', group: args.groupId }),
     metrics: args.metrics ?? new EngineMetrics(),
     retry: args.retry,

@@ -9,6 +9,11 @@ export type CommitFn = (topic: string, partition: number, offset: string, metada
 
 export interface FlushExecutorOptions {
   readonly ch: ClickHouse
+  /**
+   * More connections to the same database: a flush's table inserts then run concurrently, one
+   * per connection (an embedded session runs one statement at a time; the engine has more cores).
+   */
+  readonly extraConnections?: readonly ClickHouse[]
   readonly forwarder: Forwarder | null
   readonly pipelineSet: string
   readonly retry?: RetryPolicy
@@ -49,18 +54,29 @@ export class FlushExecutor {
       await this.retrying('forward', () => forwarder.late(plan.late.map((l) => ({ record: forwarded(plan, l.record), eventId: l.eventId, eventTime: l.eventTime, watermark: l.watermark })), 'engine'))
     }
 
-    let rows = 0
+    const inserts: { table: string; token: string; rows: readonly Record<string, unknown>[] }[] = []
     for (const [pipeline, tables] of plan.rows) {
       for (const [table, tableRows] of tables) {
-        if (tableRows.length === 0) continue
-        const token = deduplicationToken(pipeline, table, plan.topic, plan.partition, plan.first, plan.last)
-        await this.retrying('insert', async () => {
-          await this.options.beforeInsert?.(table)
-          await insertRows(ch, table, tableRows, { deduplicationToken: token, aggregateArrays: true })
-        })
-        rows += tableRows.length
+        if (tableRows.length > 0) inserts.push({ table, token: deduplicationToken(pipeline, table, plan.topic, plan.partition, plan.first, plan.last), rows: tableRows })
       }
     }
+    // Largest first, spread over the connections; the order of a flush's inserts does not matter
+    // (each has its own token, and the range is committed only after all of them).
+    inserts.sort((a, b) => b.rows.length - a.rows.length)
+    const connections = [ch, ...(this.options.extraConnections ?? [])]
+    let nextInsert = 0
+    await Promise.all(
+      connections.map(async (connection) => {
+        while (nextInsert < inserts.length) {
+          const job = inserts[nextInsert++] as (typeof inserts)[number]
+          await this.retrying('insert', async () => {
+            await this.options.beforeInsert?.(job.table)
+            await insertRows(connection, job.table, job.rows, { deduplicationToken: job.token, aggregateArrays: true })
+          })
+        }
+      }),
+    )
+    const rows = inserts.reduce((n, i) => n + i.rows.length, 0)
 
     await commit(plan.topic, plan.partition, next, encodeCheckpoint(plan.after, set))
     if (this.pausedSince !== null) {

@@ -12,6 +12,7 @@ export interface GeneratorSourceOptions {
   readonly generator: EventGenerator
   readonly pipelines: readonly PipelineDefinition[]
   readonly ch: ClickHouse
+  readonly extraConnections?: readonly ClickHouse[]
   readonly log: Logger
   readonly signal: AbortSignal
   readonly metrics?: EngineMetrics
@@ -34,7 +35,7 @@ export async function runGeneratorSource(options: GeneratorSourceOptions): Promi
     EVENT_TYPES.map((t) => [t, new PartitionProcessor(`generator.${EventTypes[t].topic}`, 0, t, createJsonCodec(t), options.pipelines, policy, null, null)]),
   ) as Record<EventType, PartitionProcessor>
   const offsets: Record<EventType, number> = { behaviour: 0, order: 0, inventory: 0 }
-  const executor = new FlushExecutor({ ch: options.ch, forwarder: null, pipelineSet: pipelineSetId(options.pipelines), log: options.log.child({ module: 'sink.clickhouse' }), metrics: options.metrics })
+  const executor = new FlushExecutor({ ch: options.ch, extraConnections: options.extraConnections, forwarder: null, pipelineSet: pipelineSetId(options.pipelines), log: options.log.child({ module: 'sink.clickhouse' }), metrics: options.metrics })
   const commit = async () => {}
   let pending = undefined as ReturnType<EventGenerator['next']> | undefined
   let total = 0

@@ -23,6 +23,8 @@ export interface WorkerOptions {
   /** …or when it has buffered this many records. */
   readonly flushMaxRecords: number
   readonly ch: ClickHouse
+  /** More connections to the same database for concurrent table inserts within a flush. */
+  readonly extraConnections?: readonly ClickHouse[]
   readonly log: Logger
   readonly metrics: EngineMetrics
   readonly retry?: RetryPolicy
@@ -73,6 +75,7 @@ export class KafkaWorker {
     this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner })
     this.executor = new FlushExecutor({
       ch: options.ch,
+      extraConnections: options.extraConnections,
       forwarder: createKafkaForwarder(this.producer, sideTopics(options.topicPrefix)),
       pipelineSet: this.setId,
       retry: options.retry,

@@ -23,6 +23,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       // embedded engine, settings are per session and a session runs one statement at a time).
       const ch = await connectClickHouse(config.clickhouse, { application: 'streamcube-demo' })
       const apiCh = await connectClickHouse(config.clickhouse, { application: 'streamcube-api' })
+      const extraConnections = await Promise.all(Array.from({ length: config.engine.sinkConnections - 1 }, () => connectClickHouse(config.clickhouse, { application: 'streamcube-demo' })))
       await migrate(ch, { log: log.child({ module: 'migrate' }) })
       const app = await buildApi({ ch: apiCh, log })
       const address = await app.listen({ port: config.api.port, host: config.api.host })
@@ -40,6 +41,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
           generator,
           pipelines: PIPELINES,
           ch,
+          extraConnections,
           log: log.child({ module: 'generator' }),
           signal: abort.signal,
           metrics: new EngineMetrics(),
@@ -52,6 +54,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         process.off('SIGTERM', stop)
         await app.close()
         await apiCh.close()
+        for (const c of extraConnections) await c.close()
         await ch.close()
       }
       ctx.print(`streamcube demo stopped after ${total.toLocaleString('en-US')} events`)

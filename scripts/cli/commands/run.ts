@@ -43,9 +43,11 @@ export function registerRun(program: Command, ctx: CliContext): void {
       const log = ctx.log
       const ch = await connectClickHouse(config.clickhouse, { application: 'streamcube-worker' })
       await migrate(ch, { variant: { cluster: config.clickhouse.cluster }, log: log.child({ module: 'migrate' }) })
+      // A flush spreads its table inserts over these (one statement at a time per embedded session).
+      const extraConnections = await Promise.all(Array.from({ length: config.engine.sinkConnections - 1 }, () => connectClickHouse(config.clickhouse, { application: 'streamcube-worker' })))
       const metrics = new EngineMetrics(true)
       const groupId = config.engine.groupId ?? defaultGroupId(pipelines, PIPELINES)
-      const worker = createWorker({ config, brokers, pipelines, groupId, ch, log, metrics })
+      const worker = createWorker({ config, brokers, pipelines, groupId, ch, extraConnections, log, metrics })
       const server = config.metricsPort === null ? undefined : createServer((req, res) => {
         if (req.url !== '/metrics') return void res.writeHead(404).end()
         void metrics.registry.metrics().then((body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body))
@@ -64,6 +66,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
         })])
       } finally {
         server?.close()
+        for (const c of extraConnections) await c.close()
         await ch.close()
       }
     })
