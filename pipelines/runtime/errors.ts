@@ -5,6 +5,7 @@ export const EngineErrorCode = {
   UNKNOWN_TOPIC: 'ENGINE_UNKNOWN_TOPIC',
   PIPELINE_SET_CHANGED: 'ENGINE_PIPELINE_SET_CHANGED',
   UNKNOWN_PIPELINE: 'ENGINE_UNKNOWN_PIPELINE',
+  COMMIT_REFUSED: 'ENGINE_COMMIT_REFUSED',
 } as const
 export type EngineErrorCode = (typeof EngineErrorCode)[keyof typeof EngineErrorCode]
 

@@ -59,18 +59,22 @@ export class KafkaWorker {
   private readonly topics: Map<string, EventType>
   private lock: Promise<unknown> = Promise.resolve()
   private crashed = false
+  /** Set from the moment the group starts rebalancing until this member has joined again. */
+  private rebalancing = false
   private timer: NodeJS.Timeout | undefined
   private heartbeat: (() => Promise<void>) | undefined
   private fatal: ((err: Error) => void) | undefined
   private finished: (() => void) | undefined
   private stopped = false
+  /** After disconnect starts, commits are no longer possible. */
+  private stoppedConsuming = false
 
   constructor(private readonly options: WorkerOptions) {
     const { kafka, groupId } = options
     this.setId = pipelineSetId(options.pipelines)
     const types = new Set(options.pipelines.flatMap((p) => p.sources))
     this.topics = new Map([...types].map((t) => [`${options.topicPrefix}${EventTypes[t].topic}`, t]))
-    this.consumer = kafka.consumer({ groupId, sessionTimeout: options.sessionTimeoutMs ?? 30_000, heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)), rebalanceTimeout: 60_000, maxBytesPerPartition: 4 * 1024 * 1024, retry: { retries: 10 } })
+    this.consumer = kafka.consumer({ groupId, sessionTimeout: options.sessionTimeoutMs ?? 30_000, heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)), rebalanceTimeout: 60_000, maxBytesPerPartition: 4 * 1024 * 1024, retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 } })
     this.admin = kafka.admin()
     this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner })
     this.executor = new FlushExecutor({
@@ -99,10 +103,13 @@ export class KafkaWorker {
     await this.consumer.connect()
     const { GROUP_JOIN, REBALANCING, CRASH } = this.consumer.events
     this.consumer.on(REBALANCING, () => {
+      // Synchronously, not under the lock: a flush holding the lock must see it and stop committing.
+      this.rebalancing = true
       log.info({ group: this.options.groupId }, 'rebalancing: dropping unflushed partition state (replayed from the committed offsets)')
       void this.locked(async () => this.processors.clear())
     })
     this.consumer.on(GROUP_JOIN, (e) => {
+      this.rebalancing = false
       log.info({ group: this.options.groupId, assignment: e.payload.memberAssignment }, 'joined group')
       void this.locked(async () => this.processors.clear())
     })
@@ -136,6 +143,7 @@ export class KafkaWorker {
     await this.locked(async () => {
       for (const entry of this.processors.values()) if (!entry.proc.pendingLast || entry.proc.pendingComplete) await this.flush(entry)
     })
+    this.stoppedConsuming = true
     await this.consumer.disconnect()
     await Promise.all([this.producer.disconnect(), this.admin.disconnect()])
     this.options.log.info({ group: this.options.groupId }, 'worker stopped')
@@ -232,7 +240,32 @@ export class KafkaWorker {
     return { proc, lastFlush: Date.now() }
   }
 
+  /**
+   * Commits one offset with metadata, or throws. kafkajs's commitOffsets returns quietly without
+   * committing when its runner is not running (during a restart or shutdown) and retries through a
+   * rebalance while we hold the partition: either would let a flush insert rows whose range was
+   * never put on record, and a replay with other range boundaries would count them again. So a
+   * commit during a rebalance fails at once, and a commit counts only when kafkajs reports it.
+   */
+  private async commit(topic: string, partition: number, offset: string, metadata: string): Promise<void> {
+    if (this.rebalancing || this.stoppedConsuming) throw new EngineError(EngineErrorCode.COMMIT_REFUSED, `not committing ${topic}/${partition}@${offset}: the group is rebalancing`)
+    let confirmed = false
+    const off = this.consumer.on(this.consumer.events.COMMIT_OFFSETS, (e) => {
+      for (const t of e.payload.topics) {
+        if (t.topic !== topic) continue
+        for (const p of t.partitions as unknown as { partition: number; offset: string }[]) if (p.partition === partition && String(p.offset) === offset) confirmed = true
+      }
+    })
+    try {
+      await this.consumer.commitOffsets([{ topic, partition, offset, metadata }])
+    } finally {
+      off()
+    }
+    if (!confirmed) throw new EngineError(EngineErrorCode.COMMIT_REFUSED, `kafkajs did not commit ${topic}/${partition}@${offset} (consumer not running)`)
+  }
+
   private async flushDue(): Promise<void> {
+    if (this.rebalancing) return
     const now = Date.now()
     for (const entry of this.processors.values()) {
       if (entry.proc.pendingLast !== null && !entry.proc.pendingComplete) continue
@@ -246,7 +279,7 @@ export class KafkaWorker {
     entry.lastFlush = Date.now()
     if (!plan) return true
     try {
-      await this.executor.execute(plan, (topic, partition, offset, metadata) => this.consumer.commitOffsets([{ topic, partition, offset, metadata }]))
+      await this.executor.execute(plan, (topic, partition, offset, metadata) => this.commit(topic, partition, offset, metadata))
       this.options.metrics.paused.set(0)
       return true
     } catch (err) {
