@@ -8,14 +8,13 @@ import { sideTopics } from '../../../pipelines/index.js'
 import { connectClickHouse } from '../../../sinks/index.js'
 import { brokers, deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
 import { consumeAll } from '../kafka/consume.js'
-import { caughtUp, produceRecords, waitFor } from './harness.js'
+import { RECENT_START, caughtUp, committedTotal, produceRecords, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
 import { plantedStream, topicOf } from './planted.js'
 
 // This file opens the embedded engine only after the worker processes are gone: the engine binds
 // one data directory per process, and the workers own it while they run.
-const DAY = 86_400_000
-const START = Math.floor((Date.now() - 2 * DAY + 8 * 3_600_000) / DAY) * DAY - 8 * 3_600_000
+const START = RECENT_START
 const EVENTS = Number(process.env.CRASH_EVENTS ?? 200_000)
 const KILLS = Number(process.env.CRASH_KILLS ?? 10)
 const BIN = join(process.cwd(), 'bin/streamcube.js')
@@ -46,14 +45,6 @@ describe('crash: SIGKILL the worker again and again; the cubes still equal the o
   }
   const exited = (c: ChildProcess) => new Promise<number | null>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve(c.exitCode) : c.once('exit', (code) => resolve(code))))
 
-  async function committedTotal(): Promise<number> {
-    let n = 0
-    for (const t of ['behaviour', 'order', 'inventory'] as const) {
-      const [o] = await admin.fetchOffsets({ groupId, topics: [topicOf(prefix, t)] }).catch(() => [undefined])
-      for (const p of o?.partitions ?? []) if (p.offset !== '-1') n += Number(p.offset)
-    }
-    return n
-  }
 
   const topics = (['behaviour', 'order', 'inventory'] as const).map((t) => topicOf(prefix, t))
   /** Event ids on the late topic (at least once across crashes, so as a set). */
@@ -71,9 +62,9 @@ describe('crash: SIGKILL the worker again and again; the cubes still equal the o
     let midRunKills = 0
     for (let run = 0; run < KILLS; run++) {
       const child = worker(run)
-      const before = await committedTotal()
+      const before = await committedTotal(admin, groupId, topics)
       // Let it make some progress, then kill it somewhere in its flush cycle.
-      await waitFor('the worker to commit something', async () => (await committedTotal()) > before || (await caughtUp(admin, groupId, topics)), 60_000, 50)
+      await waitFor('the worker to commit something', async () => (await committedTotal(admin, groupId, topics)) > before || (await caughtUp(admin, groupId, topics)), 60_000, 50)
       await new Promise((r) => setTimeout(r, random() * 700))
       child.kill('SIGKILL')
       await exited(child)

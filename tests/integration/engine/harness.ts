@@ -39,6 +39,20 @@ export async function caughtUp(admin: Admin, groupId: string, topics: readonly s
   return true
 }
 
+const DAY = 86_400_000
+/** Two days ago at 00:00 in Hangzhou: recent enough for every TTL and for the future-time bound. */
+export const RECENT_START = Math.floor((Date.now() - 2 * DAY + 8 * 3_600_000) / DAY) * DAY - 8 * 3_600_000
+
+/** The sum of a group's committed offsets over some topics (progress, for tests that interrupt it). */
+export async function committedTotal(admin: Admin, groupId: string, topics: readonly string[]): Promise<number> {
+  let n = 0
+  for (const topic of topics) {
+    const [o] = await admin.fetchOffsets({ groupId, topics: [topic] }).catch(() => [undefined])
+    for (const p of o?.partitions ?? []) if (p.offset !== '-1') n += Number(p.offset)
+  }
+  return n
+}
+
 /** Polls a condition until it holds (no fixed sleeps), failing after `timeoutMs`. */
 export async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 120_000, everyMs = 200): Promise<void> {
   const deadline = Date.now() + timeoutMs

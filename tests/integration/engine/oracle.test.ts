@@ -5,13 +5,11 @@ import { migrate, type ClickHouse } from '../../../sinks/index.js'
 import { openTestClickHouse } from '../../services/clickhouse.js'
 import { brokers, deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
 import { consumeAll } from '../kafka/consume.js'
-import { caughtUp, engineConfig, produceRecords, silent, waitFor } from './harness.js'
+import { RECENT_START, caughtUp, engineConfig, produceRecords, silent, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
 import { plantedStream, topicOf } from './planted.js'
 
-const DAY = 86_400_000
-// Two days ago at 00:00 in Hangzhou: recent enough for every TTL and the future-time bound.
-const START = Math.floor((Date.now() - 2 * DAY + 8 * 3_600_000) / DAY) * DAY - 8 * 3_600_000
+const START = RECENT_START
 const EVENTS = Number(process.env.ORACLE_EVENTS ?? 200_000)
 
 describe('oracle: every cube equals plain SQL over the raw events', () => {

@@ -4,12 +4,11 @@ import { createWorker, EngineMetrics, PIPELINES } from '../../../pipelines/index
 import { migrate, type ClickHouse } from '../../../sinks/index.js'
 import { openTestClickHouse } from '../../services/clickhouse.js'
 import { brokers, deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
-import { caughtUp, engineConfig, produceRecords, silent, waitFor } from './harness.js'
+import { RECENT_START, caughtUp, committedTotal, engineConfig, produceRecords, silent, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
 import { plantedStream, topicOf } from './planted.js'
 
-const DAY = 86_400_000
-const START = Math.floor((Date.now() - 2 * DAY + 8 * 3_600_000) / DAY) * DAY - 8 * 3_600_000
+const START = RECENT_START
 const EVENTS = Number(process.env.OUTAGE_EVENTS ?? 120_000)
 const OUTAGE_MS = Number(process.env.OUTAGE_SECONDS ?? 30) * 1000
 
@@ -51,11 +50,7 @@ describe('outage: ClickHouse refuses inserts for a while; the worker pauses, ret
       },
     })
     const running = worker.run().catch(() => {})
-    const committed = async () => {
-      let n = 0
-      for (const t of topics) for (const p of (await admin.fetchOffsets({ groupId, topics: [t] }))[0]?.partitions ?? []) if (p.offset !== '-1') n += Number(p.offset)
-      return n
-    }
+    const committed = () => committedTotal(admin, groupId, topics)
     await waitFor('some progress before the outage', async () => (await committed()) > EVENTS / 5, 60_000, 50)
     down = true
     const outageStart = Date.now()

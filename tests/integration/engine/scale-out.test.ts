@@ -6,12 +6,11 @@ import { consumeAll } from '../kafka/consume.js'
 import { migrate, type ClickHouse } from '../../../sinks/index.js'
 import { openSecondConnection, openTestClickHouse } from '../../services/clickhouse.js'
 import { brokers, deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
-import { caughtUp, engineConfig, produceRecords, silent, waitFor } from './harness.js'
+import { RECENT_START, caughtUp, committedTotal, engineConfig, produceRecords, silent, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
 import { plantedStream, topicOf } from './planted.js'
 
-const DAY = 86_400_000
-const START = Math.floor((Date.now() - 2 * DAY + 8 * 3_600_000) / DAY) * DAY - 8 * 3_600_000
+const START = RECENT_START
 const EVENTS = Number(process.env.SCALE_EVENTS ?? 150_000)
 
 /** Sockets that can all be cut at once, and refuse to reconnect after: a process that died. */
@@ -74,11 +73,7 @@ describe('scale-out: 3 workers in one group over 6 partitions, one dies abruptly
       return members.length === 3 && described.groups[0]?.state === 'Stable'
     }, 60_000)
     const total = planted.records.length
-    const committed = async () => {
-      let n = 0
-      for (const t of topics) for (const p of (await admin.fetchOffsets({ groupId, topics: [t] }))[0]?.partitions ?? []) if (p.offset !== '-1') n += Number(p.offset)
-      return n
-    }
+    const committed = () => committedTotal(admin, groupId, topics)
     await waitFor('a third of the records committed', async () => (await committed()) > total / 3, 120_000, 100)
     workers[1]!.crash()
     victimSockets.kill()
