@@ -1,3 +1,4 @@
+import { EngineError, EngineErrorCode } from '../runtime/errors.js'
 import type { PipelineDefinition } from '../runtime/pipeline.js'
 import { activity } from './activity.js'
 import { facts } from './facts.js'
@@ -15,12 +16,12 @@ export { allocate } from './gmv.js'
 export { geohash } from './geohash.js'
 export { HEATMAP_PRECISIONS } from './heatmap.js'
 
-/** Looks pipelines up by name; throws with the list of known names for an unknown one. */
+/** Looks pipelines up by name; throws ENGINE_UNKNOWN_PIPELINE with the list of known names for an unknown one. */
 export function selectPipelines(names: readonly string[]): PipelineDefinition[] {
   if (names.length === 0) return [...PIPELINES]
   return names.map((n) => {
     const p = PIPELINES.find((x) => x.name === n)
-    if (!p) throw new Error(`unknown pipeline ${JSON.stringify(n)}; known: ${PIPELINES.map((x) => x.name).join(', ')}`)
+    if (!p) throw new EngineError(EngineErrorCode.UNKNOWN_PIPELINE, `unknown pipeline ${JSON.stringify(n)}; known: ${PIPELINES.map((x) => x.name).join(', ')}`)
     return p
   })
 }

@@ -50,8 +50,9 @@ export class FlushExecutor {
     await commit(plan.topic, plan.partition, plan.first, encodeCheckpoint(plan.before, set, plan.last))
 
     if (forwarder) {
-      await this.retrying('forward', () => forwarder.deadLetter(plan.deadLetters.map((d) => ({ record: forwarded(plan, d.record), error: d.error })), 'engine'))
-      await this.retrying('forward', () => forwarder.late(plan.late.map((l) => ({ record: forwarded(plan, l.record), eventId: l.eventId, eventTime: l.eventTime, watermark: l.watermark })), 'engine'))
+      // Records are decoded once for the whole pipeline set, so the header names the set.
+      await this.retrying('forward', () => forwarder.deadLetter(plan.deadLetters.map((d) => ({ record: forwarded(plan, d.record), error: d.error })), set))
+      await this.retrying('forward', () => forwarder.late(plan.late.map((l) => ({ record: forwarded(plan, l.record), eventId: l.eventId, eventTime: l.eventTime, watermark: l.watermark })), set))
     }
 
     const inserts: { table: string; token: string; rows: readonly Record<string, unknown>[] }[] = []

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http'
 import type { Command } from 'commander'
-import { createWorker, defaultGroupId, EngineMetrics, PIPELINES, selectPipelines } from '../../../pipelines/index.js'
+import { createWorker, defaultGroupId, EngineError, EngineMetrics, PIPELINES, selectPipelines } from '../../../pipelines/index.js'
 import { requireBrokers } from '../../../schemas/index.js'
 import { connectClickHouse, migrate } from '../../../sinks/index.js'
 import type { CliContext } from '../context.js'
@@ -38,7 +38,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
       try {
         pipelines = selectPipelines(names)
       } catch (err) {
-        return ctx.usageError((err as Error).message)
+        if (err instanceof EngineError) return ctx.usageError(err.message)
+        throw err
       }
       const log = ctx.log
       const ch = await connectClickHouse(config.clickhouse, { application: 'streamcube-worker' })
