@@ -51,10 +51,13 @@ export class CubeBuffer {
     for (const [table, rows] of this.appended) out.set(table, rows)
     for (const [table, rows] of this.keyed) {
       const list = out.get(table) ?? []
+      // Rows of a table share their shape (one init per table): find the set-valued measures once
+      // and convert them in place (the buffer is discarded after the flush takes its rows).
+      let sets: string[] | null = null
       for (const row of rows.values()) {
-        const plain: Row = {}
-        for (const [k, v] of Object.entries(row)) plain[k] = v instanceof Set ? JSON.stringify([...v]) : v
-        list.push(plain)
+        sets ??= Object.keys(row).filter((k) => row[k] instanceof Set)
+        for (const k of sets) row[k] = JSON.stringify([...(row[k] as Set<string>)])
+        list.push(row)
       }
       out.set(table, list)
     }

@@ -39,11 +39,44 @@ const forwarded = (plan: FlushPlan, r: SourceRecord) => ({ sourceTopic: plan.top
  */
 export class FlushExecutor {
   private pausedSince: number | null = null
+  /** Idle connections, and who waits for one: a session runs one statement at a time. */
+  private readonly idle: ClickHouse[]
+  private readonly waiting: ((c: ClickHouse) => void)[] = []
 
-  constructor(private readonly options: FlushExecutorOptions) {}
+  constructor(private readonly options: FlushExecutorOptions) {
+    this.idle = [options.ch, ...(options.extraConnections ?? [])]
+  }
+
+  /** How many connections the executor spreads inserts over. */
+  get connections(): number {
+    return 1 + (this.options.extraConnections?.length ?? 0)
+  }
+
+  /** An insert outside the flush protocol (no token, no retry): status tables such as watermarks. */
+  async insertPlain(table: string, rows: readonly Record<string, unknown>[]): Promise<void> {
+    if (rows.length === 0) return
+    const connection = await this.acquire()
+    try {
+      await insertRows(connection, table, rows)
+    } finally {
+      this.release(connection)
+    }
+  }
+
+  private acquire(): Promise<ClickHouse> {
+    const c = this.idle.pop()
+    if (c) return Promise.resolve(c)
+    return new Promise((resolve) => this.waiting.push(resolve))
+  }
+
+  private release(c: ClickHouse): void {
+    const next = this.waiting.shift()
+    if (next) next(c)
+    else this.idle.push(c)
+  }
 
   async execute(plan: FlushPlan, commit: CommitFn): Promise<void> {
-    const { ch, forwarder, log, metrics } = this.options
+    const { forwarder, log, metrics } = this.options
     const started = performance.now()
     const next = (BigInt(plan.last) + 1n).toString()
     const set = this.options.pipelineSet
@@ -61,19 +94,20 @@ export class FlushExecutor {
         if (tableRows.length > 0) inserts.push({ table, token: deduplicationToken(pipeline, table, plan.topic, plan.partition, plan.first, plan.last), rows: tableRows })
       }
     }
-    // Largest first, spread over the connections; the order of a flush's inserts does not matter
-    // (each has its own token, and the range is committed only after all of them).
+    // Largest first, spread over the pooled connections (shared by concurrent flushes of other
+    // partitions); the order of a flush's inserts does not matter (each has its own token, and
+    // the range is committed only after all of them).
     inserts.sort((a, b) => b.rows.length - a.rows.length)
-    const connections = [ch, ...(this.options.extraConnections ?? [])]
-    let nextInsert = 0
     await Promise.all(
-      connections.map(async (connection) => {
-        while (nextInsert < inserts.length) {
-          const job = inserts[nextInsert++] as (typeof inserts)[number]
+      inserts.map(async (job) => {
+        const connection = await this.acquire()
+        try {
           await this.retrying('insert', async () => {
             await this.options.beforeInsert?.(job.table)
             await insertRows(connection, job.table, job.rows, { deduplicationToken: job.token, aggregateArrays: true })
           })
+        } finally {
+          this.release(connection)
         }
       }),
     )

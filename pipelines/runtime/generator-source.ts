@@ -37,6 +37,7 @@ export async function runGeneratorSource(options: GeneratorSourceOptions): Promi
   const offsets: Record<EventType, number> = { behaviour: 0, order: 0, inventory: 0 }
   const executor = new FlushExecutor({ ch: options.ch, extraConnections: options.extraConnections, forwarder: null, pipelineSet: pipelineSetId(options.pipelines), log: options.log.child({ module: 'sink.clickhouse' }), metrics: options.metrics })
   const commit = async () => {}
+  const inflight: Partial<Record<EventType, Promise<void>>> = {}
   let pending = undefined as ReturnType<EventGenerator['next']> | undefined
   let total = 0
   while (!options.signal.aborted) {
@@ -49,9 +50,12 @@ export async function runGeneratorSource(options: GeneratorSourceOptions): Promi
       pending = undefined
       total++
     }
-    for (const p of Object.values(processors)) {
-      const plan = p.takeFlush()
-      if (plan) await executor.execute(plan, commit)
+    // One flush in flight per stream, overlapping with the generation and processing of the next
+    // records (the same discipline as the Kafka worker).
+    for (const t of EVENT_TYPES) {
+      await inflight[t]
+      const plan = processors[t].takeFlush()
+      inflight[t] = plan ? executor.execute(plan, commit) : undefined
     }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, options.intervalMs ?? 1000)
@@ -61,5 +65,6 @@ export async function runGeneratorSource(options: GeneratorSourceOptions): Promi
       }, { once: true })
     })
   }
+  await Promise.all(Object.values(inflight))
   return total
 }

@@ -17,11 +17,20 @@ type ConnectionOption = NonNullable<Parameters<typeof createClient>[0]>['connect
 export const ClickHouseKind = { server: 'server', embedded: 'embedded' } as const
 export type ClickHouseKind = (typeof ClickHouseKind)[keyof typeof ClickHouseKind]
 
+/**
+ * The embedded engine's raw insert: the payload bytes go to the engine as they are (no copy into
+ * a SQL string, parsed by the engine's parallel parser) and the settings travel in the INSERT's
+ * own SETTINGS clause, so they are query-scoped and cannot leak into the next statement.
+ */
+export type RawInsert = (params: { table: string; values: Buffer; format: 'JSONEachRow'; settings: Record<string, string | number> }) => Promise<unknown>
+
 /** A connected client and what it is connected to. */
 export interface ClickHouse {
   readonly client: ClickHouseClient
   readonly kind: ClickHouseKind
   readonly database: string
+  /** Only on the embedded engine: the raw, zero-copy insert path (see RawInsert). */
+  readonly rawInsert?: RawInsert
   close(): Promise<void>
 }
 
@@ -59,13 +68,15 @@ export async function connectClickHouse(target: ClickHouseTarget, options: { app
   const path = resolve(target.dataDir)
   mkdirSync(path, { recursive: true })
   let client: ClickHouseClient
+  let rawInsert: RawInsert
   try {
     // chdb is typed against its own copy of @clickhouse/client-common; the runtime contract is the same.
     // Loaded on demand: a server deployment never maps the engine's library, and the library must
     // not be loaded in a worker thread (it aborts there), which a top-level import would risk.
     const { createChdbConnection } = await import('chdb/connection')
-    const connection = createChdbConnection({ path }) as unknown as ConnectionOption
-    client = createClient({ connection })
+    const chdb = createChdbConnection({ path })
+    rawInsert = (params) => chdb.chdb.rawInsert(params)
+    client = createClient({ connection: chdb as unknown as ConnectionOption })
     await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}` })
     // USE is session state on the embedded engine: it makes `database` the default for this connection.
     await client.command({ query: `USE ${quoteIdentifier(database)}` })
@@ -78,7 +89,7 @@ export async function connectClickHouse(target: ClickHouseTarget, options: { app
       { cause: err, context: { dataDir: path } },
     )
   }
-  return { client, kind: 'embedded', database, close: () => client.close() }
+  return { client, kind: 'embedded', database, rawInsert, close: () => client.close() }
 }
 
 /** Backquotes an identifier for the few places (DDL) where query parameters cannot stand. */

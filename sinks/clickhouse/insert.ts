@@ -15,22 +15,23 @@ export async function insertRows(
   options: { deduplicationToken?: string; aggregateArrays?: boolean } = {},
 ): Promise<void> {
   if (rows.length === 0) return
+  const settings = {
+    insert_deduplication_token: options.deduplicationToken ?? '',
+    insert_deduplicate: 1,
+    // A block the target drops as a duplicate is still pushed to its materialized views;
+    // this makes each view's target drop it too (they keep their own dedup window).
+    deduplicate_blocks_in_dependent_materialized_views: 1,
+    async_insert: 0,
+    // Distinct-count measures arrive as arrays of ids; ClickHouse builds the uniq states.
+    aggregate_function_input_format: options.aggregateArrays ? 'array' : 'state',
+  } as const
   try {
-    await ch.client.insert({
-      table,
-      values: rows as Record<string, unknown>[],
-      format: 'JSONEachRow',
-      clickhouse_settings: {
-        insert_deduplication_token: options.deduplicationToken ?? '',
-        insert_deduplicate: 1,
-        // A block the target drops as a duplicate is still pushed to its materialized views;
-        // this makes each view's target drop it too (they keep their own dedup window).
-        deduplicate_blocks_in_dependent_materialized_views: 1,
-        async_insert: 0,
-        // Distinct-count measures arrive as arrays of ids; ClickHouse builds the uniq states.
-        aggregate_function_input_format: options.aggregateArrays ? 'array' : 'state',
-      },
-    })
+    if (ch.rawInsert) {
+      // Embedded: one buffer, settings in the INSERT's own SETTINGS clause (query-scoped).
+      await ch.rawInsert({ table, values: jsonEachRow(rows), format: 'JSONEachRow', settings })
+    } else {
+      await ch.client.insert({ table, values: rows as Record<string, unknown>[], format: 'JSONEachRow', clickhouse_settings: settings })
+    }
   } catch (err) {
     throw new SinkError(SinkErrorCode.INSERT, `insert into ${table} failed: ${(err as Error).message}`, {
       retryable: isRetryableClickHouseError(err),
@@ -38,6 +39,13 @@ export async function insertRows(
       context: { table, rows: rows.length, token: options.deduplicationToken },
     })
   }
+}
+
+/** Rows as JSONEachRow bytes (one JSON object per line). */
+export function jsonEachRow(rows: readonly Record<string, unknown>[]): Buffer {
+  let text = ''
+  for (const row of rows) text += JSON.stringify(row) + '\n'
+  return Buffer.from(text)
 }
 
 // ClickHouse error types that say the data or the schema is wrong: a retry cannot help.
