@@ -6,6 +6,8 @@ export const EngineErrorCode = {
   PIPELINE_SET_CHANGED: 'ENGINE_PIPELINE_SET_CHANGED',
   UNKNOWN_PIPELINE: 'ENGINE_UNKNOWN_PIPELINE',
   COMMIT_REFUSED: 'ENGINE_COMMIT_REFUSED',
+  UNKNOWN_CUBE: 'ENGINE_UNKNOWN_CUBE',
+  INVALID_RANGE: 'ENGINE_INVALID_RANGE',
 } as const
 export type EngineErrorCode = (typeof EngineErrorCode)[keyof typeof EngineErrorCode]
 

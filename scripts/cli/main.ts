@@ -6,6 +6,7 @@ import { registerGenerate } from './commands/generate.js'
 import { registerKafka } from './commands/kafka.js'
 import { registerMigrate } from './commands/migrate.js'
 import { registerProduce } from './commands/produce.js'
+import { registerRebuild } from './commands/rebuild.js'
 import { registerRun } from './commands/run.js'
 import { registerSkeletons } from './commands/skeletons.js'
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerKafka(program, ctx)
   registerDemo(program, ctx)
   registerRun(program, ctx)
+  registerRebuild(program, ctx)
   registerSkeletons(program, ctx)
   for (const command of program.commands) command.exitOverride()
   return program

@@ -37,7 +37,7 @@ const sha = (file: string) => createHash('sha256').update(readFileSync(file)).di
 
 describe('the streamcube CLI', () => {
   it('has --help on every subcommand', async () => {
-    const commands = ['generate', 'produce', 'migrate', 'demo', 'run', 'pipelines', 'api', 'kafka', 'kafka start', 'kafka stop', 'kafka jars']
+    const commands = ['generate', 'produce', 'migrate', 'demo', 'run', 'pipelines', 'rebuild', 'api', 'kafka', 'kafka start', 'kafka stop', 'kafka jars']
     const top = await cli(['--help'])
     expect(top.code).toBe(0)
     for (const c of ['generate', 'produce', 'migrate', 'demo', 'run', 'api', 'kafka']) expect(top.stdout).toContain(c)
@@ -97,6 +97,19 @@ describe('the streamcube CLI', () => {
     const unknown = await cli(['run', 'nope'], { KAFKA_BROKERS: '127.0.0.1:1' })
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toMatch(/unknown pipeline "nope"; known: facts, gmv/)
+    const dataDir = newDataDir()
+    const badCube = await cli(['rebuild', 'nope', '--from', '2026-11-01', '--to', '2026-11-02', '--data-dir', dataDir])
+    expect(badCube.code).toBe(2)
+    expect(badCube.stderr).toMatch(/unknown cube "nope"; rebuildable cubes: gmv, activity/)
+    const badTime = await cli(['rebuild', 'gmv', '--from', 'yesterday', '--to', '2026-11-02', '--data-dir', dataDir])
+    expect(badTime.code).toBe(2)
+    expect(badTime.stderr).toMatch(/--from "yesterday" is not a time/)
+    const open = await cli(['rebuild', 'gmv', '--from', '2020-01-01', '--to', '2999-01-01', '--data-dir', dataDir])
+    expect(open.code).toBe(2)
+    expect(open.stderr).toMatch(/live pipelines may still write there.*--force/)
+    const done = await cli(['rebuild', 'gmv', '--from', '2026-01-01', '--to', '2026-01-02', '--data-dir', dataDir])
+    expect(done.code, done.stderr).toBe(0)
+    expect(done.stdout).toMatch(/rebuilt gmv from 2026-01-01T00:00:00.000Z to 2026-01-02T00:00:00.000Z: 0 raw events/)
   })
 
   it('migrate applies the migrations once on the embedded engine, and prints the cluster variant', async () => {
