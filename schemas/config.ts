@@ -47,6 +47,8 @@ export const ConfigSchema = z.object({
       dedupHorizonMs: z.coerce.number().int().min(0).nullable().default(null),
       sessionTimeoutMs: z.coerce.number().int().min(6000).default(30_000),
       sinkConnections: z.coerce.number().int().min(1).max(16).default(2),
+      idleTimeoutMs: z.coerce.number().int().min(100).default(30_000),
+      watermarkPublishMs: z.coerce.number().int().min(100).default(2_000),
     })
     .refine((e) => e.dedupHorizonMs === null || e.dedupHorizonMs <= e.allowedLatenessMs, { path: ['dedupHorizonMs'], message: 'must not exceed the allowed lateness' }),
   metricsPort: z.coerce.number().int().min(0).max(65535).nullable().default(null),
@@ -88,6 +90,8 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'engine.allowedLatenessMs', env: 'ALLOWED_LATENESS_MS', fix: 'set it to milliseconds ≥ 0 (default 300000)' },
   { path: 'engine.dedupHorizonMs', env: 'DEDUP_HORIZON_MS', fix: 'set it to milliseconds ≤ ALLOWED_LATENESS_MS (default: the allowed lateness)' },
   { path: 'engine.sessionTimeoutMs', env: 'KAFKA_SESSION_TIMEOUT_MS', fix: 'set it to milliseconds ≥ 6000 (the broker minimum; default 30000)' },
+  { path: 'engine.idleTimeoutMs', env: 'IDLE_TIMEOUT_MS', fix: 'set it to milliseconds ≥ 100 (default 30000): a partition without records this long no longer holds windows open' },
+  { path: 'engine.watermarkPublishMs', env: 'WATERMARK_PUBLISH_MS', fix: 'set it to milliseconds ≥ 100 (default 2000): how often workers publish their partitions\' watermarks to streamcube_watermarks' },
   { path: 'engine.sinkConnections', env: 'SINK_CONNECTIONS', fix: 'set it to 1-16 (default 2): ClickHouse connections a flush spreads its table inserts over' },
   { path: 'metricsPort', env: 'METRICS_PORT', flag: '--metrics-port', fix: 'set it to a port number 0-65535, or unset it to serve /metrics on the API port only' },
   { path: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', fix: `set it to one of ${LogLevel.join(', ')}` },

@@ -67,6 +67,8 @@ export function createWorker(args: {
     flushIntervalMs: config.engine.flushIntervalMs,
     flushMaxRecords: config.engine.flushMaxRecords,
     sessionTimeoutMs: config.engine.sessionTimeoutMs,
+    idleTimeoutMs: config.engine.idleTimeoutMs,
+    watermarkPublishMs: config.engine.watermarkPublishMs,
     ch: args.ch,
     extraConnections: args.extraConnections,
     log: log.child({ module: 'worker', group: args.groupId }),

@@ -30,8 +30,29 @@ export interface WorkerOptions {
   readonly retry?: RetryPolicy
   /** How long the group waits for a silent member before reassigning its partitions. */
   readonly sessionTimeoutMs?: number
+  /** A partition without records this long no longer holds windows open (published watermarks). */
+  readonly idleTimeoutMs?: number
+  /** How often the partitions' watermarks are published to streamcube_watermarks. */
+  readonly watermarkPublishMs?: number
   /** Test hook passed to the flush executor (fault injection). */
   readonly beforeInsert?: (table: string) => void | Promise<void>
+}
+
+/**
+ * A partition's processor and its flush chain. At most one flush per partition is in flight: it
+ * runs while the processor keeps taking records (so the engine decodes while ClickHouse inserts),
+ * and the next flush of the partition starts only after it has committed — offsets are committed
+ * in order, and a failed flush kills the entry before another range can be put on record.
+ */
+interface PartitionEntry {
+  readonly key: string
+  readonly proc: PartitionProcessor
+  lastFlush: number
+  /** Wall-clock time of the last record taken (for idleness). */
+  lastRecordAt: number
+  inflight: Promise<boolean> | null
+  /** Set when a flush failed or a rebalance dropped the entry: nothing more may be committed for it. */
+  dead: boolean
 }
 
 /** The dead-letter and late-event topics under a prefix. */
@@ -53,7 +74,11 @@ export class KafkaWorker {
   private readonly consumer: Consumer
   private readonly admin: Admin
   private readonly producer: Producer
-  private readonly processors = new Map<string, { proc: PartitionProcessor; lastFlush: number }>()
+  private readonly processors = new Map<string, PartitionEntry>()
+  /** Flushes still running for entries that a rebalance dropped; a new entry waits for them. */
+  private readonly retiring = new Map<string, Promise<unknown>>()
+  /** Commits awaiting kafkajs's COMMIT_OFFSETS report, by topic:partition:offset. */
+  private readonly confirmations = new Map<string, boolean>()
   private readonly executor: FlushExecutor
   private readonly setId: string
   private readonly topics: Map<string, EventType>
@@ -62,6 +87,11 @@ export class KafkaWorker {
   /** Set from the moment the group starts rebalancing until this member has joined again. */
   private rebalancing = false
   private timer: NodeJS.Timeout | undefined
+  private publishTimer: NodeJS.Timeout | undefined
+  /** This member's partitions since it last joined, and when it joined. */
+  private assignment: { topic: string; partition: number }[] = []
+  private joinedAt = Date.now()
+  private readonly workerId = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`
   private heartbeat: (() => Promise<void>) | undefined
   private fatal: ((err: Error) => void) | undefined
   private finished: (() => void) | undefined
@@ -106,12 +136,22 @@ export class KafkaWorker {
       // Synchronously, not under the lock: a flush holding the lock must see it and stop committing.
       this.rebalancing = true
       log.info({ group: this.options.groupId }, 'rebalancing: dropping unflushed partition state (replayed from the committed offsets)')
-      void this.locked(async () => this.processors.clear())
+      this.dropAll()
     })
     this.consumer.on(GROUP_JOIN, (e) => {
+      this.dropAll()
       this.rebalancing = false
+      this.joinedAt = Date.now()
+      this.assignment = Object.entries(e.payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })))
       log.info({ group: this.options.groupId, assignment: e.payload.memberAssignment }, 'joined group')
-      void this.locked(async () => this.processors.clear())
+    })
+    this.consumer.on(this.consumer.events.COMMIT_OFFSETS, (e) => {
+      for (const t of e.payload.topics) {
+        for (const p of t.partitions as unknown as { partition: number; offset: string }[]) {
+          const key = `${t.topic}:${p.partition}:${String(p.offset)}`
+          if (this.confirmations.has(key)) this.confirmations.set(key, true)
+        }
+      }
     })
     this.consumer.on(this.consumer.events.FETCH, (e) => log.trace({ batches: e.payload.numberOfBatches, ms: e.payload.duration }, 'fetched'))
     this.consumer.on(CRASH, (e) => log.error({ err: e.payload.error.message, restart: e.payload.restart }, 'consumer crashed'))
@@ -130,6 +170,7 @@ export class KafkaWorker {
       },
     })
     this.timer = setInterval(() => void this.locked(() => this.flushDue()).catch((err: Error) => this.fatal?.(err)), Math.max(50, this.options.flushIntervalMs / 2))
+    this.publishTimer = setInterval(() => void this.publishWatermarks().catch((err: Error) => log.warn({ err: err.message }, 'publishing watermarks failed; retried at the next interval')), this.options.watermarkPublishMs ?? 2_000)
     log.info({ group: this.options.groupId, pipelines: this.options.pipelines.map((p) => p.name), topics: [...this.topics.keys()] }, 'worker running')
     await done
   }
@@ -139,9 +180,11 @@ export class KafkaWorker {
     if (this.stopped) return
     this.stopped = true
     if (this.timer) clearInterval(this.timer)
+    if (this.publishTimer) clearInterval(this.publishTimer)
     await this.consumer.pause([...this.topics.keys()].map((topic) => ({ topic })))
     await this.locked(async () => {
       for (const entry of this.processors.values()) if (!entry.proc.pendingLast || entry.proc.pendingComplete) await this.flush(entry)
+      await Promise.all([...this.processors.values()].map((e) => e.inflight))
     })
     this.stoppedConsuming = true
     await this.consumer.disconnect()
@@ -172,6 +215,50 @@ export class KafkaWorker {
     this.crashed = true
     this.stopped = true
     if (this.timer) clearInterval(this.timer)
+    if (this.publishTimer) clearInterval(this.publishTimer)
+    this.dropAll()
+  }
+
+  /**
+   * Each assigned partition's watermark, for readers that need "windows complete up to": the
+   * event-time watermark, or for a partition idle longer than IDLE_TIMEOUT_MS (or never heard
+   * from since the join), max(watermark, now − IDLE_TIMEOUT_MS). Only published, never fed back
+   * into classification (a replay must classify as the first run did).
+   */
+  watermarks(now = Date.now()): { topic: string; partition: number; watermark: number; eventWatermark: number | null; idle: boolean }[] {
+    const idleMs = this.options.idleTimeoutMs ?? 30_000
+    return this.assignment.map(({ topic, partition }) => {
+      const entry = this.processors.get(`${topic}:${partition}`)
+      const event = entry && Number.isFinite(entry.proc.watermark) ? entry.proc.watermark : null
+      const idle = now - (entry?.lastRecordAt ?? this.joinedAt) >= idleMs
+      const watermark = idle ? Math.max(event ?? Number.NEGATIVE_INFINITY, now - idleMs) : (event ?? Number.NEGATIVE_INFINITY)
+      return { topic, partition, watermark, eventWatermark: event, idle }
+    })
+  }
+
+  private async publishWatermarks(): Promise<void> {
+    if (this.stopped || this.rebalancing) return
+    const now = Date.now()
+    // A partition with no watermark yet (nothing read, not idle yet) holds the group back: 0.
+    const rows = this.watermarks(now).map((w) => ({ ...w, watermark: Number.isFinite(w.watermark) ? w.watermark : 0 }))
+    for (const w of rows) this.options.metrics.watermark.set({ topic: w.topic, partition: String(w.partition) }, w.watermark / 1000)
+    await this.executor.insertPlain(
+      'streamcube_watermarks',
+      rows.map((w) => ({ group_id: this.options.groupId, topic: w.topic, partition: w.partition, watermark: w.watermark, event_watermark: w.eventWatermark, idle: w.idle ? 1 : 0, worker: this.workerId, updated_at: now })),
+    )
+  }
+
+  /** Drops every partition's state at once; their in-flight flushes can no longer commit. */
+  private dropAll(): void {
+    for (const entry of this.processors.values()) {
+      entry.dead = true
+      if (entry.inflight) {
+        const done = entry.inflight.finally(() => {
+          if (this.retiring.get(entry.key) === done) this.retiring.delete(entry.key)
+        })
+        this.retiring.set(entry.key, done)
+      }
+    }
     this.processors.clear()
   }
 
@@ -195,17 +282,20 @@ export class KafkaWorker {
     }
     const { proc } = entry
     for (const m of batch.messages) {
-      if (!isRunning() || isStale()) break
+      if (!isRunning() || isStale() || entry.dead) break
       const record: SourceRecord = { offset: m.offset, key: m.key, value: m.value, headers: (m.headers ?? {}) as SourceRecord['headers'], timestamp: m.timestamp }
       proc.handle(record)
+      entry.lastRecordAt = Date.now()
       resolveOffset(m.offset)
       if (proc.pendingComplete || (proc.pendingLast === null && proc.pendingRecords >= this.options.flushMaxRecords)) {
-        // A failed flush dropped this partition's state: stop here; the next batch re-initialises it.
+        // Starting this flush waits for the partition's previous one (backpressure: at most one
+        // range in flight and one buffering). A failed flush killed the entry: stop here; the
+        // next batch re-initialises the partition from its committed offset.
         if (!(await this.flush(entry))) return
       }
     }
     this.options.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n)))
-    if (Date.now() - entry.lastFlush >= this.options.flushIntervalMs) await this.flush(entry)
+    if (!entry.dead && Date.now() - entry.lastFlush >= this.options.flushIntervalMs) await this.flush(entry)
     await heartbeat()
     this.heartbeat = undefined
   }
@@ -214,6 +304,9 @@ export class KafkaWorker {
     const type = this.topics.get(topic)
     if (!type) throw new EngineError(EngineErrorCode.UNKNOWN_TOPIC, `no pipeline reads ${topic}`)
     this.options.log.trace({ topic, partition, firstOffset }, 'initialising partition state')
+    // A flush of this partition's previous (dropped) entry may still be running: its commits
+    // are refused, but wait for it so the committed offset read below is final.
+    await this.retiring.get(`${topic}:${partition}`)
     const [offsets] = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] })
     const p = offsets?.partitions.find((x) => x.partition === partition)
     const committed = p && p.offset !== '-1' ? BigInt(p.offset) : null
@@ -232,12 +325,12 @@ export class KafkaWorker {
       this.options.log.info({ topic, partition, from: start.toString(), committed: committed?.toString(), pending: checkpoint?.pending }, 'seeking to rebuild state / replay the pending range')
       this.consumer.seek({ topic, partition, offset: start.toString() })
       // Keep the processor: the seek lands the next batch exactly at `start`.
-      this.processors.set(`${topic}:${partition}`, { proc, lastFlush: Date.now() })
+      this.processors.set(`${topic}:${partition}`, newEntry(`${topic}:${partition}`, proc))
       return null
     }
     this.options.log.trace({ topic, partition, committed: committed?.toString(), checkpoint }, 'partition state initialised')
     if (checkpoint?.pending) this.options.log.info({ topic, partition, first: committed?.toString(), last: checkpoint.pending }, 'replaying a pending flush range')
-    return { proc, lastFlush: Date.now() }
+    return newEntry(`${topic}:${partition}`, proc)
   }
 
   /**
@@ -247,19 +340,17 @@ export class KafkaWorker {
    * never put on record, and a replay with other range boundaries would count them again. So a
    * commit during a rebalance fails at once, and a commit counts only when kafkajs reports it.
    */
-  private async commit(topic: string, partition: number, offset: string, metadata: string): Promise<void> {
+  private async commit(entry: PartitionEntry, topic: string, partition: number, offset: string, metadata: string): Promise<void> {
+    if (entry.dead) throw new EngineError(EngineErrorCode.COMMIT_REFUSED, `not committing ${topic}/${partition}@${offset}: the partition's state was dropped`)
     if (this.rebalancing || this.stoppedConsuming) throw new EngineError(EngineErrorCode.COMMIT_REFUSED, `not committing ${topic}/${partition}@${offset}: the group is rebalancing`)
+    const key = `${topic}:${partition}:${offset}`
+    this.confirmations.set(key, false)
     let confirmed = false
-    const off = this.consumer.on(this.consumer.events.COMMIT_OFFSETS, (e) => {
-      for (const t of e.payload.topics) {
-        if (t.topic !== topic) continue
-        for (const p of t.partitions as unknown as { partition: number; offset: string }[]) if (p.partition === partition && String(p.offset) === offset) confirmed = true
-      }
-    })
     try {
       await this.consumer.commitOffsets([{ topic, partition, offset, metadata }])
     } finally {
-      off()
+      confirmed = this.confirmations.get(key) === true
+      this.confirmations.delete(key)
     }
     if (!confirmed) throw new EngineError(EngineErrorCode.COMMIT_REFUSED, `kafkajs did not commit ${topic}/${partition}@${offset} (consumer not running)`)
   }
@@ -269,26 +360,49 @@ export class KafkaWorker {
     const now = Date.now()
     for (const entry of this.processors.values()) {
       if (entry.proc.pendingLast !== null && !entry.proc.pendingComplete) continue
+      if (entry.inflight) continue // the next timed flush comes after it
       if (entry.proc.pendingRecords > 0 && now - entry.lastFlush >= this.options.flushIntervalMs) await this.flush(entry)
     }
   }
 
-  private async flush(entry: { proc: PartitionProcessor; lastFlush: number }): Promise<boolean> {
-    if (this.crashed) return false
+  /**
+   * Flushes what the partition buffered, after its previous flush has committed; resolves when
+   * this flush has committed (false if it failed or the entry is dead). The flush runs as
+   * `entry.inflight`; `wait = false` would let the partition go on decoding while it inserts,
+   * but that overlap stalled the scale-out test after a rebalance (a pending-range replay never
+   * finished) and is not enabled until that is understood — see the issue note.
+   */
+  private async flush(entry: PartitionEntry, wait = true): Promise<boolean> {
+    if (entry.inflight && !(await entry.inflight)) return false
+    if (this.crashed || entry.dead) return false
     const plan = entry.proc.takeFlush()
     entry.lastFlush = Date.now()
     if (!plan) return true
-    try {
-      await this.executor.execute(plan, (topic, partition, offset, metadata) => this.commit(topic, partition, offset, metadata))
-      this.options.metrics.paused.set(0)
-      return true
-    } catch (err) {
-      // The commit was refused (a rebalance took the partition) or the sink gave up: drop the
-      // partition's state; whoever owns it next replays from the committed offset and metadata.
-      this.processors.delete(`${plan.topic}:${plan.partition}`)
-      this.options.log.warn({ err: (err as Error).message, topic: plan.topic, partition: plan.partition, first: plan.first, last: plan.last }, 'flush failed; partition state dropped for replay')
-      if (err instanceof SinkError) this.fatal?.(err)
-      return false
-    }
+    const run = this.executor
+      .execute(plan, (topic, partition, offset, metadata) => this.commit(entry, topic, partition, offset, metadata))
+      .then(
+        () => {
+          this.options.metrics.paused.set(0)
+          return true
+        },
+        (err: unknown) => {
+          // The commit was refused (a rebalance took the partition) or the sink gave up: drop the
+          // partition's state; whoever owns it next replays from the committed offset and metadata.
+          entry.dead = true
+          if (this.processors.get(entry.key) === entry) this.processors.delete(entry.key)
+          this.options.log.warn({ err: (err as Error).message, topic: plan.topic, partition: plan.partition, first: plan.first, last: plan.last }, 'flush failed; partition state dropped for replay')
+          if (err instanceof SinkError) this.fatal?.(err)
+          return false
+        },
+      )
+    entry.inflight = run.finally(() => {
+      if (entry.inflight === settled) entry.inflight = null
+    })
+    const settled = entry.inflight
+    return wait ? await run : true
   }
+}
+
+function newEntry(key: string, proc: PartitionProcessor): PartitionEntry {
+  return { key, proc, lastFlush: Date.now(), lastRecordAt: Date.now(), inflight: null, dead: false }
 }
