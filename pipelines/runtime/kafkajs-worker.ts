@@ -183,7 +183,7 @@ export class KafkaWorker {
     if (this.publishTimer) clearInterval(this.publishTimer)
     await this.consumer.pause([...this.topics.keys()].map((topic) => ({ topic })))
     await this.locked(async () => {
-      for (const entry of this.processors.values()) if (!entry.proc.pendingLast || entry.proc.pendingComplete) await this.flush(entry)
+      for (const entry of this.processors.values()) if (entry.proc.mayFlush) await this.flush(entry)
       await Promise.all([...this.processors.values()].map((e) => e.inflight))
     })
     this.stoppedConsuming = true
@@ -287,7 +287,7 @@ export class KafkaWorker {
       proc.handle(record)
       entry.lastRecordAt = Date.now()
       resolveOffset(m.offset)
-      if (proc.pendingComplete || (proc.pendingLast === null && proc.pendingRecords >= this.options.flushMaxRecords)) {
+      if (proc.pendingComplete || (proc.mayFlush && proc.pendingRecords >= this.options.flushMaxRecords)) {
         // Starting this flush waits for the partition's previous one (backpressure: at most one
         // range in flight and one buffering). A failed flush killed the entry: stop here; the
         // next batch re-initialises the partition from its committed offset.
@@ -359,7 +359,7 @@ export class KafkaWorker {
     if (this.rebalancing) return
     const now = Date.now()
     for (const entry of this.processors.values()) {
-      if (entry.proc.pendingLast !== null && !entry.proc.pendingComplete) continue
+      if (!entry.proc.mayFlush) continue
       if (entry.inflight) continue // the next timed flush comes after it
       if (entry.proc.pendingRecords > 0 && now - entry.lastFlush >= this.options.flushIntervalMs) await this.flush(entry)
     }

@@ -194,6 +194,15 @@ export class PartitionProcessor {
   private pendingFlushed = false
 
   /**
+   * False only while a pending range is being replayed and has not reached its end: a timed or
+   * size-triggered flush must not cut it short. Once it has been re-flushed, the partition flushes
+   * like any other (its later records must not wait for a condition that can no longer come).
+   */
+  get mayFlush(): boolean {
+    return this.pendingLast === null || this.pendingFlushed || this.pendingComplete
+  }
+
+  /**
    * Takes what was buffered as a flush plan over [first, last] and starts a new range.
    * Returns null when nothing was processed since the last flush.
    */

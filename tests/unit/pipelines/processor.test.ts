@@ -46,6 +46,21 @@ describe('the partition processor', () => {
     expect(p.takeFlush()).toBeNull()
   })
 
+  it('flushes normally again once a replayed pending range has been re-flushed', () => {
+    const metadata = decodeCheckpoint(encodeCheckpoint({ watermark: null, horizonStart: null }, 'set', '99'))
+    const p = new PartitionProcessor('t.orders', 0, 'order', createJsonCodec('order', { bounds: BOUNDS }), PIPELINES, DEFAULT_EVENT_TIME_POLICY, metadata, 0n)
+    for (const r of records.slice(0, 50)) p.handle(r)
+    expect(p.mayFlush).toBe(false)
+    for (const r of records.slice(50, 100)) p.handle(r)
+    expect(p.mayFlush).toBe(true)
+    expect(p.takeFlush()?.last).toBe('99')
+    // The records after the pending range form ordinary ranges, flushable at any time.
+    for (const r of records.slice(100, 130)) p.handle(r)
+    expect(p.pendingComplete).toBe(false)
+    expect(p.mayFlush).toBe(true)
+    expect([p.takeFlush()?.first, p.takeFlush()]).toEqual(['100', null])
+  })
+
   it('dead-letters undecodable records with their reason and keeps going', () => {
     const p = new PartitionProcessor('t.orders', 0, 'order', createJsonCodec('order', { bounds: BOUNDS }), PIPELINES, DEFAULT_EVENT_TIME_POLICY, null, null)
     p.handle({ ...records[0]!, value: Buffer.from('{oops') })

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Admin, Kafka } from 'kafkajs'
+import { createWorker, encodeCheckpoint, EventGenerator, PIPELINES, pipelineSetId } from '../../../pipelines/index.js'
+import { jsonEncoder } from '../../../schemas/index.js'
+import { migrate, type ClickHouse } from '../../../sinks/index.js'
+import { openTestClickHouse } from '../../services/clickhouse.js'
+import { brokers, deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
+import { RECENT_START, caughtUp, engineConfig, produceRecords, silent, waitFor } from './harness.js'
+import { runOracle } from './oracle.js'
+import { topicOf, type PlantedRecord } from './planted.js'
+
+/** Puts a checkpoint on record for a group, as a worker that died inside a flush leaves it. */
+async function commitCheckpoint(kafka: Kafka, groupId: string, topic: string, offset: string, metadata: string): Promise<void> {
+  const consumer = kafka.consumer({ groupId })
+  await consumer.connect()
+  await consumer.subscribe({ topics: [topic], fromBeginning: true })
+  let done!: () => void
+  const committed = new Promise<void>((resolve) => (done = resolve))
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch }) => {
+      await consumer.commitOffsets([{ topic, partition: batch.partition, offset, metadata }])
+      done()
+    },
+  })
+  await committed
+  await consumer.disconnect()
+}
+
+// A regression: once a replayed pending range had been re-flushed, the partition's later records
+// were never flushed by the timer (it still waited for the pending range), so a partition whose
+// last batch held both stalled for good.
+describe('a pending range replayed at the start of a batch that goes on past it', () => {
+  const kafka = testKafka()
+  const prefix = randomPrefix('pend')
+  let admin: Admin
+  let ch: ClickHouse & { drop(): Promise<void> }
+  beforeAll(async () => {
+    admin = kafka.admin()
+    await admin.connect()
+    ch = await openTestClickHouse('pend')
+    await migrate(ch)
+  })
+  afterAll(async () => {
+    await deleteTopics(admin, prefix)
+    await admin.disconnect()
+    await ch.drop()
+  })
+
+  it('re-flushes the pending range exactly, then flushes and commits the rest on the timer', { timeout: 120_000 }, async () => {
+    // A long interval: the batch ends right after the pending flush, so only the timer can flush the rest.
+    const config = engineConfig(prefix, { FLUSH_INTERVAL_MS: '2000', FLUSH_MAX_RECORDS: '100000' })
+    const orders: PlantedRecord[] = new EventGenerator({ seed: 9, start: RECENT_START })
+      .take(6_000)
+      .filter((r) => r.type === 'order')
+      .map((r) => ({ type: r.type, key: r.key, value: jsonEncoder.encode(r.event), kind: 'normal', eventId: r.event.event.eventId }))
+    await produceRecords(kafka, prefix, orders, 1)
+    const topic = topicOf(prefix, 'order')
+    const groupId = `pend-${prefix}`
+    const pendingLast = Math.floor(orders.length / 3)
+    await commitCheckpoint(kafka, groupId, topic, '0', encodeCheckpoint({ watermark: null, horizonStart: null }, pipelineSetId(PIPELINES), String(pendingLast)))
+
+    const worker = createWorker({ config, brokers: brokers(), pipelines: PIPELINES, groupId, ch, log: silent })
+    const running = worker.run()
+    try {
+      await waitFor('the group to commit the whole partition', () => caughtUp(admin, groupId, [topic]), 30_000, 100)
+    } finally {
+      await worker.stop()
+      await running
+    }
+    const rs = await ch.client.query({ query: 'SELECT count() AS n FROM order_events', format: 'JSONEachRow' })
+    expect(Number((await rs.json<{ n: string }>())[0]?.n)).toBe(orders.length)
+    for (const [name, r] of Object.entries(await runOracle(ch))) expect(r.diff, `${name} differs from the oracle`).toBe(0)
+  })
+})
