@@ -48,6 +48,8 @@ export function createWorker(args: {
   clientId?: string
   /** kafkajs socket factory (tests use it to cut connections abruptly). */
   socketFactory?: ISocketFactory
+  /** false: each flush completes before the partition takes more records (the benchmark's baseline). */
+  overlapFlushes?: boolean
 }): KafkaWorker {
   const { config, log } = args
   const kafka = new Kafka({
@@ -75,5 +77,6 @@ export function createWorker(args: {
     metrics: args.metrics ?? new EngineMetrics(),
     retry: args.retry,
     beforeInsert: args.beforeInsert,
+    overlapFlushes: args.overlapFlushes,
   })
 }

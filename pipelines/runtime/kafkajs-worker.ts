@@ -34,6 +34,11 @@ export interface WorkerOptions {
   readonly idleTimeoutMs?: number
   /** How often the partitions' watermarks are published to streamcube_watermarks. */
   readonly watermarkPublishMs?: number
+  /**
+   * Default true: a partition goes on decoding its next range while its last one is inserted and
+   * committed. false: each flush completes before the partition takes more records.
+   */
+  readonly overlapFlushes?: boolean
   /** Test hook passed to the flush executor (fault injection). */
   readonly beforeInsert?: (table: string) => void | Promise<void>
 }
@@ -291,11 +296,11 @@ export class KafkaWorker {
         // Starting this flush waits for the partition's previous one (backpressure: at most one
         // range in flight and one buffering). A failed flush killed the entry: stop here; the
         // next batch re-initialises the partition from its committed offset.
-        if (!(await this.flush(entry))) return
+        if (!(await this.flush(entry, this.options.overlapFlushes === false))) return
       }
     }
     this.options.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n)))
-    if (!entry.dead && Date.now() - entry.lastFlush >= this.options.flushIntervalMs) await this.flush(entry)
+    if (!entry.dead && !entry.inflight && Date.now() - entry.lastFlush >= this.options.flushIntervalMs) await this.flush(entry, this.options.overlapFlushes === false)
     await heartbeat()
     this.heartbeat = undefined
   }
@@ -361,16 +366,15 @@ export class KafkaWorker {
     for (const entry of this.processors.values()) {
       if (!entry.proc.mayFlush) continue
       if (entry.inflight) continue // the next timed flush comes after it
-      if (entry.proc.pendingRecords > 0 && now - entry.lastFlush >= this.options.flushIntervalMs) await this.flush(entry)
+      if (entry.proc.pendingRecords > 0 && now - entry.lastFlush >= this.options.flushIntervalMs) await this.flush(entry, this.options.overlapFlushes === false)
     }
   }
 
   /**
-   * Flushes what the partition buffered, after its previous flush has committed; resolves when
-   * this flush has committed (false if it failed or the entry is dead). The flush runs as
-   * `entry.inflight`; `wait = false` would let the partition go on decoding while it inserts,
-   * but that overlap stalled the scale-out test after a rebalance (a pending-range replay never
-   * finished) and is not enabled until that is understood — see the issue note.
+   * Flushes what the partition buffered, after its previous flush has committed (false if that
+   * one failed or the entry is dead). The flush runs as `entry.inflight`: with `wait` the call
+   * resolves when it has committed; without, as soon as it has started, so the partition goes on
+   * decoding its next range while ClickHouse inserts this one (one range in flight, one buffering).
    */
   private async flush(entry: PartitionEntry, wait = true): Promise<boolean> {
     if (entry.inflight && !(await entry.inflight)) return false
