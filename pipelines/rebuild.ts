@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { EventType } from '../schemas/index.js'
-import { eventFromRawFact, insertRows, RAW_FACT_SELECT, RAW_TABLES, type ClickHouse } from '../sinks/index.js'
+import { eventFromRawFact, insertRows, onClusterClause, RAW_FACT_SELECT, RAW_TABLES, type ClickHouse } from '../sinks/index.js'
 import { activity, gmv, heatmap, inventory, lifecycle, products } from './definitions/index.js'
 import { CubeBuffer } from './runtime/cube-buffer.js'
 import { EngineError, EngineErrorCode } from './runtime/errors.js'
@@ -91,7 +91,7 @@ export async function rebuildCube(options: RebuildOptions): Promise<RebuildResul
 
   const sec = (ms: number) => Math.floor(ms / 1000)
   for (const table of [target.minute, ...target.rollups]) {
-    const local = options.cluster ? `${table}_local ON CLUSTER ${options.cluster}` : table
+    const local = options.cluster ? `${table}_local${onClusterClause(options.cluster)}` : table
     await ch.client.command({
       query: `ALTER TABLE ${local} DELETE WHERE window_start >= toDateTime({from:UInt32}, 'UTC') AND window_start < toDateTime({to:UInt32}, 'UTC')`,
       query_params: { from: sec(from), to: sec(to) },

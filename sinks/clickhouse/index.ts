@@ -1,6 +1,6 @@
 export { connectClickHouse, quoteIdentifier, ClickHouseKind } from './client.js'
 export type { ClickHouse, ClickHouseTarget } from './client.js'
-export { migrate, loadMigrations, renderStatements, appliedMigrations } from './migrate.js'
+export { migrate, loadMigrations, renderStatements, appliedMigrations, onClusterClause } from './migrate.js'
 export type { Migration, MigrationVariant, MigrateResult } from './migrate.js'
 export { insertRows, isRetryableClickHouseError } from './insert.js'
 export { rawFactRow, eventFromRawFact, RAW_FACT_SELECT, RAW_TABLES } from './raw-facts.js'

@@ -51,9 +51,14 @@ export function loadMigrations(dir: URL = MIGRATIONS_DIR): Migration[] {
   return migrations
 }
 
+/** " ON CLUSTER '<name>'" (quoted, escaped), or "" on a single node. */
+export function onClusterClause(cluster: string | null | undefined): string {
+  return cluster ? ` ON CLUSTER '${cluster.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : ''
+}
+
 /** Renders a migration's SQL for a variant and splits it into statements. */
 export function renderStatements(sql: string, variant: MigrationVariant): string[] {
-  const onCluster = variant.cluster ? ` ON CLUSTER '${variant.cluster.replace(/'/g, "\\'")}'` : ''
+  const onCluster = onClusterClause(variant.cluster)
   const cluster = variant.cluster
   const rendered = sql
     .replace(/\{\{ON_CLUSTER\}\}/g, onCluster)
@@ -102,7 +107,7 @@ export async function migrate(
   const variant = options.variant ?? { cluster: null }
   const migrations = options.migrations ?? loadMigrations()
   const engine = variant.cluster ? 'ReplicatedReplacingMergeTree' : 'ReplacingMergeTree'
-  const onCluster = variant.cluster ? ` ON CLUSTER '${variant.cluster}'` : ''
+  const onCluster = onClusterClause(variant.cluster)
   await ch.client.command({
     query: `CREATE TABLE IF NOT EXISTS ${TABLE}${onCluster} (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = ${engine} ORDER BY version`,
   })

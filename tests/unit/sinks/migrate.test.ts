@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadMigrations, renderStatements } from '../../../sinks/index.js'
+import { loadMigrations, onClusterClause, renderStatements } from '../../../sinks/index.js'
 
 describe('migrations', () => {
   const migrations = loadMigrations()
@@ -34,6 +34,12 @@ describe('migrations', () => {
 
   it('every CREATE is re-runnable (IF NOT EXISTS)', () => {
     for (const m of migrations) for (const s of renderStatements(m.sql, { cluster: null })) if (/^CREATE/.test(s)) expect(s).toMatch(/IF NOT EXISTS/)
+  })
+
+  it('quote the cluster name in ON CLUSTER (migrations and rebuild share the clause)', () => {
+    expect(onClusterClause(null)).toBe('')
+    expect(onClusterClause('prod')).toBe(" ON CLUSTER 'prod'")
+    expect(onClusterClause("it's\\x")).toBe(" ON CLUSTER 'it\\'s\\\\x'")
   })
 
   it('refuses unknown template tokens', () => {
