@@ -1,6 +1,10 @@
 import type { Admin, Kafka } from 'kafkajs'
 import { CompressionTypes } from 'kafkajs'
 import { pino } from 'pino'
+import { afterAll, beforeAll } from 'vitest'
+import { migrate, type ClickHouse } from '../../../sinks/index.js'
+import { openTestClickHouse } from '../../services/clickhouse.js'
+import { deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
 import { EVENT_TYPES, loadConfig, type Config } from '../../../schemas/index.js'
 import { decodeCheckpoint } from '../../../pipelines/index.js'
 import { topicOf, type PlantedRecord } from './planted.js'
@@ -80,4 +84,31 @@ export const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
 export async function topicCount(admin: Admin, topic: string): Promise<number> {
   const offsets = await admin.fetchTopicOffsets(topic)
   return offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0)
+}
+
+/** What an engine test's describe block shares: a broker prefix, an admin client and a migrated database. */
+export interface EngineSuite {
+  readonly kafka: Kafka
+  readonly prefix: string
+  /** Connected in beforeAll: read it inside tests. */
+  readonly admin: Admin
+  readonly ch: ClickHouse & { drop(): Promise<void> }
+}
+
+/** Sets up (beforeAll) and tears down (afterAll: topics, admin, database) an engine test's services. */
+export function engineSuite(name: string): EngineSuite {
+  const kafka = testKafka()
+  const suite = { kafka, prefix: randomPrefix(name) } as { kafka: Kafka; prefix: string; admin: Admin; ch: ClickHouse & { drop(): Promise<void> } }
+  beforeAll(async () => {
+    suite.admin = kafka.admin()
+    await suite.admin.connect()
+    suite.ch = await openTestClickHouse(name)
+    await migrate(suite.ch)
+  })
+  afterAll(async () => {
+    await deleteTopics(suite.admin, suite.prefix)
+    await suite.admin.disconnect()
+    await suite.ch.drop()
+  })
+  return suite
 }

@@ -1,11 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Admin } from 'kafkajs'
+import { describe, expect, it } from 'vitest'
 import { createWorker, EngineMetrics, PIPELINES, sideTopics } from '../../../pipelines/index.js'
-import { migrate, type ClickHouse } from '../../../sinks/index.js'
-import { openTestClickHouse } from '../../services/clickhouse.js'
-import { brokers, deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
+import { brokers } from '../../services/kafka.js'
 import { consumeAll } from '../kafka/consume.js'
-import { RECENT_START, caughtUp, engineConfig, produceRecords, silent, waitFor } from './harness.js'
+import { caughtUp, engineConfig, engineSuite, produceRecords, RECENT_START, silent, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
 import { plantedStream, topicOf } from './planted.js'
 
@@ -13,23 +10,11 @@ const START = RECENT_START
 const EVENTS = Number(process.env.ORACLE_EVENTS ?? 200_000)
 
 describe('oracle: every cube equals plain SQL over the raw events', () => {
-  const kafka = testKafka()
-  const prefix = randomPrefix('oracle')
-  let admin: Admin
-  let ch: ClickHouse & { drop(): Promise<void> }
-  beforeAll(async () => {
-    admin = kafka.admin()
-    await admin.connect()
-    ch = await openTestClickHouse('oracle')
-    await migrate(ch)
-  })
-  afterAll(async () => {
-    await deleteTopics(admin, prefix)
-    await admin.disconnect()
-    await ch.drop()
-  })
+  const suite = engineSuite('oracle')
+  const { kafka, prefix } = suite
 
   it(`${EVENTS} events with planted malformed, late, too-late and duplicate records`, async () => {
+    const { admin, ch } = suite
     const config = engineConfig(prefix)
     const planted = plantedStream({ events: EVENTS, seed: 21, start: START, allowedLatenessMs: config.engine.allowedLatenessMs })
     await produceRecords(kafka, prefix, planted.records, 3)

@@ -1,10 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Admin } from 'kafkajs'
+import { describe, expect, it } from 'vitest'
 import { createWorker, EngineMetrics, PIPELINES } from '../../../pipelines/index.js'
-import { migrate, type ClickHouse } from '../../../sinks/index.js'
-import { openTestClickHouse } from '../../services/clickhouse.js'
-import { brokers, deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
-import { RECENT_START, caughtUp, committedTotal, engineConfig, produceRecords, silent, waitFor } from './harness.js'
+import { brokers } from '../../services/kafka.js'
+import { caughtUp, committedTotal, engineConfig, engineSuite, produceRecords, RECENT_START, silent, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
 import { plantedStream, topicOf } from './planted.js'
 
@@ -15,23 +12,11 @@ const OUTAGE_MS = Number(process.env.OUTAGE_SECONDS ?? 30) * 1000
 // On the embedded engine "ClickHouse unavailable" is a sink whose inserts fail (the engine lives
 // in this process); with CLICKHOUSE_URL the same hook stands in for a stopped server.
 describe('outage: ClickHouse refuses inserts for a while; the worker pauses, retries, resumes', () => {
-  const kafka = testKafka()
-  const prefix = randomPrefix('outage')
-  let admin: Admin
-  let ch: ClickHouse & { drop(): Promise<void> }
-  beforeAll(async () => {
-    admin = kafka.admin()
-    await admin.connect()
-    ch = await openTestClickHouse('outage')
-    await migrate(ch)
-  })
-  afterAll(async () => {
-    await deleteTopics(admin, prefix)
-    await admin.disconnect()
-    await ch.drop()
-  })
+  const suite = engineSuite('outage')
+  const { kafka, prefix } = suite
 
   it(`${EVENTS} events with a ${OUTAGE_MS / 1000} s outage mid-run: nothing lost, nothing doubled, memory bounded`, { timeout: 300_000 }, async () => {
+    const { admin, ch } = suite
     const config = engineConfig(prefix, { FLUSH_MAX_RECORDS: '5000' })
     const planted = plantedStream({ events: EVENTS, seed: 55, start: START, allowedLatenessMs: config.engine.allowedLatenessMs })
     await produceRecords(kafka, prefix, planted.records, 3)

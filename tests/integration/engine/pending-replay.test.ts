@@ -1,11 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Admin, Kafka } from 'kafkajs'
+import { describe, expect, it } from 'vitest'
+import type { Kafka } from 'kafkajs'
 import { createWorker, encodeCheckpoint, EventGenerator, PIPELINES, pipelineSetId } from '../../../pipelines/index.js'
 import { jsonEncoder } from '../../../schemas/index.js'
-import { migrate, type ClickHouse } from '../../../sinks/index.js'
-import { openTestClickHouse } from '../../services/clickhouse.js'
-import { brokers, deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
-import { RECENT_START, caughtUp, engineConfig, produceRecords, silent, waitFor } from './harness.js'
+import { brokers } from '../../services/kafka.js'
+import { caughtUp, engineConfig, engineSuite, produceRecords, RECENT_START, silent, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
 import { topicOf, type PlantedRecord } from './planted.js'
 
@@ -31,23 +29,11 @@ async function commitCheckpoint(kafka: Kafka, groupId: string, topic: string, of
 // were never flushed by the timer (it still waited for the pending range), so a partition whose
 // last batch held both stalled for good.
 describe('a pending range replayed at the start of a batch that goes on past it', () => {
-  const kafka = testKafka()
-  const prefix = randomPrefix('pend')
-  let admin: Admin
-  let ch: ClickHouse & { drop(): Promise<void> }
-  beforeAll(async () => {
-    admin = kafka.admin()
-    await admin.connect()
-    ch = await openTestClickHouse('pend')
-    await migrate(ch)
-  })
-  afterAll(async () => {
-    await deleteTopics(admin, prefix)
-    await admin.disconnect()
-    await ch.drop()
-  })
+  const suite = engineSuite('pend')
+  const { kafka, prefix } = suite
 
   it('re-flushes the pending range exactly, then flushes and commits the rest on the timer', { timeout: 120_000 }, async () => {
+    const { admin, ch } = suite
     // A long interval: the batch ends right after the pending flush, so only the timer can flush the rest.
     const config = engineConfig(prefix, { FLUSH_INTERVAL_MS: '2000', FLUSH_MAX_RECORDS: '100000' })
     const orders: PlantedRecord[] = new EventGenerator({ seed: 9, start: RECENT_START })

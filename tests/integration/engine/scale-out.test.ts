@@ -1,12 +1,11 @@
 import { connect, type Socket } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Admin, ISocketFactory } from 'kafkajs'
+import { describe, expect, it } from 'vitest'
+import type { ISocketFactory } from 'kafkajs'
 import { createWorker, PIPELINES, sideTopics, type KafkaWorker } from '../../../pipelines/index.js'
 import { consumeAll } from '../kafka/consume.js'
-import { migrate, type ClickHouse } from '../../../sinks/index.js'
-import { openSecondConnection, openTestClickHouse } from '../../services/clickhouse.js'
-import { brokers, deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
-import { RECENT_START, caughtUp, committedTotal, engineConfig, produceRecords, silent, waitFor } from './harness.js'
+import { openSecondConnection } from '../../services/clickhouse.js'
+import { brokers } from '../../services/kafka.js'
+import { caughtUp, committedTotal, engineConfig, engineSuite, produceRecords, RECENT_START, silent, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
 import { plantedStream, topicOf } from './planted.js'
 
@@ -36,23 +35,11 @@ function killableSockets(): { factory: ISocketFactory; kill(): void } {
 // sink (the engine binds one data directory per process); with a ClickHouse server the same
 // protocol holds across processes (crash.test.ts kills whole processes).
 describe('scale-out: 3 workers in one group over 6 partitions, one dies abruptly mid-run', () => {
-  const kafka = testKafka()
-  const prefix = randomPrefix('scale')
-  let admin: Admin
-  let ch: ClickHouse & { drop(): Promise<void> }
-  beforeAll(async () => {
-    admin = kafka.admin()
-    await admin.connect()
-    ch = await openTestClickHouse('scale')
-    await migrate(ch)
-  })
-  afterAll(async () => {
-    await deleteTopics(admin, prefix)
-    await admin.disconnect()
-    await ch.drop()
-  })
+  const suite = engineSuite('scale')
+  const { kafka, prefix } = suite
 
   it(`${EVENTS} events; the dead worker's partitions are replayed by the others; cubes equal the oracle`, { timeout: 300_000 }, async () => {
+    const { admin, ch } = suite
     const config = engineConfig(prefix, { KAFKA_SESSION_TIMEOUT_MS: '6000', FLUSH_MAX_RECORDS: '4000' })
     const planted = plantedStream({ events: EVENTS, seed: 44, start: START, allowedLatenessMs: config.engine.allowedLatenessMs })
     await produceRecords(kafka, prefix, planted.records, 6)

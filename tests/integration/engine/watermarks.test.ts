@@ -1,32 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Admin } from 'kafkajs'
+import { describe, expect, it } from 'vitest'
 import { createWorker, EngineMetrics, EventGenerator, selectPipelines } from '../../../pipelines/index.js'
 import { jsonEncoder } from '../../../schemas/index.js'
-import { completeUpTo, migrate, type ClickHouse } from '../../../sinks/index.js'
-import { openTestClickHouse } from '../../services/clickhouse.js'
-import { brokers, deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
-import { engineConfig, produceRecords, silent, waitFor } from './harness.js'
+import { completeUpTo } from '../../../sinks/index.js'
+import { brokers } from '../../services/kafka.js'
+import { engineConfig, engineSuite, produceRecords, silent, waitFor } from './harness.js'
 
 // Windows close without new data: a partition that stops receiving records stops holding the
 // group's published watermark back once IDLE_TIMEOUT_MS has passed.
 describe('published watermarks and idle partitions', () => {
-  const kafka = testKafka()
-  const prefix = randomPrefix('wm')
-  let admin: Admin
-  let ch: ClickHouse & { drop(): Promise<void> }
-  beforeAll(async () => {
-    admin = kafka.admin()
-    await admin.connect()
-    ch = await openTestClickHouse('wm')
-    await migrate(ch)
-  })
-  afterAll(async () => {
-    await deleteTopics(admin, prefix)
-    await admin.disconnect()
-    await ch.drop()
-  })
+  const suite = engineSuite('wm')
+  const { kafka, prefix } = suite
 
   it('holds at the event-time watermark while a partition is active, then advances with the wall clock when all are idle', { timeout: 120_000 }, async () => {
+    const { ch } = suite
     const IDLE_MS = 4_000
     const config = engineConfig(prefix, { IDLE_TIMEOUT_MS: String(IDLE_MS), WATERMARK_PUBLISH_MS: '200' })
     // Hour-old behaviour events, all on one partition (one key), trickling in while phase 1 lasts.
