@@ -290,7 +290,6 @@ export class KafkaWorker {
       if (!isRunning() || isStale() || entry.dead) break
       const record: SourceRecord = { offset: m.offset, key: m.key, value: m.value, headers: (m.headers ?? {}) as SourceRecord['headers'], timestamp: m.timestamp }
       proc.handle(record)
-      entry.lastRecordAt = Date.now()
       resolveOffset(m.offset)
       if (proc.pendingComplete || (proc.mayFlush && proc.pendingRecords >= this.options.flushMaxRecords)) {
         // Starting this flush waits for the partition's previous one (backpressure: at most one
@@ -299,6 +298,8 @@ export class KafkaWorker {
         if (!(await this.flush(entry, this.options.overlapFlushes === false))) return
       }
     }
+    // Idleness is judged per batch: one clock read per batch, not per record.
+    if (batch.messages.length > 0) entry.lastRecordAt = Date.now()
     this.options.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n)))
     if (!entry.dead && !entry.inflight && Date.now() - entry.lastFlush >= this.options.flushIntervalMs) await this.flush(entry, this.options.overlapFlushes === false)
     await heartbeat()
