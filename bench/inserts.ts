@@ -1,0 +1,76 @@
+/**
+ * Question: what does one insert cost the embedded engine, by table kind and by row count? The
+ * flush policy (pipelines/runtime/flush-policy.ts) rests on the answer: if an insert's fixed cost
+ * dominates small flushes, a worker that flushes every partition every second while it catches up
+ * on a backlog spends its time on fixed costs, not on rows.
+ * Baselines in the same run: a Memory table (no parts at all) and a plain MergeTree (one part).
+ *
+ * Run: npx tsx bench/inserts.ts   (no services needed: embedded chDB in a temporary directory)
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connectClickHouse, insertRows, migrate } from '../sinks/index.js'
+import { fmt, machine, writeSection } from './report.js'
+
+const dataDir = mkdtempSync(join(tmpdir(), 'bench-inserts-'))
+const ch = await connectClickHouse({ url: null, database: 'bench_inserts', dataDir })
+await migrate(ch)
+const command = (query: string) => ch.client.command({ query })
+await command(`CREATE TABLE b_memory (a UInt32, b String) ENGINE = Memory`)
+await command(`CREATE TABLE b_plain (a UInt32, b String) ENGINE = MergeTree ORDER BY a SETTINGS non_replicated_deduplication_window = 1000`)
+await command(`CREATE TABLE b_agg (a UInt32, b SimpleAggregateFunction(sum, UInt64)) ENGINE = AggregatingMergeTree ORDER BY a SETTINGS non_replicated_deduplication_window = 1000`)
+await command(`CREATE TABLE b_agg_h (a UInt32, b SimpleAggregateFunction(sum, UInt64)) ENGINE = AggregatingMergeTree ORDER BY a`)
+await command(`CREATE MATERIALIZED VIEW b_agg_mv TO b_agg_h AS SELECT a, sum(b) AS b FROM b_agg GROUP BY a`)
+
+const minute = Math.floor(Date.now() / 60_000) * 60
+let token = 0
+async function perInsert(table: string, rows: number, row: (i: number) => Record<string, unknown>): Promise<number> {
+  const reps = Math.max(5, Math.min(100, Math.floor(20_000 / rows)))
+  const batch = Array.from({ length: rows }, (_, i) => row(i))
+  await insertRows(ch, table, batch, { deduplicationToken: `warm-${token++}`, aggregateArrays: true })
+  const start = performance.now()
+  for (let r = 0; r < reps; r++) await insertRows(ch, table, batch, { deduplicationToken: `t-${token++}`, aggregateArrays: true })
+  return (performance.now() - start) / reps
+}
+
+const kinds: [string, string, (i: number) => Record<string, unknown>][] = [
+  ['Memory table (baseline: no part written)', 'b_memory', (i) => ({ a: i, b: 'x' })],
+  ['MergeTree, dedup window (baseline: one part)', 'b_plain', (i) => ({ a: i, b: 'x' })],
+  ['AggregatingMergeTree + 1 materialized view', 'b_agg', (i) => ({ a: i, b: 1 })],
+  [
+    'products_minute (cube + hour and day views)',
+    'products_minute',
+    (i) => ({ window_start: minute - 60 * (i % 100), community_id: `c${i % 50}`, sku: `s${i}`, category_id: 'cat', qty: 1, gmv_cents: 100, orders: 1 }),
+  ],
+  [
+    'heatmap_minute (cube with uniq state + views)',
+    'heatmap_minute',
+    (i) => ({ window_start: minute - 60 * (i % 100), precision: 7, cell: `wtm${i}`, community_id: `c${i % 50}`, orders: 1, gmv_cents: 100, users: JSON.stringify(['u1', 'u2']) }),
+  ],
+]
+const sizes = [1, 100, 10_000]
+const lines = [`| table | ${sizes.map((n) => `ms/insert, ${fmt(n)} rows`).join(' | ')} | rows/s at ${fmt(sizes.at(-1)!)} rows |`, `|---|${sizes.map(() => '---:|').join('')}---:|`]
+for (const [label, table, row] of kinds) {
+  const ms: number[] = []
+  for (const n of sizes) ms.push(await perInsert(table, n, row))
+  lines.push(`| ${label} | ${ms.map((m) => m.toFixed(1)).join(' | ')} | ${fmt((sizes.at(-1)! / ms.at(-1)!) * 1000)} |`)
+  console.log(lines.at(-1))
+}
+const selectStart = performance.now()
+for (let r = 0; r < 50; r++) await ch.client.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((x) => x.json())
+const selectMs = (performance.now() - selectStart) / 50
+await ch.close()
+rmSync(dataDir, { recursive: true, force: true })
+
+writeSection(
+  'inserts',
+  `### Inserts into the embedded engine: fixed cost per insert
+
+Question: what does one insert cost, by table kind and row count? (It sets the flush policy.)
+Command: \`npx tsx bench/inserts.ts\` — ${machine()}; embedded chDB, JSONEachRow through chDB's raw insert, a deduplication token on every insert.
+
+${lines.join('\n')}
+
+A round trip of \`SELECT 1\` on the same connection: ${selectMs.toFixed(1)} ms.`,
+)
