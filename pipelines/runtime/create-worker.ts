@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { createConfluentCodec, createConfluentRegistry, createJsonCodec, EVENT_TYPES, type Codec, type Config, type EventType } from '../../schemas/index.js'
 import type { ClickHouse, RetryPolicy } from '../../sinks/index.js'
 import { kafkajsLevel, kafkajsLogCreator } from '../kafka/kafkajs-logger.js'
+import type { FlushPolicy } from './flush-policy.js'
 import { KafkaWorker } from './kafkajs-worker.js'
 import { EngineMetrics } from './metrics.js'
 import { DEFAULT_EVENT_TIME_POLICY, type EventTimePolicy } from './partition-state.js'
@@ -25,6 +26,11 @@ export function policyFor(config: Pick<Config, 'engine'>): EventTimePolicy {
     allowedLatenessMs: e.allowedLatenessMs,
     dedupHorizonMs: e.dedupHorizonMs ?? e.allowedLatenessMs,
   }
+}
+
+export function flushPolicyFor(config: Pick<Config, 'engine'>): FlushPolicy {
+  const e = config.engine
+  return { intervalMs: e.flushIntervalMs, catchUpIntervalMs: e.catchUpFlushIntervalMs, catchUpLag: e.catchUpLag, maxRecords: e.flushMaxRecords, bufferMaxRecords: e.bufferMaxRecords }
 }
 
 /** The default consumer group of a pipeline set: `streamcube` for all, `streamcube.<names>` for a subset. */
@@ -66,8 +72,7 @@ export function createWorker(args: {
     pipelines: args.pipelines,
     codecs: codecsFor(config),
     policy: policyFor(config),
-    flushIntervalMs: config.engine.flushIntervalMs,
-    flushMaxRecords: config.engine.flushMaxRecords,
+    flush: flushPolicyFor(config),
     sessionTimeoutMs: config.engine.sessionTimeoutMs,
     idleTimeoutMs: config.engine.idleTimeoutMs,
     watermarkPublishMs: config.engine.watermarkPublishMs,

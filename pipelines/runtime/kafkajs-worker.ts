@@ -6,6 +6,7 @@ import { ensureTopics } from '../kafka/topics.js'
 import { decodeCheckpoint } from './checkpoint.js'
 import { EngineError, EngineErrorCode } from './errors.js'
 import { FlushExecutor } from './flush.js'
+import { overBudget, timedFlushDue, type FlushPolicy } from './flush-policy.js'
 import type { EngineMetrics } from './metrics.js'
 import type { EventTimePolicy } from './partition-state.js'
 import type { PipelineDefinition } from './pipeline.js'
@@ -18,10 +19,8 @@ export interface WorkerOptions {
   readonly pipelines: readonly PipelineDefinition[]
   readonly codecs: Readonly<Record<EventType, Codec>>
   readonly policy: EventTimePolicy
-  /** Flush a partition's buffered aggregates at least this often… */
-  readonly flushIntervalMs: number
-  /** …or when it has buffered this many records. */
-  readonly flushMaxRecords: number
+  /** When partitions flush: interval, catch-up interval, size and the worker-wide buffer budget. */
+  readonly flush: FlushPolicy
   readonly ch: ClickHouse
   /** More connections to the same database for concurrent table inserts within a flush. */
   readonly extraConnections?: readonly ClickHouse[]
@@ -55,6 +54,8 @@ interface PartitionEntry {
   lastFlush: number
   /** Wall-clock time of the last record taken (for idleness). */
   lastRecordAt: number
+  /** Records behind the high watermark at the last batch (a partition far behind flushes less often). */
+  lag: number
   inflight: Promise<boolean> | null
   /** Set when a flush failed or a rebalance dropped the entry: nothing more may be committed for it. */
   dead: boolean
@@ -174,7 +175,7 @@ export class KafkaWorker {
         return this.locked(() => this.onBatch(payload))
       },
     })
-    this.timer = setInterval(() => void this.locked(() => this.flushDue()).catch((err: Error) => this.fatal?.(err)), Math.max(50, this.options.flushIntervalMs / 2))
+    this.timer = setInterval(() => void this.locked(() => this.flushDue()).catch((err: Error) => this.fatal?.(err)), Math.max(50, this.options.flush.intervalMs / 2))
     this.publishTimer = setInterval(() => void this.publishWatermarks().catch((err: Error) => log.warn({ err: err.message }, 'publishing watermarks failed; retried at the next interval')), this.options.watermarkPublishMs ?? 2_000)
     log.info({ group: this.options.groupId, pipelines: this.options.pipelines.map((p) => p.name), topics: [...this.topics.keys()] }, 'worker running')
     await done
@@ -291,7 +292,7 @@ export class KafkaWorker {
       const record: SourceRecord = { offset: m.offset, key: m.key, value: m.value, headers: (m.headers ?? {}) as SourceRecord['headers'], timestamp: m.timestamp }
       proc.handle(record)
       resolveOffset(m.offset)
-      if (proc.pendingComplete || (proc.mayFlush && proc.pendingRecords >= this.options.flushMaxRecords)) {
+      if (proc.pendingComplete || (proc.mayFlush && proc.pendingRecords >= this.options.flush.maxRecords)) {
         // Starting this flush waits for the partition's previous one (backpressure: at most one
         // range in flight and one buffering). A failed flush killed the entry: stop here; the
         // next batch re-initialises the partition from its committed offset.
@@ -300,8 +301,13 @@ export class KafkaWorker {
     }
     // Idleness is judged per batch: one clock read per batch, not per record.
     if (batch.messages.length > 0) entry.lastRecordAt = Date.now()
-    this.options.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n)))
-    if (!entry.dead && !entry.inflight && Date.now() - entry.lastFlush >= this.options.flushIntervalMs) await this.flush(entry, this.options.overlapFlushes === false)
+    entry.lag = Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n))
+    this.options.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, entry.lag)
+    const serial = this.options.overlapFlushes === false
+    if (!entry.dead && !entry.inflight && proc.mayFlush && timedFlushDue(this.candidate(entry), Date.now(), this.options.flush)) await this.flush(entry, serial)
+    // The worker-wide budget: over it, the partitions holding the most records flush (each waits
+    // for its own previous flush first, which is the backpressure on the fetch loop).
+    for (const c of overBudget(this.flushable(), this.options.flush)) await this.flush(c.entry, serial)
     await heartbeat()
     this.heartbeat = undefined
   }
@@ -367,8 +373,17 @@ export class KafkaWorker {
     for (const entry of this.processors.values()) {
       if (!entry.proc.mayFlush) continue
       if (entry.inflight) continue // the next timed flush comes after it
-      if (entry.proc.pendingRecords > 0 && now - entry.lastFlush >= this.options.flushIntervalMs) await this.flush(entry, this.options.overlapFlushes === false)
+      if (timedFlushDue(this.candidate(entry), now, this.options.flush)) await this.flush(entry, this.options.overlapFlushes === false)
     }
+  }
+
+  private candidate(entry: PartitionEntry) {
+    return { entry, pending: entry.proc.pendingRecords, lag: entry.lag, lastFlush: entry.lastFlush }
+  }
+
+  /** The live partitions that may flush now (not replaying a pending range short of its end). */
+  private *flushable() {
+    for (const entry of this.processors.values()) if (!entry.dead && entry.proc.mayFlush) yield this.candidate(entry)
   }
 
   /**
@@ -409,5 +424,5 @@ export class KafkaWorker {
 }
 
 function newEntry(key: string, proc: PartitionProcessor): PartitionEntry {
-  return { key, proc, lastFlush: Date.now(), lastRecordAt: Date.now(), inflight: null, dead: false }
+  return { key, proc, lastFlush: Date.now(), lastRecordAt: Date.now(), lag: 0, inflight: null, dead: false }
 }

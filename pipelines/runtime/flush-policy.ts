@@ -1,0 +1,66 @@
+/**
+ * When a partition flushes. Every flush costs ClickHouse a fixed price per table insert (a new
+ * part in the table and in each rollup view's table: ≈ 1.5–2 ms per part on the embedded engine,
+ * so ≈ 6–11 ms for a cube table with its hour and day views, whether it holds 1 row or 100 —
+ * measured by bench/inserts.ts). A worker that flushes every partition every second while it works through a
+ * backlog spends most of its time on those fixed costs. So:
+ *  - a partition that is caught up flushes every `intervalMs` (fresh dashboards);
+ *  - a partition that is behind (its lag at the last batch ≥ `catchUpLag` records) flushes every
+ *    `catchUpIntervalMs`: the data is already stale, and larger flushes let the worker catch up;
+ *  - any partition flushes at `maxRecords` buffered records;
+ *  - the worker as a whole holds at most `bufferMaxRecords` unflushed records: over it, the
+ *    partition with the most buffered records flushes (bounded memory, whatever the partition count).
+ */
+export interface FlushPolicy {
+  readonly intervalMs: number
+  readonly catchUpIntervalMs: number
+  readonly catchUpLag: number
+  readonly maxRecords: number
+  readonly bufferMaxRecords: number
+}
+
+export const DEFAULT_FLUSH_POLICY: FlushPolicy = Object.freeze({
+  intervalMs: 1_000,
+  catchUpIntervalMs: 10_000,
+  catchUpLag: 10_000,
+  maxRecords: 50_000,
+  bufferMaxRecords: 200_000,
+})
+
+/** A partition as the policy sees it. */
+export interface FlushCandidate {
+  /** Records buffered since the last flush. */
+  readonly pending: number
+  /** Records behind the partition's high watermark at the last batch (0 if unknown). */
+  readonly lag: number
+  /** Wall-clock time of the last flush. */
+  readonly lastFlush: number
+}
+
+/** The timed-flush interval of a partition with this lag. */
+export function flushIntervalFor(lag: number, policy: FlushPolicy): number {
+  return lag >= policy.catchUpLag ? Math.max(policy.intervalMs, policy.catchUpIntervalMs) : policy.intervalMs
+}
+
+/** True when the partition's timed flush is due. */
+export function timedFlushDue(c: FlushCandidate, now: number, policy: FlushPolicy): boolean {
+  return c.pending > 0 && now - c.lastFlush >= flushIntervalFor(c.lag, policy)
+}
+
+/**
+ * The candidates to flush, largest first, until the worker's buffered records fall to the budget
+ * (empty while it is within budget).
+ */
+export function overBudget<T extends FlushCandidate>(candidates: Iterable<T>, policy: FlushPolicy): T[] {
+  const list = [...candidates]
+  let total = 0
+  for (const c of list) total += c.pending
+  if (total <= policy.bufferMaxRecords) return []
+  const out: T[] = []
+  for (const c of list.filter((x) => x.pending > 0).sort((a, b) => b.pending - a.pending)) {
+    if (total <= policy.bufferMaxRecords) break
+    out.push(c)
+    total -= c.pending
+  }
+  return out
+}
