@@ -7,6 +7,7 @@ import type { FlushPolicy } from './flush-policy.js'
 import { KafkaWorker } from './kafkajs-worker.js'
 import { EngineMetrics } from './metrics.js'
 import { DEFAULT_EVENT_TIME_POLICY, type EventTimePolicy } from './partition-state.js'
+import { createRdkafkaFetcher } from './rdkafka-fetcher.js'
 import type { PipelineDefinition } from './pipeline.js'
 
 /** The codec of each stream for the configured encoding. */
@@ -39,7 +40,10 @@ export function defaultGroupId(selected: readonly PipelineDefinition[], all: rea
   return `streamcube.${selected.map((p) => p.name).sort().join('.')}`
 }
 
-/** Builds a kafkajs worker from validated configuration. */
+/**
+ * Builds a worker from validated configuration. KAFKA_CLIENT=rdkafka reads the partitions with
+ * node-rdkafka (group membership and offset commits stay with kafkajs: see WorkerOptions.fetcher).
+ */
 export function createWorker(args: {
   config: Config
   brokers: readonly string[]
@@ -83,5 +87,9 @@ export function createWorker(args: {
     retry: args.retry,
     beforeInsert: args.beforeInsert,
     overlapFlushes: args.overlapFlushes,
+    fetcher:
+      config.engine.client === 'rdkafka'
+        ? createRdkafkaFetcher({ brokers: args.brokers, clientId: `${args.clientId ?? config.kafka.clientId}-fetcher`, groupId: `${args.groupId}.fetcher` })
+        : undefined,
   })
 }

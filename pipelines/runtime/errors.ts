@@ -8,6 +8,7 @@ export const EngineErrorCode = {
   COMMIT_REFUSED: 'ENGINE_COMMIT_REFUSED',
   UNKNOWN_CUBE: 'ENGINE_UNKNOWN_CUBE',
   INVALID_RANGE: 'ENGINE_INVALID_RANGE',
+  TRANSPORT_UNAVAILABLE: 'ENGINE_TRANSPORT_UNAVAILABLE',
 } as const
 export type EngineErrorCode = (typeof EngineErrorCode)[keyof typeof EngineErrorCode]
 

@@ -11,6 +11,7 @@ import type { EngineMetrics } from './metrics.js'
 import type { EventTimePolicy } from './partition-state.js'
 import type { PipelineDefinition } from './pipeline.js'
 import { PartitionProcessor, pipelineSetId, type SourceRecord } from './processor.js'
+import type { FetchedRecord, RecordFetcher } from './rdkafka-fetcher.js'
 
 export interface WorkerOptions {
   readonly kafka: Kafka
@@ -40,6 +41,16 @@ export interface WorkerOptions {
   readonly overlapFlushes?: boolean
   /** Test hook passed to the flush executor (fault injection). */
   readonly beforeInsert?: (table: string) => void | Promise<void>
+  /**
+   * The data path, when it is not kafkajs's own fetch (KAFKA_CLIENT=rdkafka: node-rdkafka). kafkajs
+   * then keeps the group membership and the offset commits — the exactly-once protocol's
+   * checkpoint lives in commit metadata fenced by the group generation, and node-rdkafka cannot
+   * commit metadata — with every subscribed topic paused, and the fetcher reads the assigned
+   * partitions from the positions this worker computes.
+   */
+  readonly fetcher?: RecordFetcher
+  /** Records per fetch from the fetcher. */
+  readonly fetchMax?: number
 }
 
 /**
@@ -56,6 +67,8 @@ interface PartitionEntry {
   lastRecordAt: number
   /** Records behind the high watermark at the last batch (a partition far behind flushes less often). */
   lag: number
+  /** With a fetcher: the next offset this entry takes (records below it are stale prefetches); null: from the beginning. */
+  next: bigint | null
   inflight: Promise<boolean> | null
   /** Set when a flush failed or a rebalance dropped the entry: nothing more may be committed for it. */
   dead: boolean
@@ -104,6 +117,11 @@ export class KafkaWorker {
   private stopped = false
   /** After disconnect starts, commits are no longer possible. */
   private stoppedConsuming = false
+  /** Bumped by every assign, unassign and seek of the fetcher: a fetch that spans one is re-read. */
+  private fetchEpoch = 0
+  /** Bumped by every join: an assignment computed for an older join is not applied. */
+  private generation = 0
+  private fetchLoop: Promise<void> | undefined
 
   constructor(private readonly options: WorkerOptions) {
     const { kafka, groupId } = options
@@ -137,12 +155,18 @@ export class KafkaWorker {
     const side = sideTopics(this.options.topicPrefix)
     await ensureTopics(this.admin, [side.deadLetter, side.late], 1)
     await this.consumer.connect()
+    const fetcher = this.options.fetcher
+    if (fetcher) await fetcher.connect()
     const { GROUP_JOIN, REBALANCING, CRASH } = this.consumer.events
     this.consumer.on(REBALANCING, () => {
       // Synchronously, not under the lock: a flush holding the lock must see it and stop committing.
       this.rebalancing = true
       log.info({ group: this.options.groupId }, 'rebalancing: dropping unflushed partition state (replayed from the committed offsets)')
       this.dropAll()
+      if (fetcher) {
+        fetcher.unassign()
+        this.fetchEpoch++
+      }
     })
     this.consumer.on(GROUP_JOIN, (e) => {
       this.dropAll()
@@ -150,6 +174,11 @@ export class KafkaWorker {
       this.joinedAt = Date.now()
       this.assignment = Object.entries(e.payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })))
       log.info({ group: this.options.groupId, assignment: e.payload.memberAssignment }, 'joined group')
+      const generation = ++this.generation
+      // With a fetcher, kafkajs fetches nothing (every topic paused, from the first join on, before
+      // its fetch loop starts): it only keeps the membership and commits.
+      if (fetcher) this.consumer.pause([...this.topics.keys()].map((topic) => ({ topic })))
+      if (fetcher) void this.locked(() => this.assignFetcher(fetcher, generation)).catch((err: Error) => this.fatal?.(err))
     })
     this.consumer.on(this.consumer.events.COMMIT_OFFSETS, (e) => {
       for (const t of e.payload.topics) {
@@ -171,13 +200,19 @@ export class KafkaWorker {
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
       eachBatch: (payload) => {
+        if (fetcher) {
+          // Not expected (the topics are paused at every join); nothing is resolved or committed here.
+          this.consumer.pause([{ topic: payload.batch.topic }])
+          return Promise.resolve()
+        }
         log.trace({ topic: payload.batch.topic, partition: payload.batch.partition }, 'batch arrived')
         return this.locked(() => this.onBatch(payload))
       },
     })
     this.timer = setInterval(() => void this.locked(() => this.flushDue()).catch((err: Error) => this.fatal?.(err)), Math.max(50, this.options.flush.intervalMs / 2))
     this.publishTimer = setInterval(() => void this.publishWatermarks().catch((err: Error) => log.warn({ err: err.message }, 'publishing watermarks failed; retried at the next interval')), this.options.watermarkPublishMs ?? 2_000)
-    log.info({ group: this.options.groupId, pipelines: this.options.pipelines.map((p) => p.name), topics: [...this.topics.keys()] }, 'worker running')
+    if (fetcher) this.fetchLoop = this.runFetcher(fetcher).catch((err: Error) => this.fatal?.(err))
+    log.info({ group: this.options.groupId, pipelines: this.options.pipelines.map((p) => p.name), topics: [...this.topics.keys()], transport: fetcher ? 'rdkafka' : 'kafkajs' }, 'worker running')
     await done
   }
 
@@ -188,15 +223,21 @@ export class KafkaWorker {
     if (this.timer) clearInterval(this.timer)
     if (this.publishTimer) clearInterval(this.publishTimer)
     await this.consumer.pause([...this.topics.keys()].map((topic) => ({ topic })))
+    await this.fetchLoop
     await this.locked(async () => {
       for (const entry of this.processors.values()) if (entry.proc.mayFlush) await this.flush(entry)
       await Promise.all([...this.processors.values()].map((e) => e.inflight))
     })
     this.stoppedConsuming = true
     await this.consumer.disconnect()
-    await Promise.all([this.producer.disconnect(), this.admin.disconnect()])
+    await Promise.all([this.producer.disconnect(), this.admin.disconnect(), this.options.fetcher?.disconnect()])
     this.options.log.info({ group: this.options.groupId }, 'worker stopped')
     this.finished?.()
+  }
+
+  /** Which client reads the records. */
+  get transport(): 'kafkajs' | 'rdkafka' {
+    return this.options.fetcher ? 'rdkafka' : 'kafkajs'
   }
 
   /** What the worker holds in memory now (for metrics and for tests of bounded memory). */
@@ -223,6 +264,7 @@ export class KafkaWorker {
     if (this.timer) clearInterval(this.timer)
     if (this.publishTimer) clearInterval(this.publishTimer)
     this.dropAll()
+    void this.options.fetcher?.disconnect()
   }
 
   /**
@@ -286,36 +328,47 @@ export class KafkaWorker {
       entry = init
       this.processors.set(key, entry)
     }
-    const { proc } = entry
     for (const m of batch.messages) {
       if (!isRunning() || isStale() || entry.dead) break
-      const record: SourceRecord = { offset: m.offset, key: m.key, value: m.value, headers: (m.headers ?? {}) as SourceRecord['headers'], timestamp: m.timestamp }
-      proc.handle(record)
       resolveOffset(m.offset)
-      if (proc.pendingComplete || (proc.mayFlush && proc.pendingRecords >= this.options.flush.maxRecords)) {
-        // Starting this flush waits for the partition's previous one (backpressure: at most one
-        // range in flight and one buffering). A failed flush killed the entry: stop here; the
-        // next batch re-initialises the partition from its committed offset.
-        if (!(await this.flush(entry, this.options.overlapFlushes === false))) return
-      }
+      if (!(await this.take(entry, { offset: m.offset, key: m.key, value: m.value, headers: (m.headers ?? {}) as SourceRecord['headers'], timestamp: m.timestamp }))) return
     }
-    // Idleness is judged per batch: one clock read per batch, not per record.
-    if (batch.messages.length > 0) entry.lastRecordAt = Date.now()
-    entry.lag = Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n))
-    this.options.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, entry.lag)
-    const serial = this.options.overlapFlushes === false
-    if (!entry.dead && !entry.inflight && proc.mayFlush && timedFlushDue(this.candidate(entry), Date.now(), this.options.flush)) await this.flush(entry, serial)
-    // The worker-wide budget: over it, the partitions holding the most records flush (each waits
-    // for its own previous flush first, which is the backpressure on the fetch loop).
-    for (const c of overBudget(this.flushable(), this.options.flush)) await this.flush(c.entry, serial)
+    await this.afterRecords(entry, batch.topic, batch.partition, batch.messages.length, BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n)
     await heartbeat()
     this.heartbeat = undefined
   }
 
-  private async initPartition(topic: string, partition: number, firstOffset: string | undefined) {
+  /** Feeds one record to the partition; false if a flush it started failed (the entry is dead). */
+  private async take(entry: PartitionEntry, record: SourceRecord): Promise<boolean> {
+    const { proc } = entry
+    proc.handle(record)
+    if (proc.pendingComplete || (proc.mayFlush && proc.pendingRecords >= this.options.flush.maxRecords)) {
+      // Starting this flush waits for the partition's previous one (backpressure: at most one
+      // range in flight and one buffering). A failed flush killed the entry: stop here; the
+      // next batch re-initialises the partition from its committed offset.
+      if (!(await this.flush(entry, this.options.overlapFlushes === false))) return false
+    }
+    return true
+  }
+
+  /** After a batch of a partition: idleness, lag, the timed flush and the worker's buffer budget. */
+  private async afterRecords(entry: PartitionEntry, topic: string, partition: number, taken: number, lag: bigint): Promise<void> {
+    // Idleness is judged per batch: one clock read per batch, not per record.
+    if (taken > 0) entry.lastRecordAt = Date.now()
+    entry.lag = Math.max(0, Number(lag))
+    this.options.metrics.lag.set({ topic, partition: String(partition) }, entry.lag)
+    const serial = this.options.overlapFlushes === false
+    if (!entry.dead && !entry.inflight && entry.proc.mayFlush && timedFlushDue(this.candidate(entry), Date.now(), this.options.flush)) await this.flush(entry, serial)
+    // The worker-wide budget: over it, the partitions holding the most records flush (each waits
+    // for its own previous flush first, which is the backpressure on the fetch loop).
+    for (const c of overBudget(this.flushable(), this.options.flush)) await this.flush(c.entry, serial)
+  }
+
+  /** Reads the partition's committed offset and checkpoint, and builds its processor. */
+  private async openPartition(topic: string, partition: number) {
     const type = this.topics.get(topic)
     if (!type) throw new EngineError(EngineErrorCode.UNKNOWN_TOPIC, `no pipeline reads ${topic}`)
-    this.options.log.trace({ topic, partition, firstOffset }, 'initialising partition state')
+    this.options.log.trace({ topic, partition }, 'initialising partition state')
     // A flush of this partition's previous (dropped) entry may still be running: its commits
     // are refused, but wait for it so the committed offset read below is final.
     await this.retiring.get(`${topic}:${partition}`)
@@ -333,16 +386,96 @@ export class KafkaWorker {
     }
     const proc = new PartitionProcessor(topic, partition, type, this.options.codecs[type], this.options.pipelines, this.options.policy, checkpoint, committed)
     const start = PartitionProcessor.startOffset(checkpoint, committed)
+    if (checkpoint?.pending) this.options.log.info({ topic, partition, first: committed?.toString(), last: checkpoint.pending, from: start?.toString() }, 'replaying a pending flush range')
+    return { entry: newEntry(`${topic}:${partition}`, proc, start), start, committed, checkpoint }
+  }
+
+  private async initPartition(topic: string, partition: number, firstOffset: string | undefined) {
+    const { entry, start, committed, checkpoint } = await this.openPartition(topic, partition)
     if (start !== null && firstOffset !== undefined && BigInt(firstOffset) !== start) {
       this.options.log.info({ topic, partition, from: start.toString(), committed: committed?.toString(), pending: checkpoint?.pending }, 'seeking to rebuild state / replay the pending range')
       this.consumer.seek({ topic, partition, offset: start.toString() })
       // Keep the processor: the seek lands the next batch exactly at `start`.
-      this.processors.set(`${topic}:${partition}`, newEntry(`${topic}:${partition}`, proc))
+      this.processors.set(entry.key, entry)
       return null
     }
     this.options.log.trace({ topic, partition, committed: committed?.toString(), checkpoint }, 'partition state initialised')
-    if (checkpoint?.pending) this.options.log.info({ topic, partition, first: committed?.toString(), last: checkpoint.pending }, 'replaying a pending flush range')
-    return newEntry(`${topic}:${partition}`, proc)
+    return entry
+  }
+
+  /**
+   * After a join, with a fetcher: opens every assigned partition (committed offset, checkpoint,
+   * processor) and points the fetcher at where each must be read from.
+   */
+  private async assignFetcher(fetcher: RecordFetcher, generation: number): Promise<void> {
+    const positions = []
+    for (const { topic, partition } of this.assignment) {
+      if (generation !== this.generation || this.rebalancing || this.stopped) return
+      const { entry, start } = await this.openPartition(topic, partition)
+      this.processors.set(entry.key, entry)
+      positions.push({ topic, partition, offset: start })
+    }
+    if (generation !== this.generation || this.rebalancing || this.stopped) return
+    fetcher.assign(positions)
+    this.fetchEpoch++
+    this.options.log.info({ group: this.options.groupId, partitions: positions.map((p) => ({ ...p, offset: p.offset?.toString() ?? 'beginning' })) }, 'fetcher assigned')
+  }
+
+  /** With a fetcher: fetch, then hand each partition's records to its processor, until stop(). */
+  private async runFetcher(fetcher: RecordFetcher): Promise<void> {
+    const max = this.options.fetchMax ?? 10_000
+    while (!this.stopped) {
+      const epoch = this.fetchEpoch
+      const records = await fetcher.fetch(max)
+      if (records.length === 0) continue
+      const byPartition = new Map<string, FetchedRecord[]>()
+      for (const r of records) {
+        const key = `${r.topic}:${r.partition}`
+        const list = byPartition.get(key)
+        if (list) list.push(r)
+        else byPartition.set(key, [r])
+      }
+      await this.locked(async () => {
+        if (this.stopped || this.rebalancing) return
+        if (epoch !== this.fetchEpoch) {
+          // The assignment or a position moved while this fetch ran: its records may come from
+          // before the move. Drop them and read each live partition again from where it stands.
+          for (const key of byPartition.keys()) {
+            const entry = this.processors.get(key)
+            if (entry && !entry.dead) await fetcher.seek({ topic: key.slice(0, key.lastIndexOf(':')), partition: Number(key.slice(key.lastIndexOf(':') + 1)), offset: entry.next })
+          }
+          this.fetchEpoch++
+          return
+        }
+        for (const [key, list] of byPartition) await this.onFetched(fetcher, key, list)
+      })
+    }
+  }
+
+  private async onFetched(fetcher: RecordFetcher, key: string, records: FetchedRecord[]): Promise<void> {
+    const { topic, partition } = records[0]!
+    const entry = this.processors.get(key)
+    if (!entry) {
+      // A failed flush dropped the partition's state: rebuild it from the committed offset, and
+      // read from there (these records were fetched before the seek: not delivered again after it).
+      if (!this.assignment.some((a) => a.topic === topic && a.partition === partition)) return
+      const opened = await this.openPartition(topic, partition)
+      this.processors.set(key, opened.entry)
+      await fetcher.seek({ topic, partition, offset: opened.start })
+      this.fetchEpoch++
+      return
+    }
+    let taken = 0
+    for (const r of records) {
+      if (this.stopped || entry.dead) break
+      const offset = BigInt(r.offset)
+      if (entry.next !== null && offset < entry.next) continue // a stale prefetch: already taken
+      entry.next = offset + 1n
+      taken++
+      if (!(await this.take(entry, r))) return
+    }
+    const high = fetcher.highWatermark(topic, partition)
+    await this.afterRecords(entry, topic, partition, taken, high !== null && entry.next !== null ? high - entry.next : 0n)
   }
 
   /**
@@ -423,6 +556,6 @@ export class KafkaWorker {
   }
 }
 
-function newEntry(key: string, proc: PartitionProcessor): PartitionEntry {
-  return { key, proc, lastFlush: Date.now(), lastRecordAt: Date.now(), lag: 0, inflight: null, dead: false }
+function newEntry(key: string, proc: PartitionProcessor, next: bigint | null): PartitionEntry {
+  return { key, proc, lastFlush: Date.now(), lastRecordAt: Date.now(), lag: 0, next, inflight: null, dead: false }
 }

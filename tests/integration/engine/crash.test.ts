@@ -8,7 +8,7 @@ import { sideTopics } from '../../../pipelines/index.js'
 import { connectClickHouse } from '../../../sinks/index.js'
 import { brokers, deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
 import { consumeAll } from '../kafka/consume.js'
-import { RECENT_START, caughtUp, committedTotal, produceRecords, waitFor } from './harness.js'
+import { RECENT_START, caughtUp, committedTotal, produceRecords, transports, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
 import { plantedStream, topicOf } from './planted.js'
 
@@ -18,6 +18,8 @@ const START = RECENT_START
 const EVENTS = Number(process.env.CRASH_EVENTS ?? 200_000)
 const KILLS = Number(process.env.CRASH_KILLS ?? 10)
 const BIN = join(process.cwd(), 'bin/streamcube.js')
+// Runs alternate between the transports (where node-rdkafka built): a checkpoint one wrote, the other replays.
+const TRANSPORTS = transports()
 
 describe('crash: SIGKILL the worker again and again; the cubes still equal the oracle exactly', () => {
   const kafka = testKafka()
@@ -37,7 +39,7 @@ describe('crash: SIGKILL the worker again and again; the cubes still equal the o
   function worker(run: number): ChildProcess {
     const log = openSync(join(dataDir, `worker-${run}.log`), 'a')
     const child = spawn(process.execPath, [BIN, 'run', '--group', groupId, '--data-dir', join(dataDir, 'chdb')], {
-      env: { ...process.env, KAFKA_BROKERS: brokers().join(','), KAFKA_TOPIC_PREFIX: prefix, FLUSH_INTERVAL_MS: '200', FLUSH_MAX_RECORDS: '5000', KAFKA_SESSION_TIMEOUT_MS: '6000', LOG_LEVEL: process.env.CRASH_WORKER_LOG ?? 'info', CLICKHOUSE_URL: '' },
+      env: { ...process.env, KAFKA_BROKERS: brokers().join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_CLIENT: TRANSPORTS[run % TRANSPORTS.length]!, FLUSH_INTERVAL_MS: '200', FLUSH_MAX_RECORDS: '5000', KAFKA_SESSION_TIMEOUT_MS: '6000', LOG_LEVEL: process.env.CRASH_WORKER_LOG ?? 'info', CLICKHOUSE_URL: '' },
       stdio: ['ignore', log, log],
     })
     closeSync(log)

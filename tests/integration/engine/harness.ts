@@ -6,7 +6,7 @@ import { migrate, type ClickHouse } from '../../../sinks/index.js'
 import { openTestClickHouse } from '../../services/clickhouse.js'
 import { deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
 import { EVENT_TYPES, loadConfig, type Config } from '../../../schemas/index.js'
-import { decodeCheckpoint } from '../../../pipelines/index.js'
+import { decodeCheckpoint, loadRdkafka } from '../../../pipelines/index.js'
 import { topicOf, type PlantedRecord } from './planted.js'
 
 /** Produces planted records in order, keyed, one batch in flight (so per-key order holds). */
@@ -111,4 +111,19 @@ export function engineSuite(name: string): EngineSuite {
     await suite.ch.drop()
   })
   return suite
+}
+
+/**
+ * The Kafka transports to run a test over: kafkajs, and rdkafka where node-rdkafka (an optional
+ * dependency) built. Under CI it must have: a CI run that cannot load it fails, never skips.
+ */
+export function transports(): ('kafkajs' | 'rdkafka')[] {
+  try {
+    loadRdkafka()
+    return ['kafkajs', 'rdkafka']
+  } catch (err) {
+    if (process.env.CI === 'true') throw err
+    console.warn(`rdkafka transport not tested here: ${(err as Error).message}`)
+    return ['kafkajs']
+  }
 }

@@ -2,25 +2,26 @@ import { describe, expect, it } from 'vitest'
 import { createWorker, EngineMetrics, PIPELINES, sideTopics } from '../../../pipelines/index.js'
 import { brokers } from '../../services/kafka.js'
 import { consumeAll } from '../kafka/consume.js'
-import { caughtUp, engineConfig, engineSuite, produceRecords, RECENT_START, silent, waitFor } from './harness.js'
+import { caughtUp, engineConfig, engineSuite, produceRecords, RECENT_START, silent, transports, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
 import { plantedStream, topicOf } from './planted.js'
 
 const START = RECENT_START
 const EVENTS = Number(process.env.ORACLE_EVENTS ?? 200_000)
 
-describe('oracle: every cube equals plain SQL over the raw events', () => {
-  const suite = engineSuite('oracle')
+describe.each(transports())('oracle (%s): every cube equals plain SQL over the raw events', (client) => {
+  const suite = engineSuite(`oracle_${client}`)
   const { kafka, prefix } = suite
 
   it(`${EVENTS} events with planted malformed, late, too-late and duplicate records`, async () => {
     const { admin, ch } = suite
-    const config = engineConfig(prefix)
+    const config = engineConfig(prefix, { KAFKA_CLIENT: client })
     const planted = plantedStream({ events: EVENTS, seed: 21, start: START, allowedLatenessMs: config.engine.allowedLatenessMs })
     await produceRecords(kafka, prefix, planted.records, 3)
     const metrics = new EngineMetrics()
     const groupId = `oracle-${prefix}`
     const worker = createWorker({ config, brokers: brokers(), pipelines: PIPELINES, groupId, ch, log: silent, metrics })
+    expect(worker.transport).toBe(client)
     const running = worker.run()
     running.catch(() => {})
     const topics = ['behaviour', 'order', 'inventory'].map((t) => topicOf(prefix, t as 'order'))

@@ -5,7 +5,7 @@ import { createWorker, PIPELINES, sideTopics, type KafkaWorker } from '../../../
 import { consumeAll } from '../kafka/consume.js'
 import { openSecondConnection } from '../../services/clickhouse.js'
 import { brokers } from '../../services/kafka.js'
-import { caughtUp, committedTotal, engineConfig, engineSuite, produceRecords, RECENT_START, silent, waitFor } from './harness.js'
+import { caughtUp, committedTotal, engineConfig, engineSuite, produceRecords, RECENT_START, silent, transports, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
 import { plantedStream, topicOf } from './planted.js'
 
@@ -34,13 +34,13 @@ function killableSockets(): { factory: ISocketFactory; kill(): void } {
 // On the embedded engine the three workers are consumer instances in one process sharing the
 // sink (the engine binds one data directory per process); with a ClickHouse server the same
 // protocol holds across processes (crash.test.ts kills whole processes).
-describe('scale-out: 3 workers in one group over 6 partitions, one dies abruptly mid-run', () => {
-  const suite = engineSuite('scale')
+describe.each(transports())('scale-out (%s): 3 workers in one group over 6 partitions, one dies abruptly mid-run', (client) => {
+  const suite = engineSuite(`scale_${client}`)
   const { kafka, prefix } = suite
 
   it(`${EVENTS} events; the dead worker's partitions are replayed by the others; cubes equal the oracle`, { timeout: 300_000 }, async () => {
     const { admin, ch } = suite
-    const config = engineConfig(prefix, { KAFKA_SESSION_TIMEOUT_MS: '6000', FLUSH_MAX_RECORDS: '4000' })
+    const config = engineConfig(prefix, { KAFKA_CLIENT: client, KAFKA_SESSION_TIMEOUT_MS: '6000', FLUSH_MAX_RECORDS: '4000' })
     const planted = plantedStream({ events: EVENTS, seed: 44, start: START, allowedLatenessMs: config.engine.allowedLatenessMs })
     await produceRecords(kafka, prefix, planted.records, 6)
     const groupId = `scale-${prefix}`
