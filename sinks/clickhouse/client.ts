@@ -66,6 +66,7 @@ export async function connectClickHouse(target: ClickHouseTarget, options: { app
     return { client, kind: 'server', database, close: () => client.close() }
   }
   const path = resolve(target.dataDir)
+  const quoted = quoteIdentifier(database) // a bad name is the caller's mistake, not a locked directory
   mkdirSync(path, { recursive: true })
   let client: ClickHouseClient
   let rawInsert: RawInsert
@@ -77,9 +78,9 @@ export async function connectClickHouse(target: ClickHouseTarget, options: { app
     const chdb = createChdbConnection({ path })
     rawInsert = (params) => chdb.chdb.rawInsert(params)
     client = createClient({ connection: chdb as unknown as ConnectionOption })
-    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}` })
+    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoted}` })
     // USE is session state on the embedded engine: it makes `database` the default for this connection.
-    await client.command({ query: `USE ${quoteIdentifier(database)}` })
+    await client.command({ query: `USE ${quoted}` })
   } catch (err) {
     throw new SinkError(
       SinkErrorCode.EMBEDDED_LOCKED,
