@@ -23,7 +23,8 @@ export interface Forwarder {
  * position so a reader can tell). Original key, value and headers are kept; streamcube's own
  * headers say why.
  */
-export function createKafkaForwarder(producer: Producer, topics: { deadLetter: string; late: string }): Forwarder {
+export function createKafkaForwarder(producer: Producer, topics: { deadLetter: string; late: string }, options: { maxRequestBytes?: number } = {}): Forwarder {
+  const maxBytes = options.maxRequestBytes ?? MAX_REQUEST_BYTES
   const sourceHeaders = (r: ForwardedRecord, pipeline: string) => ({
     'streamcube-source-topic': r.sourceTopic,
     'streamcube-source-partition': String(r.sourcePartition),
@@ -35,10 +36,7 @@ export function createKafkaForwarder(producer: Producer, topics: { deadLetter: s
   return {
     async deadLetter(records, pipeline) {
       if (records.length === 0) return
-      await producer.send({
-        topic: topics.deadLetter,
-        acks: -1,
-        messages: records.map(({ record, error }) => ({
+      await sendInChunks(producer, topics.deadLetter, maxBytes, records.map(({ record, error }) => ({
           key: record.key,
           value: record.value,
           headers: {
@@ -49,14 +47,11 @@ export function createKafkaForwarder(producer: Producer, topics: { deadLetter: s
             'streamcube-error-path': error.path,
           },
         })),
-      })
+      )
     },
     async late(records, pipeline) {
       if (records.length === 0) return
-      await producer.send({
-        topic: topics.late,
-        acks: -1,
-        messages: records.map(({ record, eventId, eventTime, watermark }) => ({
+      await sendInChunks(producer, topics.late, maxBytes, records.map(({ record, eventId, eventTime, watermark }) => ({
           key: record.key,
           value: record.value,
           headers: {
@@ -67,7 +62,39 @@ export function createKafkaForwarder(producer: Producer, topics: { deadLetter: s
             'streamcube-watermark': String(watermark),
           },
         })),
-      })
+      )
     },
   }
+}
+
+/**
+ * Kafka refuses a produce request's record batch over the topic's max.message.bytes (1 MB by
+ * default): a flush's dead letters or late events go out in requests under this many bytes, in
+ * order, one at a time (a retry of the flush re-sends them all; the source headers tell copies apart).
+ */
+export const MAX_REQUEST_BYTES = 512 * 1024
+
+type Message = { key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer | string> }
+
+async function sendInChunks(producer: Producer, topic: string, maxBytes: number, messages: Message[]): Promise<void> {
+  let chunk: Message[] = []
+  let bytes = 0
+  for (const m of messages) {
+    const size = messageBytes(m)
+    if (chunk.length > 0 && bytes + size > maxBytes) {
+      await producer.send({ topic, acks: -1, messages: chunk })
+      chunk = []
+      bytes = 0
+    }
+    chunk.push(m)
+    bytes += size
+  }
+  if (chunk.length > 0) await producer.send({ topic, acks: -1, messages: chunk })
+}
+
+/** An upper estimate of a record's size in a batch (lengths, varints and attributes: 64 bytes). */
+function messageBytes(m: Message): number {
+  let n = 64 + (m.key?.length ?? 0) + (m.value?.length ?? 0)
+  for (const [k, v] of Object.entries(m.headers)) n += 16 + Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : v.length)
+  return n
 }
