@@ -3,26 +3,41 @@
  * into committed cubes, and what share of the client's raw consume rate is that? How fresh are
  * the cubes under a steady live load, and how much memory does the worker take?
  *
- * Baselines in the same run: kafkajs consume-and-discard (same topics, same client settings); the
- * generator as an in-process source (no Kafka) for the engine + ClickHouse cost alone.
- * Run: npx tsx bench/engine.ts   (BENCH_EVENTS, default 200000; KAFKA_BROKERS or a local broker)
+ * Baselines in the same run: each client's consume-and-discard of the same topics (kafkajs; and
+ * node-rdkafka in assign mode, where it built); the generator as an in-process source (no Kafka)
+ * for the engine + ClickHouse cost alone. The freshness load runs in its own process (bench/load.ts).
+ * Run: npx tsx bench/engine.ts   (BENCH_EVENTS, default 400000; KAFKA_BROKERS or a local broker)
+ * Partial runs (they do not rewrite bench/README.md): BENCH_CLIENTS=kafkajs,rdkafka
+ * BENCH_ENCODINGS=json,confluent-avro BENCH_FRESHNESS=0; engine settings such as
+ * BUFFER_MAX_RECORDS or FLUSH_MAX_RECORDS in the environment reach every measured run.
  */
+import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs'
-import { pino } from 'pino'
-import { createWorker, EngineMetrics, EventGenerator, PIPELINES, runGeneratorSource, type PipelineDefinition } from '../pipelines/index.js'
-import { createConfluentEncoder, EventTypes, jsonEncoder, loadConfig, type Encoder, type TypedEvent } from '../schemas/index.js'
-import { connectClickHouse, migrate } from '../sinks/index.js'
+import { createRdkafkaFetcher, EventGenerator, loadRdkafka } from '../pipelines/index.js'
+import { createConfluentEncoder, EventTypes, jsonEncoder, type Encoder } from '../schemas/index.js'
 import { startLocalBroker } from '../scripts/kafka/broker.js'
 import { fmt, machine, writeSection } from './report.js'
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000)
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 400_000)
+type Client = 'kafkajs' | 'rdkafka'
+const CLIENTS: Client[] = (() => {
+  const wanted = (process.env.BENCH_CLIENTS ?? 'kafkajs,rdkafka').split(',') as Client[]
+  try {
+    loadRdkafka()
+    return wanted
+  } catch (err) {
+    console.warn(`node-rdkafka rows left out: ${(err as Error).message}`)
+    return wanted.filter((c) => c !== 'rdkafka')
+  }
+})()
+const ENCODINGS = (process.env.BENCH_ENCODINGS ?? 'json,confluent-avro').split(',')
+const FRESHNESS = process.env.BENCH_FRESHNESS !== '0'
+const PARTIAL = process.env.BENCH_CLIENTS !== undefined || process.env.BENCH_ENCODINGS !== undefined || !FRESHNESS
 const PARTITIONS = 6
 const START = Date.now() - 2 * 86_400_000
-const log = pino({ level: 'silent' })
-const dataDir = mkdtempSync(join(tmpdir(), 'bench-chdb-'))
 
 let brokers = process.env.KAFKA_BROKERS
 let stopBroker = async () => {}
@@ -41,8 +56,6 @@ const kafka = new Kafka({ clientId: 'bench', brokers: [brokers], logLevel: logLe
 const admin = kafka.admin()
 await admin.connect()
 
-let peakRss = 0
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50)
 
 async function prefill(prefix: string, encoder: Encoder, events: number): Promise<void> {
   await admin.createTopics({ waitForLeaders: true, topics: Object.values(EventTypes).map((t) => ({ topic: `${prefix}${t.topic}`, numPartitions: PARTITIONS })) })
@@ -60,7 +73,18 @@ async function prefill(prefix: string, encoder: Encoder, events: number): Promis
   await producer.disconnect()
 }
 
-async function rawConsume(prefix: string, events: number): Promise<number> {
+async function rawConsume(client: Client, prefix: string, events: number): Promise<number> {
+  if (client === 'rdkafka') {
+    const fetcher = createRdkafkaFetcher({ brokers: [brokers as string], clientId: 'bench-raw', groupId: `raw-${prefix}rdkafka` })
+    await fetcher.connect()
+    const t0 = performance.now()
+    fetcher.assign(Object.values(EventTypes).flatMap((t) => Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: `${prefix}${t.topic}`, partition, offset: null }))))
+    let n = 0
+    while (n < events) n += (await fetcher.fetch(10_000)).length
+    const rate = (n * 1000) / (performance.now() - t0)
+    await fetcher.disconnect()
+    return rate
+  }
   const consumer = kafka.consumer({ groupId: `raw-${prefix}`, maxBytesPerPartition: 4 * 1024 * 1024 })
   await consumer.connect()
   await consumer.subscribe({ topics: Object.values(EventTypes).map((t) => `${prefix}${t.topic}`), fromBeginning: true })
@@ -82,158 +106,81 @@ async function rawConsume(prefix: string, events: number): Promise<number> {
   return rate
 }
 
-async function committedEverything(groupId: string, prefix: string): Promise<boolean> {
-  for (const t of Object.values(EventTypes)) {
-    const topic = `${prefix}${t.topic}`
-    const ends = await admin.fetchTopicOffsets(topic)
-    const [c] = await admin.fetchOffsets({ groupId, topics: [topic] })
-    for (const e of ends) if (e.high !== '0' && c?.partitions.find((p) => p.partition === e.partition)?.offset !== e.high) return false
-  }
-  return true
+/** One measured run in a process of its own (bench/engine-run.ts): its own RSS, its own engine. */
+function measure(env: Record<string, string>): Promise<{ rate: number; peakRss: number; baseRss: number; sent?: number; peakHeap?: number; peakExternal?: number; p50?: number; p99?: number; flushP50?: number; flushP99?: number }> {
+  return new Promise((resolve, reject) =>
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', new URL('./engine-run.ts', import.meta.url).pathname],
+      { env: { ...process.env, BROKERS: brokers, EVENTS: String(EVENTS), PARTITIONS: String(PARTITIONS), ...env }, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`${err.message}\n${stderr}`))
+        const line = stdout.trim().split('\n').at(-1) as string
+        process.stdout.write(`  ${env.RUN} ${env.CLIENT ?? ''} ${env.ENCODING ?? ''} ${env.PIPELINES ?? ''}: ${line}\n`)
+        resolve(JSON.parse(line))
+      },
+    ),
+  )
 }
 
-async function engine(prefix: string, encoding: 'json' | 'confluent-avro', pipelines: readonly PipelineDefinition[], database: string, overlapFlushes = true): Promise<number> {
-  const config = loadConfig({ KAFKA_TOPIC_PREFIX: prefix, STREAMCUBE_ENCODING: encoding, FLUSH_INTERVAL_MS: '1000', FLUSH_MAX_RECORDS: '50000' })
-  const ch = await connectClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database, dataDir })
-  await migrate(ch)
-  const groupId = `engine-${prefix}${database}`
-  const extraConnections = [await connectClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database, dataDir })]
-  const worker = createWorker({ config, brokers: [brokers as string], pipelines, groupId, ch, extraConnections, log, overlapFlushes })
-  const t0 = performance.now()
-  const running = worker.run()
-  while (!(await committedEverything(groupId, prefix))) await new Promise((r) => setTimeout(r, 100))
-  const rate = (EVENTS * 1000) / (performance.now() - t0)
-  await worker.stop()
-  await running
-  for (const c of extraConnections) await c.close()
-  await ch.close()
-  return rate
-}
-
-async function generatorSource(): Promise<number> {
-  const ch = await connectClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database: 'bench_generator', dataDir })
-  await migrate(ch)
-  const abort = new AbortController()
-  const generator = new EventGenerator({ seed: 1, start: START })
-  // Release everything at once: "now" is far in the future of the simulation; stop after EVENTS.
-  let processed = 0
-  const t0 = performance.now()
-  const counting = new Proxy(generator, {
-    get(target, prop) {
-      if (prop === 'next') return () => {
-        if (++processed >= EVENTS) abort.abort()
-        return target.next()
-      }
-      return Reflect.get(target, prop)
-    },
-  })
-  const extraConnections = [await connectClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database: 'bench_generator', dataDir })]
-  await runGeneratorSource({ generator: counting, pipelines: PIPELINES, ch, extraConnections, log, signal: abort.signal, intervalMs: 1, now: () => Number.MAX_SAFE_INTEGER })
-  const rate = (processed * 1000) / (performance.now() - t0)
-  for (const c of extraConnections) await c.close()
-  await ch.close()
-  return rate
-}
-
-async function freshness(RATE: number, overlapFlushes = true): Promise<{ p50: number; p99: number; rate: number; overlapFlushes: boolean }> {
-  const prefix = `fresh-${Date.now()}.`
-  await admin.createTopics({ waitForLeaders: true, topics: Object.values(EventTypes).map((t) => ({ topic: `${prefix}${t.topic}`, numPartitions: PARTITIONS })) })
-  const config = loadConfig({ KAFKA_TOPIC_PREFIX: prefix, FLUSH_INTERVAL_MS: '500', FLUSH_MAX_RECORDS: '50000' })
-  const ch = await connectClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database: 'bench_fresh', dataDir })
-  await migrate(ch)
-  const metrics = new EngineMetrics()
-  const extraConnections = [await connectClickHouse({ url: process.env.CLICKHOUSE_URL ?? null, database: 'bench_fresh', dataDir })]
-  const worker = createWorker({ config, brokers: [brokers as string], pipelines: PIPELINES, groupId: `fresh-${prefix}`, ch, extraConnections, log, metrics, overlapFlushes })
-  const running = worker.run()
-  await new Promise((r) => setTimeout(r, 5000)) // join the group before the load starts
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
-  await producer.connect()
-  const gen = new EventGenerator({ seed: 3, start: START })
-  const SECONDS = 20
-  const t0 = Date.now()
-  let sent = 0
-  while (Date.now() - t0 < SECONDS * 1000) {
-    // At most 3000 per send: a producer that fell behind must not exceed the broker's message size.
-    const due = Math.min(3000, Math.floor(((Date.now() - t0) / 1000) * RATE) - sent)
-    if (due > 0) {
-      const byTopic = new Map<string, { key: string; value: Buffer }[]>()
-      const now = Date.now()
-      for (const r of gen.take(due)) {
-        // Live load: event time = now, so freshness measures event time → committed.
-        const event = { ...r.event, event: { ...r.event.event, eventTime: now } } as TypedEvent
-        const topic = `${prefix}${EventTypes[r.type].topic}`
-        byTopic.set(topic, [...(byTopic.get(topic) ?? []), { key: r.key, value: jsonEncoder.encode(event) }])
-      }
-      await producer.sendBatch({ acks: 1, compression: CompressionTypes.None, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) })
-      sent += due
-    }
-    await new Promise((r) => setTimeout(r, 20))
-  }
-  await producer.disconnect()
-  while (!(await committedEverything(`fresh-${prefix}`, prefix))) await new Promise((r) => setTimeout(r, 100))
-  await worker.stop()
-  await running
-  for (const c of extraConnections) await c.close()
-  await ch.close()
-  const h = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'streamcube_freshness_seconds')
-  const buckets = (h?.values ?? []).filter((v) => (v as { metricName?: string }).metricName === 'streamcube_freshness_seconds_bucket').map((v) => ({ le: Number(v.labels.le), n: v.value }))
-  const total = buckets.find((b) => !Number.isFinite(b.le))?.n ?? 0
-  const quantile = (q: number) => buckets.find((b) => b.n >= q * total)?.le ?? Number.NaN
-  return { p50: quantile(0.5), p99: quantile(0.99), rate: (sent * 1000) / (SECONDS * 1000), overlapFlushes }
-}
+const mb = (bytes: number) => Math.round(bytes / 1e6)
 
 const rows: string[] = []
 try {
   for (const [encoding, encoder] of [['json', jsonEncoder], ['confluent-avro', createConfluentEncoder()]] as const) {
+    if (!ENCODINGS.includes(encoding)) continue
     const prefix = `bench-${encoding}-${Date.now()}.`
     await prefill(prefix, encoder, EVENTS)
-    const raw = await rawConsume(prefix, EVENTS)
-    peakRss = 0
-    const all = await engine(prefix, encoding, PIPELINES, `bench_${encoding.replace('-', '_')}_all`)
-    const rssAll = peakRss
-    peakRss = 0
-    const noFacts = await engine(prefix, encoding, PIPELINES.filter((p) => p.name !== 'facts'), `bench_${encoding.replace('-', '_')}_cubes`)
-    const rssNoFacts = peakRss
-    rows.push(`| kafkajs + ${encoding} | ${fmt(all)} | ${fmt(noFacts)} | ${fmt(raw)} | ${(all / raw).toFixed(2)} | ${Math.round(rssAll / 1e6)} / ${Math.round(rssNoFacts / 1e6)} MB |`)
-    if (encoding === 'json') {
-      // Baseline in the same run: the same worker with each flush completed before the partition reads on.
-      peakRss = 0
-      const serialAll = await engine(prefix, encoding, PIPELINES, 'bench_json_all_serial', false)
-      const rssSerialAll = peakRss
-      peakRss = 0
-      const serialNoFacts = await engine(prefix, encoding, PIPELINES.filter((p) => p.name !== 'facts'), 'bench_json_cubes_serial', false)
-      rows.push(`| kafkajs + json, flushes not overlapped (baseline) | ${fmt(serialAll)} | ${fmt(serialNoFacts)} | ${fmt(raw)} | ${(serialAll / raw).toFixed(2)} | ${Math.round(rssSerialAll / 1e6)} / ${Math.round(peakRss / 1e6)} MB |`)
+    for (const client of CLIENTS) {
+      const raw = await rawConsume(client, prefix, EVENTS)
+      const all = await measure({ RUN: 'throughput', PREFIX: prefix, ENCODING: encoding, CLIENT: client, PIPELINES: 'all' })
+      const cubes = await measure({ RUN: 'throughput', PREFIX: prefix, ENCODING: encoding, CLIENT: client, PIPELINES: 'cubes' })
+      rows.push(`| ${client} + ${encoding} | ${fmt(all.rate)} | ${fmt(cubes.rate)} | ${fmt(raw)} | ${(all.rate / raw).toFixed(2)} | ${mb(all.peakRss)} / ${mb(cubes.peakRss)} MB (engine open: ${mb(all.baseRss)} MB) |`)
+      process.stdout.write(`${rows.at(-1)}\n`)
+      if (client === 'kafkajs' && encoding === 'json') {
+        // Baseline in the same run: the flush policy before the lag-aware one (every partition every
+        // second whatever its lag, no worker-wide budget).
+        const old = { RUN: 'throughput', PREFIX: prefix, ENCODING: encoding, CLIENT: client, CATCH_UP_LAG: String(Number.MAX_SAFE_INTEGER), BUFFER_MAX_RECORDS: String(Number.MAX_SAFE_INTEGER) }
+        const oldAll = await measure({ ...old, PIPELINES: 'all' })
+        const oldCubes = await measure({ ...old, PIPELINES: 'cubes' })
+        rows.push(`| kafkajs + json, every partition flushed every second (baseline: the previous policy) | ${fmt(oldAll.rate)} | ${fmt(oldCubes.rate)} | ${fmt(raw)} | ${(oldAll.rate / raw).toFixed(2)} | ${mb(oldAll.peakRss)} / ${mb(oldCubes.peakRss)} MB |`)
+        process.stdout.write(`${rows.at(-1)}\n`)
+      }
     }
   }
-  peakRss = 0
-  const gen = await generatorSource()
-  const fresh = [await freshness(5_000), await freshness(5_000, false), await freshness(20_000), await freshness(20_000, false)]
+  const gen = await measure({ RUN: 'generator' })
+  const fresh = []
+  for (const rate of FRESHNESS ? [5_000, 20_000] : []) {
+    for (const client of CLIENTS) {
+      const prefix = `fresh-${client}-${rate}-${Date.now()}.`
+      await admin.createTopics({ waitForLeaders: true, topics: Object.values(EventTypes).map((t) => ({ topic: `${prefix}${t.topic}`, numPartitions: PARTITIONS })) })
+      const r = await measure({ RUN: 'freshness', PREFIX: prefix, CLIENT: client, RATE: String(rate), SECONDS: '20', FLUSH_INTERVAL_MS: process.env.FLUSH_INTERVAL_MS ?? '1000' })
+      fresh.push({ client, target: rate, ...r })
+      process.stdout.write(`${JSON.stringify(fresh.at(-1))}\n`)
+    }
+  }
   const body = `### Engine: pre-filled topics → cubes committed, one worker process
 
 Question: events/s from a pre-filled topic to committed cubes, against the same client's raw consume rate; freshness under a live load; memory.
-Command: \`npx tsx bench/engine.ts\` (BENCH_EVENTS=${EVENTS}, ${PARTITIONS} partitions, all 7 pipelines, 2 sink connections) — ${machine()}; broker: ${brokerNote}; ClickHouse: ${process.env.CLICKHOUSE_URL ? 'server' : 'embedded chDB in the worker process'}.
-Engine time runs from worker start (group join included) to every partition committed.
+Command: \`npx tsx bench/engine.ts\` (BENCH_EVENTS=${EVENTS}, ${PARTITIONS} partitions per topic, all 7 pipelines, default flush policy, 2 sink connections) — ${machine()}; broker: ${brokerNote}; ClickHouse: ${process.env.CLICKHOUSE_URL ? 'server' : 'embedded chDB in the worker process'}.
+Engine time runs from worker start (group join included) to every partition committed. Each engine run is a process of its own (bench/engine-run.ts), so its peak RSS is its own; "engine open" is that process's RSS with the embedded engine opened and migrated, before any record.
 
 | source | events/s, all pipelines (with raw facts) | events/s, cubes only (no raw facts) | raw consume-and-discard events/s (baseline) | engine / raw | peak RSS (all / cubes only) |
 |---|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
-| generator in-process (no Kafka; engine + ClickHouse only) | ${fmt(gen)} | | | | |
+| generator in-process (no Kafka; engine + ClickHouse only) | ${fmt(gen.rate)} | | | | ${mb(gen.peakRss)} MB |
 
-Freshness (kafkajs + JSON, event time = send time, flush every 500 ms; histogram bucket bounds of streamcube_freshness_seconds):
-${fresh.map((f) => `- ${f.overlapFlushes ? 'overlapped flushes' : 'flushes not overlapped (baseline)'}, at a steady ${fmt(f.rate)} events/s: p50 ≤ ${f.p50} s, p99 ≤ ${f.p99} s`).join('\n')}`
-  writeSection('engine', body)
+Freshness: JSON, a steady load from a separate process (bench/load.ts, event time = send time), 30 s of warm-up then 20 s measured, flush every ${process.env.FLUSH_INTERVAL_MS ?? 1000} ms; p50/p99 are bucket bounds of streamcube_freshness_seconds; peak RSS of the worker's process (each run in a process of its own).
+
+| client | target events/s | sent events/s | freshness p50 | freshness p99 | flush latency p50 / p99 | peak RSS |
+|---|---:|---:|---:|---:|---:|---:|
+${fresh.map((f) => `| ${f.client} | ${fmt(f.target)} | ${fmt(f.rate)} | ≤ ${f.p50} s | ≤ ${f.p99} s | ≤ ${f.flushP50} / ${f.flushP99} s | ${mb(f.peakRss)} MB |`).join('\n')}`
+  if (!PARTIAL) writeSection('engine', body)
   process.stdout.write(`${body}\n`)
 } catch (err) {
-  // Reported before the clean-up below, which can fail too (the engine may still hold its files).
   console.error('bench failed:', err)
   process.exitCode = 1
 } finally {
-  clearInterval(sampler)
   await admin.disconnect()
   await stopBroker()
-  try {
-    rmSync(dataDir, { recursive: true, force: true })
-  } catch (err) {
-    console.error(`could not remove ${dataDir}: ${(err as Error).message}`)
-  }
 }

@@ -1,0 +1,149 @@
+/**
+ * One measured run of bench/engine.ts, in a process of its own: the embedded engine keeps the
+ * memory it took (its allocator does not give it back), so runs sharing a process would report
+ * each other's RSS. Prints one JSON line: { rate, peakRss, baseRss, [sent, p50, p99] }.
+ *
+ * RUN=throughput: a worker over pre-filled topics until every partition is committed.
+ * RUN=freshness: a worker, then a steady live load from bench/load.ts in another process for
+ * WARMUP + SECONDS seconds; freshness and flush latency count the last SECONDS only (steady state, not the JIT's
+ * and the new tables' first minutes).
+ * RUN=generator: the generator as an in-process source (no Kafka).
+ * Env: BROKERS, PREFIX, CLIENT, ENCODING, PIPELINES=all|cubes, EVENTS, RATE, SECONDS; tuning
+ * variables (FLUSH_MAX_RECORDS, BUFFER_MAX_RECORDS, …) pass through to the configuration.
+ */
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Kafka, logLevel } from 'kafkajs'
+import { pino } from 'pino'
+import { createWorker, EngineMetrics, EventGenerator, PIPELINES, runGeneratorSource } from '../pipelines/index.js'
+import { EventTypes, loadConfig } from '../schemas/index.js'
+import { connectClickHouse, migrate } from '../sinks/index.js'
+
+const env = process.env
+const RUN = env.RUN ?? 'throughput'
+const EVENTS = Number(env.EVENTS ?? 400_000)
+const PREFIX = env.PREFIX ?? 'bench.'
+const BROKERS = env.BROKERS ?? '127.0.0.1:9092'
+const log = pino({ level: 'silent' })
+const dataDir = mkdtempSync(join(tmpdir(), 'bench-chdb-'))
+const pipelines = env.PIPELINES === 'cubes' ? PIPELINES.filter((p) => p.name !== 'facts') : PIPELINES
+const url = env.CLICKHOUSE_URL || null
+const database = `bench_${Date.now()}`
+
+let peakRss = 0
+/** At the RSS peak: the V8 heap and the Buffers / ArrayBuffers outside it; the rest is native (the engine, librdkafka). */
+let atPeak = { heapTotal: 0, external: 0 }
+const sampler = setInterval(() => {
+  const m = process.memoryUsage()
+  if (m.rss > peakRss) {
+    peakRss = m.rss
+    atPeak = { heapTotal: m.heapTotal, external: m.external }
+  }
+}, 50)
+const kafka = new Kafka({ clientId: 'bench-run', brokers: BROKERS.split(','), logLevel: logLevel.NOTHING })
+const admin = kafka.admin()
+
+async function committedEverything(groupId: string): Promise<boolean> {
+  for (const t of Object.values(EventTypes)) {
+    const topic = `${PREFIX}${t.topic}`
+    const ends = await admin.fetchTopicOffsets(topic)
+    const [c] = await admin.fetchOffsets({ groupId, topics: [topic] })
+    for (const e of ends) if (e.high !== '0' && c?.partitions.find((p) => p.partition === e.partition)?.offset !== e.high) return false
+  }
+  return true
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function main(): Promise<Record<string, number>> {
+  const ch = await connectClickHouse({ url, database, dataDir })
+  await migrate(ch)
+  const extraConnections = [await connectClickHouse({ url, database, dataDir })]
+  const baseRss = process.memoryUsage().rss // the engine open and migrated, nothing processed
+  peakRss = baseRss
+  try {
+    if (RUN === 'generator') {
+      const abort = new AbortController()
+      const generator = new EventGenerator({ seed: 1, start: Date.now() - 2 * 86_400_000 })
+      let processed = 0
+      const counting = new Proxy(generator, {
+        get(target, prop) {
+          if (prop === 'next')
+            return () => {
+              if (++processed >= EVENTS) abort.abort()
+              return target.next()
+            }
+          return Reflect.get(target, prop)
+        },
+      })
+      const t0 = performance.now()
+      // Release everything at once: "now" is far in the future of the simulation; stop after EVENTS.
+      await runGeneratorSource({ generator: counting, pipelines, ch, extraConnections, log, signal: abort.signal, intervalMs: 1, now: () => Number.MAX_SAFE_INTEGER })
+      return { rate: (processed * 1000) / (performance.now() - t0), peakRss, baseRss }
+    }
+    await admin.connect()
+    const config = loadConfig({ ...env, KAFKA_TOPIC_PREFIX: PREFIX, STREAMCUBE_ENCODING: env.ENCODING ?? 'json', KAFKA_CLIENT: env.CLIENT ?? 'kafkajs', LOG_LEVEL: 'silent' })
+    const groupId = `run-${PREFIX}${database}`
+    const metrics = new EngineMetrics()
+    const worker = createWorker({ config, brokers: BROKERS.split(','), pipelines, groupId, ch, extraConnections, log, metrics })
+    if (RUN === 'throughput') {
+      const t0 = performance.now()
+      const running = worker.run()
+      while (!(await committedEverything(groupId))) await sleep(100)
+      const rate = (EVENTS * 1000) / (performance.now() - t0)
+      await worker.stop()
+      await running
+      return { rate, peakRss, baseRss, peakHeap: atPeak.heapTotal, peakExternal: atPeak.external }
+    }
+    // Freshness: join the group before the load starts (a join is not what freshness measures).
+    const running = worker.run()
+    const joined = Date.now()
+    while (worker.watermarks().length < Object.keys(EventTypes).length * Number(env.PARTITIONS ?? 6) && Date.now() - joined < 30_000) await sleep(100)
+    const seconds = Number(env.SECONDS ?? 20)
+    const warmup = Number(env.WARMUP ?? 30)
+    const load = new Promise<number>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', new URL('./load.ts', import.meta.url).pathname], { env: { ...env, SECONDS: String(warmup + seconds) } }, (err, stdout) =>
+        err ? reject(err) : resolve(Number(stdout.trim().split('\n').at(-1))),
+      ),
+    )
+    await sleep(warmup * 1000)
+    metrics.freshness.reset()
+    metrics.flushSeconds.reset()
+    const sent = await load
+    while (!(await committedEverything(groupId))) await sleep(100)
+    await worker.stop()
+    await running
+    const all = await metrics.registry.getMetricsAsJSON()
+    /** A quantile's bucket bound, summed over the histogram's label sets. */
+    const quantile = (name: string, q: number) => {
+      const byLe = new Map<number, number>()
+      for (const v of all.find((m) => m.name === name)?.values ?? []) {
+        if ((v as { metricName?: string }).metricName !== `${name}_bucket`) continue
+        const le = Number(v.labels.le)
+        byLe.set(le, (byLe.get(le) ?? 0) + v.value)
+      }
+      const buckets = [...byLe].sort((a, b) => a[0] - b[0])
+      const total = buckets.at(-1)?.[1] ?? 0
+      return buckets.find(([, n]) => n >= q * total)?.[0] ?? Number.NaN
+    }
+    const f = 'streamcube_freshness_seconds'
+    const fl = 'streamcube_flush_seconds'
+    return { rate: sent / (warmup + seconds), sent, p50: quantile(f, 0.5), p99: quantile(f, 0.99), flushP50: quantile(fl, 0.5), flushP99: quantile(fl, 0.99), peakRss, baseRss }
+  } finally {
+    await admin.disconnect()
+    for (const c of extraConnections) await c.close()
+    await ch.close()
+  }
+}
+
+try {
+  process.stdout.write(`${JSON.stringify(await main())}\n`)
+} catch (err) {
+  console.error('bench run failed:', err)
+  process.exitCode = 1
+} finally {
+  clearInterval(sampler)
+  rmSync(dataDir, { recursive: true, force: true })
+}
