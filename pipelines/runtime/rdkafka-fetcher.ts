@@ -85,7 +85,7 @@ export interface RdkafkaFetcherOptions {
   readonly groupId: string
   /** How long a fetch waits for a first record before returning empty. */
   readonly waitMs?: number
-  /** Upper bound of the pre-fetched queue (librdkafka's queued.max.messages.kbytes, per partition). */
+  /** Upper bound of the pre-fetched queue (librdkafka's queued.max.messages.kbytes: the consumer queue, all partitions). */
   readonly queuedKbytes?: number
 }
 
@@ -102,7 +102,7 @@ export function createRdkafkaFetcher(options: RdkafkaFetcherOptions): RecordFetc
       'enable.partition.eof': false,
       'fetch.wait.max.ms': 100,
       'fetch.min.bytes': 1,
-      'queued.max.messages.kbytes': options.queuedKbytes ?? 16_384,
+      'queued.max.messages.kbytes': options.queuedKbytes ?? 32_768,
       'socket.keepalive.enable': true,
     },
     { 'auto.offset.reset': 'earliest' },
