@@ -95,7 +95,8 @@ async function main(): Promise<Record<string, number>> {
       const rate = (EVENTS * 1000) / (performance.now() - t0)
       await worker.stop()
       await running
-      return { rate, peakRss, baseRss, peakHeap: atPeak.heapTotal, peakExternal: atPeak.external }
+      const flushes = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'streamcube_flush_seconds')?.values.find((v) => (v as { metricName?: string }).metricName === 'streamcube_flush_seconds_count')?.value ?? 0
+      return { rate, peakRss, baseRss, peakHeap: atPeak.heapTotal, peakExternal: atPeak.external, flushes }
     }
     // Freshness: join the group before the load starts (a join is not what freshness measures).
     const running = worker.run()
