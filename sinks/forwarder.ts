@@ -23,8 +23,7 @@ export interface Forwarder {
  * position so a reader can tell). Original key, value and headers are kept; streamcube's own
  * headers say why.
  */
-export function createKafkaForwarder(producer: Producer, topics: { deadLetter: string; late: string }, options: { maxRequestBytes?: number } = {}): Forwarder {
-  const maxBytes = options.maxRequestBytes ?? MAX_REQUEST_BYTES
+export function createKafkaForwarder(producer: Producer, topics: { deadLetter: string; late: string }): Forwarder {
   const sourceHeaders = (r: ForwardedRecord, pipeline: string) => ({
     'streamcube-source-topic': r.sourceTopic,
     'streamcube-source-partition': String(r.sourcePartition),
@@ -36,7 +35,7 @@ export function createKafkaForwarder(producer: Producer, topics: { deadLetter: s
   return {
     async deadLetter(records, pipeline) {
       if (records.length === 0) return
-      await sendInChunks(producer, topics.deadLetter, maxBytes, records.map(({ record, error }) => ({
+      await sendInChunks(producer, topics.deadLetter, records.map(({ record, error }) => ({
           key: record.key,
           value: record.value,
           headers: {
@@ -51,7 +50,7 @@ export function createKafkaForwarder(producer: Producer, topics: { deadLetter: s
     },
     async late(records, pipeline) {
       if (records.length === 0) return
-      await sendInChunks(producer, topics.late, maxBytes, records.map(({ record, eventId, eventTime, watermark }) => ({
+      await sendInChunks(producer, topics.late, records.map(({ record, eventId, eventTime, watermark }) => ({
           key: record.key,
           value: record.value,
           headers: {
@@ -76,12 +75,12 @@ export const MAX_REQUEST_BYTES = 512 * 1024
 
 type Message = { key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer | string> }
 
-async function sendInChunks(producer: Producer, topic: string, maxBytes: number, messages: Message[]): Promise<void> {
+async function sendInChunks(producer: Producer, topic: string, messages: Message[]): Promise<void> {
   let chunk: Message[] = []
   let bytes = 0
   for (const m of messages) {
     const size = messageBytes(m)
-    if (chunk.length > 0 && bytes + size > maxBytes) {
+    if (chunk.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
       await producer.send({ topic, acks: -1, messages: chunk })
       chunk = []
       bytes = 0

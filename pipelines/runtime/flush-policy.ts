@@ -19,14 +19,6 @@ export interface FlushPolicy {
   readonly bufferMaxRecords: number
 }
 
-export const DEFAULT_FLUSH_POLICY: FlushPolicy = Object.freeze({
-  intervalMs: 1_000,
-  catchUpIntervalMs: 10_000,
-  catchUpLag: 10_000,
-  maxRecords: 50_000,
-  bufferMaxRecords: 200_000,
-})
-
 /** A partition as the policy sees it. */
 export interface FlushCandidate {
   /** Records buffered since the last flush. */

@@ -364,16 +364,24 @@ export class KafkaWorker {
     for (const c of overBudget(this.flushable(), this.options.flush)) await this.flush(c.entry, serial)
   }
 
-  /** Reads the partition's committed offset and checkpoint, and builds its processor. */
-  private async openPartition(topic: string, partition: number) {
+  /** Each partition's committed offset and metadata for one topic ('-1': none). */
+  private async committedOffsets(topic: string): Promise<Map<number, { offset: string; metadata: string | null }>> {
+    const [offsets] = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] })
+    return new Map((offsets?.partitions ?? []).map((p) => [p.partition, { offset: p.offset, metadata: p.metadata }]))
+  }
+
+  /**
+   * Reads the partition's committed offset and checkpoint (or takes `known`, read by the caller
+   * for several partitions at once), and builds its processor.
+   */
+  private async openPartition(topic: string, partition: number, known?: Map<number, { offset: string; metadata: string | null }>) {
     const type = this.topics.get(topic)
     if (!type) throw new EngineError(EngineErrorCode.UNKNOWN_TOPIC, `no pipeline reads ${topic}`)
     this.options.log.trace({ topic, partition }, 'initialising partition state')
     // A flush of this partition's previous (dropped) entry may still be running: its commits
     // are refused, but wait for it so the committed offset read below is final.
     await this.retiring.get(`${topic}:${partition}`)
-    const [offsets] = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] })
-    const p = offsets?.partitions.find((x) => x.partition === partition)
+    const p = (known ?? (await this.committedOffsets(topic))).get(partition)
     const committed = p && p.offset !== '-1' ? BigInt(p.offset) : null
     const checkpoint = decodeCheckpoint(p?.metadata)
     if (checkpoint?.set && checkpoint.set !== this.setId) {
@@ -409,9 +417,15 @@ export class KafkaWorker {
    */
   private async assignFetcher(fetcher: RecordFetcher, generation: number): Promise<void> {
     const positions = []
+    // One offsets request per topic, not per partition. Fetched after every retiring flush of the
+    // dropped entries has settled, so the committed offsets read are final.
+    await Promise.all(this.retiring.values())
+    const committed = new Map<string, Awaited<ReturnType<KafkaWorker['committedOffsets']>>>()
     for (const { topic, partition } of this.assignment) {
       if (generation !== this.generation || this.rebalancing || this.stopped) return
-      const { entry, start } = await this.openPartition(topic, partition)
+      let known = committed.get(topic)
+      if (!known) committed.set(topic, (known = await this.committedOffsets(topic)))
+      const { entry, start } = await this.openPartition(topic, partition, known)
       this.processors.set(entry.key, entry)
       positions.push({ topic, partition, offset: start })
     }
@@ -440,9 +454,10 @@ export class KafkaWorker {
         if (epoch !== this.fetchEpoch) {
           // The assignment or a position moved while this fetch ran: its records may come from
           // before the move. Drop them and read each live partition again from where it stands.
-          for (const key of byPartition.keys()) {
+          for (const [key, list] of byPartition) {
+            const { topic, partition } = list[0]!
             const entry = this.processors.get(key)
-            if (entry && !entry.dead) await fetcher.seek({ topic: key.slice(0, key.lastIndexOf(':')), partition: Number(key.slice(key.lastIndexOf(':') + 1)), offset: entry.next })
+            if (entry && !entry.dead) await fetcher.seek({ topic, partition, offset: entry.next })
           }
           this.fetchEpoch++
           return

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_FLUSH_POLICY, flushIntervalFor, overBudget, timedFlushDue, type FlushPolicy } from '../../../pipelines/index.js'
+import { flushIntervalFor, flushPolicyFor, overBudget, timedFlushDue, type FlushPolicy } from '../../../pipelines/index.js'
+import { loadConfig } from '../../../schemas/index.js'
 
 const policy: FlushPolicy = { intervalMs: 1_000, catchUpIntervalMs: 10_000, catchUpLag: 5_000, maxRecords: 50_000, bufferMaxRecords: 100 }
 
@@ -31,6 +32,8 @@ describe('the flush policy', () => {
   })
 
   it('defaults: catch-up flushes are rarer than live ones, and the budget holds several partitions\' flushes', () => {
+    // The defaults are the configuration's (one source): a worker built from an empty environment.
+    const DEFAULT_FLUSH_POLICY = flushPolicyFor(loadConfig({}))
     expect(DEFAULT_FLUSH_POLICY.catchUpIntervalMs).toBeGreaterThan(DEFAULT_FLUSH_POLICY.intervalMs)
     expect(DEFAULT_FLUSH_POLICY.bufferMaxRecords).toBeGreaterThan(DEFAULT_FLUSH_POLICY.maxRecords)
   })
