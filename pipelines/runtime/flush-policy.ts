@@ -2,8 +2,10 @@
  * When a partition flushes. Every flush costs ClickHouse a fixed price per table insert (a new
  * part in the table and in each rollup view's table: ≈ 1.5–2 ms per part on the embedded engine,
  * so ≈ 6–11 ms for a cube table with its hour and day views, whether it holds 1 row or 100 —
- * measured by bench/inserts.ts). A worker that flushes every partition every second while it works through a
- * backlog spends most of its time on those fixed costs. So:
+ * measured by bench/inserts.ts). A worker that flushes every partition every second while it works
+ * through a backlog pays those costs, and leaves many small parts to merge, for data that is stale
+ * anyway. (On the 2-core benchmark machine the throughput gain was within noise — kafkajs's large
+ * batches already make few flushes, and inserts overlap decoding — see bench/README.md.) So:
  *  - a partition that is caught up flushes every `intervalMs` (fresh dashboards);
  *  - a partition that is behind (its lag at the last batch ≥ `catchUpLag` records) flushes every
  *    `catchUpIntervalMs`: the data is already stale, and larger flushes let the worker catch up;
