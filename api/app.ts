@@ -1,67 +1,174 @@
+import cors from '@fastify/cors'
+import rateLimit from '@fastify/rate-limit'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import underPressure from '@fastify/under-pressure'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Logger } from 'pino'
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { loadConfig, type Config } from '../schemas/index.js'
 import { appliedMigrations, loadMigrations, RAW_TABLES, type ClickHouse } from '../sinks/index.js'
-import { ApiErrorCode } from './errors.js'
-import { STATUS_PAGE } from './status-page.js'
+import { ANONYMOUS_ANALYST, hashApiKey, KeyRing, loadApiKeys } from './auth.js'
+import { ReportCache } from './cache.js'
+import { dashboardRoutes } from './dashboard/routes.js'
+import { ApiError, ApiErrorCode } from './errors.js'
+import { activityRoutes } from './reports/activity.js'
+import type { ReportContext } from './reports/context.js'
+import { leaderRoutes } from './reports/leaders.js'
+import { productRoutes } from './reports/products.js'
+import { ReportQueries } from './reports/query.js'
+import { salesRoutes } from './reports/sales.js'
 
 export interface ApiOptions {
   readonly ch: ClickHouse
   readonly log: Logger
+  /** Validated configuration; default: read from the environment. */
+  readonly config?: Config
+  /** Other registries to expose on /metrics (the engine's, when the pipelines run in this process). */
+  readonly metricsRegistries?: readonly Registry[]
+  /** Wall clock (tests). */
+  readonly now?: () => number
 }
 
 /**
- * The Fastify application. Today: liveness, readiness and an ingest status report with a page;
- * the aggregate reports join as plugins in the API issue.
+ * The Fastify application: the /v1 reports (zod-validated, parameterized SQL, row scope from the
+ * caller's key, cached, with a query deadline), the dashboard at /, OpenAPI at /docs, and
+ * /health, /ready, /metrics.
  */
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: options.log.child({ module: 'api' }) as FastifyBaseLogger })
+  const config = options.config ?? loadConfig()
+  const keys = new KeyRing(loadApiKeys(config), config.api.anonymousRole === 'analyst' ? ANONYMOUS_ANALYST : null)
+  const app = Fastify({
+    loggerInstance: options.log.child({ module: 'api' }) as FastifyBaseLogger,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+  })
   const { ch } = options
   const expected = loadMigrations().map((m) => m.version)
 
-  app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'streamcube_api_' })
+  const requests = new Histogram({ name: 'streamcube_api_request_seconds', help: 'API request latency by route and status', labelNames: ['route', 'status'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] })
+  const cacheResults = new Counter({ name: 'streamcube_api_cache_total', help: 'Report cache lookups: hit, miss (query run), shared (joined a query already running)', labelNames: ['result'], registers: [registry] })
+  const now = options.now ?? Date.now
+  const reports: ReportContext = {
+    queries: new ReportQueries(ch, config.api.queryTimeoutMs, app.log),
+    cache: new ReportCache(config.api.cacheMaxEntries, cacheResults, now),
+    config,
+    now,
+  }
+  app.decorate('reports', reports)
+  app.decorateRequest('principal', null as never)
+
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+
+  app.setErrorHandler((err: Error & { statusCode?: number; validationContext?: string }, req, reply) => {
+    if (err instanceof ApiError) return reply.status(err.statusCode).send(err.body())
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      // Name every bad field: "querystring.from: expected an ISO 8601 date-time".
+      const where = err.validationContext ?? 'request'
+      const message = err.validation.map((v) => `${where}${v.instancePath.replaceAll('/', '.')}: ${v.message}`).join('; ')
+      return reply.status(400).send(new ApiError(ApiErrorCode.BAD_REQUEST, 400, message).body())
+    }
     const statusCode = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500
-    void reply.status(statusCode).send({
-      statusCode,
-      code: statusCode >= 500 ? ApiErrorCode.INTERNAL : ApiErrorCode.BAD_REQUEST,
-      error: statusCode >= 500 ? 'Internal Server Error' : 'Bad Request',
-      message: statusCode >= 500 ? 'internal error' : err.message,
-    })
+    if (statusCode === 429) return reply.status(429).send(new ApiError(ApiErrorCode.RATE_LIMITED, 429, err.message).body())
+    if (statusCode === 503) return reply.status(503).send(new ApiError(ApiErrorCode.OVERLOADED, 503, err.message).body())
+    if (statusCode >= 500) req.log.error({ err }, 'request failed')
+    const e = new ApiError(statusCode >= 500 ? ApiErrorCode.INTERNAL : ApiErrorCode.BAD_REQUEST, statusCode, statusCode >= 500 ? 'internal error' : err.message)
+    return reply.status(statusCode).send(e.body())
   })
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ statusCode: 404, code: ApiErrorCode.NOT_FOUND, error: 'Not Found', message: `${req.method} ${req.url} does not exist` })
+    void reply.status(404).send(new ApiError(ApiErrorCode.NOT_FOUND, 404, `${req.method} ${req.url} does not exist`).body())
   })
 
-  app.get('/health', async () => ({ status: 'ok' }))
+  app.addHook('onResponse', async (req, reply) => {
+    requests.observe({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000)
+  })
 
-  app.get('/ready', async (_req, reply) => {
+  await app.register(cors, { origin: config.api.corsOrigins.includes('*') ? true : config.api.corsOrigins.length ? [...config.api.corsOrigins] : false })
+  await app.register(underPressure, {
+    maxEventLoopDelay: 2_000,
+    retryAfter: 5,
+    exposeStatusRoute: false,
+  })
+  await app.register(rateLimit, {
+    max: config.api.rateLimitPerMinute,
+    timeWindow: 60_000,
+    // Per key (its hash, never the key), else per client address.
+    keyGenerator: (req) => {
+      const auth = req.headers.authorization
+      const key = typeof auth === 'string' && /^bearer /i.test(auth) ? auth.slice(7).trim() : req.headers['x-api-key']
+      return typeof key === 'string' && key ? hashApiKey(key) : req.ip
+    },
+    allowList: (req) => !req.url.startsWith('/v1/'),
+  })
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'streamcube API', version: '1', description: 'Pre-computed cubes for neighbourhood commerce dashboards. Every /v1 route takes an API key (Authorization: Bearer or X-API-Key).' },
+      components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' }, bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }, { bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }))
+
+  app.get('/ready', { schema: { hide: true } }, async (_req, reply) => {
     try {
       const applied = await appliedMigrations(ch)
       const missing = expected.filter((v) => !applied.has(v))
-      if (missing.length > 0) {
-        return reply.status(503).send({ statusCode: 503, code: ApiErrorCode.NOT_READY, error: 'Service Unavailable', message: `migrations not applied: ${missing.join(', ')}` })
-      }
+      if (missing.length > 0) return reply.status(503).send(new ApiError(ApiErrorCode.NOT_READY, 503, `migrations not applied: ${missing.join(', ')}`).body())
       return { status: 'ready', clickhouse: ch.kind, migrations: expected.length }
     } catch (err) {
-      return reply.status(503).send({ statusCode: 503, code: ApiErrorCode.NOT_READY, error: 'Service Unavailable', message: `ClickHouse unreachable: ${(err as Error).message}` })
+      return reply.status(503).send(new ApiError(ApiErrorCode.NOT_READY, 503, `ClickHouse unreachable: ${(err as Error).message}`).body())
     }
   })
 
-  app.get('/v1/ingest/status', async () => {
-    const tables = Object.values(RAW_TABLES)
-    const rs = await ch.client.query({
-      query: `SELECT table, events, latest FROM (
-                SELECT 'behaviour_events' AS table, count() AS events, toUnixTimestamp64Milli(max(event_time)) AS latest FROM behaviour_events
-                UNION ALL SELECT 'order_events', count(), toUnixTimestamp64Milli(max(event_time)) FROM order_events
-                UNION ALL SELECT 'inventory_events', count(), toUnixTimestamp64Milli(max(event_time)) FROM inventory_events)
-              WHERE has({tables:Array(String)}, table) ORDER BY table`,
-      query_params: { tables },
-      format: 'JSONEachRow',
-      clickhouse_settings: { max_execution_time: 3, output_format_json_quote_64bit_integers: 0 },
-    })
-    const rows = await rs.json<{ table: string; events: number; latest: number }>()
-    return { tables: rows.map((r) => ({ table: r.table, events: Number(r.events), latestEventTime: r.events ? new Date(Number(r.latest)).toISOString() : null })) }
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    const bodies = await Promise.all([registry, ...(options.metricsRegistries ?? [])].map((r) => r.metrics()))
+    return reply.type(registry.contentType).send(bodies.join('\n'))
   })
 
-  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(STATUS_PAGE))
+  // Every /v1 route: who is asking (401 without a valid key, unless anonymous reads are on).
+  await app.register(async (v1) => {
+    v1.addHook('onRequest', async (req) => {
+      req.principal = keys.authenticate(req.headers)
+    })
+    v1.get('/v1/ingest/status', { schema: { tags: ['status'], summary: 'Raw events per fact table and the latest event time' } }, async () => {
+      const tables = Object.values(RAW_TABLES)
+      const rows = await reports.queries.rows<{ table: string; events: number; latest: number }>(
+        `SELECT table, events, latest FROM (
+           SELECT 'behaviour_events' AS table, count() AS events, toUnixTimestamp64Milli(max(event_time)) AS latest FROM behaviour_events
+           UNION ALL SELECT 'order_events', count(), toUnixTimestamp64Milli(max(event_time)) FROM order_events
+           UNION ALL SELECT 'inventory_events', count(), toUnixTimestamp64Milli(max(event_time)) FROM inventory_events)
+         WHERE has({tables:Array(String)}, table) ORDER BY table`,
+        { tables },
+      )
+      return { tables: rows.map((r) => ({ table: r.table, events: Number(r.events), latestEventTime: r.events ? new Date(Number(r.latest)).toISOString() : null })) }
+    })
+    v1.get('/v1/freshness', { schema: { tags: ['status'], summary: 'How current the cubes are: the newest minute with data, and the pipelines\' event-time watermark' } }, async () => {
+      const [row] = await reports.queries.rows<{ latest_minute: number; watermark: number | null }>(
+        `SELECT (SELECT toUnixTimestamp(max(window_start)) FROM activity_minute WHERE window_start > now() - INTERVAL 2 DAY) AS latest_minute,
+                (SELECT toUnixTimestamp64Milli(min(w)) FROM (SELECT argMax(watermark, updated_at) AS w FROM streamcube_watermarks GROUP BY group_id, topic, partition)) AS watermark`,
+        {},
+      )
+      const latest = Number(row?.latest_minute ?? 0)
+      const watermark = Number(row?.watermark ?? 0)
+      return {
+        now: new Date(now()).toISOString(),
+        latest_minute: latest > 0 ? new Date(latest * 1000).toISOString() : null,
+        watermark: watermark > 0 ? new Date(watermark).toISOString() : null,
+      }
+    })
+    await v1.register(salesRoutes)
+    await v1.register(productRoutes)
+    await v1.register(leaderRoutes)
+    await v1.register(activityRoutes)
+  })
+
+  await app.register(dashboardRoutes, { pollMs: config.api.dashboardPollMs })
   return app
 }

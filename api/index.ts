@@ -1,3 +1,5 @@
 export { buildApi } from './app.js'
 export type { ApiOptions } from './app.js'
 export { ApiError, ApiErrorCode } from './errors.js'
+export { hashApiKey, loadApiKeys, maskAddress, maskName, maskPhone, newApiKey, Role, KeyRing } from './auth.js'
+export type { ApiKeyEntry, Principal } from './auth.js'

@@ -13,6 +13,16 @@ const brokers = z
   .array(z.string().regex(HOST_PORT, 'expected host:port'))
   .default([])
 
+/** True for an IANA time zone name the runtime knows (Asia/Shanghai, UTC, …). */
+export function validTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz })
+    return true
+  } catch {
+    return false
+  }
+}
+
 const LogLevel = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 const Encoding = ['json', 'confluent-avro'] as const
 
@@ -35,6 +45,16 @@ export const ConfigSchema = z.object({
   api: z.object({
     host: z.string().min(1).default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65535).default(8080),
+    keysFile: z.string().min(1).nullable().default(null),
+    keys: z.string().min(1).nullable().default(null),
+    anonymousRole: z.enum(['none', 'analyst']).default('none'),
+    queryTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(2_500),
+    cacheMaxEntries: z.coerce.number().int().min(0).default(1_000),
+    rateLimitPerMinute: z.coerce.number().int().min(1).default(600),
+    corsOrigins: z.array(z.string().min(1)).default([]),
+    timezone: z.string().refine(validTimeZone, 'not an IANA time zone').default('Asia/Shanghai'),
+    lateDeliveryMinutes: z.coerce.number().int().min(1).default(240),
+    dashboardPollMs: z.coerce.number().int().min(500).default(5_000),
   }),
   engine: z
     .object({
@@ -85,6 +105,16 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'clickhouse.cluster', env: 'CLICKHOUSE_CLUSTER', flag: '--cluster', fix: 'set it to the cluster name of remote_servers, or unset it for a single node' },
   { path: 'api.host', env: 'API_HOST', flag: '--host', fix: 'set it to an interface address, e.g. 0.0.0.0' },
   { path: 'api.port', env: 'API_PORT', flag: '--port', fix: 'set it to a port number 0-65535' },
+  { path: 'api.keysFile', env: 'API_KEYS_FILE', flag: '--keys-file', fix: 'set it to a JSON file of API keys (see README: API keys), or unset it' },
+  { path: 'api.keys', env: 'API_KEYS', fix: 'set it to a JSON array of API keys (see README: API keys), or unset it' },
+  { path: 'api.anonymousRole', env: 'API_ANONYMOUS_ROLE', fix: 'set it to none (every request needs a key) or analyst (requests without a key read as an analyst: all data, PII masked)' },
+  { path: 'api.queryTimeoutMs', env: 'API_QUERY_TIMEOUT_MS', fix: 'set it to milliseconds 100-60000 (default 2500)' },
+  { path: 'api.cacheMaxEntries', env: 'API_CACHE_MAX_ENTRIES', fix: 'set it to a count ≥ 0 (default 1000; 0 turns the cache off)' },
+  { path: 'api.rateLimitPerMinute', env: 'API_RATE_LIMIT', fix: 'set it to requests per minute per key ≥ 1 (default 600)' },
+  { path: 'api.corsOrigins', env: 'API_CORS_ORIGINS', fix: 'set it to origins, comma-separated (https://dash.example.com), or * for any', parse: csv },
+  { path: 'api.timezone', env: 'API_TIMEZONE', fix: 'set it to an IANA time zone such as Asia/Shanghai (default): the local time of time-of-day reports' },
+  { path: 'api.lateDeliveryMinutes', env: 'LATE_DELIVERY_MINUTES', fix: 'set it to minutes ≥ 1 (default 240): paid → delivered longer than this is a late delivery' },
+  { path: 'api.dashboardPollMs', env: 'DASHBOARD_POLL_MS', fix: 'set it to milliseconds ≥ 500 (default 5000): how often the dashboard page polls' },
   { path: 'engine.groupId', env: 'KAFKA_GROUP_ID', flag: '--group', fix: 'set the consumer group id (default: streamcube, or streamcube.<names> for a subset of pipelines)' },
   { path: 'engine.client', env: 'KAFKA_CLIENT', fix: 'set it to kafkajs or rdkafka' },
   { path: 'engine.flushIntervalMs', env: 'FLUSH_INTERVAL_MS', fix: 'set it to milliseconds ≥ 10 (default 1000)' },

@@ -13,7 +13,7 @@ export const PIPELINES: readonly PipelineDefinition[] = [facts, gmv, activity, h
 
 export { activity, facts, gmv, heatmap, inventory, lifecycle, products }
 export { allocate } from './gmv.js'
-export { geohash } from './geohash.js'
+export { geohash, geohashBounds } from './geohash.js'
 export { HEATMAP_PRECISIONS } from './heatmap.js'
 
 /** Looks pipelines up by name; throws ENGINE_UNKNOWN_PIPELINE with the list of known names for an unknown one. */

@@ -20,6 +20,8 @@ export interface GeneratorSourceOptions {
   readonly intervalMs?: number
   /** Wall clock; events are released once their event time has come. */
   readonly now?: () => number
+  /** Stop (after flushing) at the first event at or after this time: a bounded, reproducible run (tests, backfills). */
+  readonly until?: number
 }
 
 /**
@@ -40,10 +42,15 @@ export async function runGeneratorSource(options: GeneratorSourceOptions): Promi
   const inflight: Partial<Record<EventType, Promise<void>>> = {}
   let pending = undefined as ReturnType<EventGenerator['next']> | undefined
   let total = 0
-  while (!options.signal.aborted) {
-    const until = now()
+  let done = false
+  while (!options.signal.aborted && !done) {
+    const until = Math.min(now(), options.until ?? Number.POSITIVE_INFINITY)
     for (let n = 0; n < 50_000; n++) {
       pending ??= options.generator.next()
+      if (options.until !== undefined && pending.event.event.eventTime >= options.until) {
+        done = true
+        break
+      }
       if (pending.event.event.eventTime > until) break
       const p = processors[pending.type]
       p.handle({ offset: String(offsets[pending.type]++), key: Buffer.from(pending.key), value: jsonEncoder.encode(pending.event), headers: {}, timestamp: String(until) })
@@ -57,6 +64,7 @@ export async function runGeneratorSource(options: GeneratorSourceOptions): Promi
       const plan = processors[t].takeFlush()
       inflight[t] = plan ? executor.execute(plan, commit) : undefined
     }
+    if (done) break
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, options.intervalMs ?? 1000)
       options.signal.addEventListener('abort', () => {

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { StreamcubeError } from '../../schemas/index.js'
 import { createContext, UsageError } from './context.js'
+import { registerApi } from './commands/api.js'
 import { registerDemo } from './commands/demo.js'
 import { registerGenerate } from './commands/generate.js'
 import { registerKafka } from './commands/kafka.js'
@@ -8,7 +9,6 @@ import { registerMigrate } from './commands/migrate.js'
 import { registerProduce } from './commands/produce.js'
 import { registerRebuild } from './commands/rebuild.js'
 import { registerRun } from './commands/run.js'
-import { registerSkeletons } from './commands/skeletons.js'
 
 /** Builds the `streamcube` command tree (exported for tests of --help and argument errors). */
 export function buildProgram(): Command {
@@ -26,7 +26,7 @@ export function buildProgram(): Command {
   registerDemo(program, ctx)
   registerRun(program, ctx)
   registerRebuild(program, ctx)
-  registerSkeletons(program, ctx)
+  registerApi(program, ctx)
   for (const command of program.commands) command.exitOverride()
   return program
 }

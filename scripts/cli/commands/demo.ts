@@ -17,15 +17,20 @@ export function registerDemo(program: Command, ctx: CliContext): void {
     .option('--duration <seconds>', 'stop after this many seconds (default: until Ctrl-C)', positiveInt('--duration'))
     .option('--seed <n>', 'random seed', positiveInt('--seed'), 42)
     .action(async (opts: { port?: string; host?: string; dataDir?: string; clickhouseUrl?: string; backfillMinutes: number; duration?: number; seed: number }) => {
-      const config = ctx.config({ 'api.port': opts.port, 'api.host': opts.host, 'clickhouse.dataDir': opts.dataDir, 'clickhouse.url': opts.clickhouseUrl })
+      // The demo's page must work without a key: unless keys are configured or anonymous reads
+      // were set explicitly, requests without a key read as an analyst (all data, PII masked).
+      const keyless = !process.env.API_KEYS && !process.env.API_KEYS_FILE && !process.env.API_ANONYMOUS_ROLE
+      const config = ctx.config({ 'api.port': opts.port, 'api.host': opts.host, 'clickhouse.dataDir': opts.dataDir, 'clickhouse.url': opts.clickhouseUrl, ...(keyless ? { 'api.anonymousRole': 'analyst' } : {}) })
       const log = ctx.log
+      if (keyless) log.warn('no API keys configured: requests without a key read as an analyst (PII masked); set API_KEYS_FILE for real keys')
       // Two connections: the pipelines' sink and the API each get their own session (on the
       // embedded engine, settings are per session and a session runs one statement at a time).
       const ch = await connectClickHouse(config.clickhouse, { application: 'streamcube-demo' })
       const apiCh = await connectClickHouse(config.clickhouse, { application: 'streamcube-api' })
       const extraConnections = await Promise.all(Array.from({ length: config.engine.sinkConnections - 1 }, () => connectClickHouse(config.clickhouse, { application: 'streamcube-demo' })))
       await migrate(ch, { log: log.child({ module: 'migrate' }) })
-      const app = await buildApi({ ch: apiCh, log })
+      const metrics = new EngineMetrics()
+      const app = await buildApi({ ch: apiCh, log, config, metricsRegistries: [metrics.registry] })
       const address = await app.listen({ port: config.api.port, host: config.api.host })
       ctx.print(`streamcube demo: ${ch.kind} ClickHouse (${ch.kind === 'embedded' ? config.clickhouse.dataDir : config.clickhouse.url}), pipelines ${PIPELINES.map((p) => p.name).join(', ')}; page and API at ${address}`)
 
@@ -44,7 +49,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
           extraConnections,
           log: log.child({ module: 'generator' }),
           signal: abort.signal,
-          metrics: new EngineMetrics(),
+          metrics,
           policy: policyFor(config),
           intervalMs: config.engine.flushIntervalMs,
         })

@@ -1,0 +1,205 @@
+/* streamcube dashboard: polls the /v1 reports and draws them with ECharts (served locally). */
+'use strict'
+
+const params = new URLSearchParams(location.search)
+if (params.get('key')) localStorage.setItem('streamcube.key', params.get('key'))
+const KEY = localStorage.getItem('streamcube.key')
+const POLL_MS = Number(document.body.dataset.pollMs) || 5000
+
+const $ = (id) => document.getElementById(id)
+const charts = {}
+window.__streamcube = { charts, rendered: {}, errors: [] }
+
+function chart(id) {
+  charts[id] ??= echarts.init($(id), null, { renderer: 'canvas' })
+  return charts[id]
+}
+window.addEventListener('resize', () => Object.values(charts).forEach((c) => c.resize()))
+
+async function get(path, query = {}) {
+  const url = new URL(path, location.origin)
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, v)
+  const res = await fetch(url, { headers: KEY ? { 'x-api-key': KEY } : {} })
+  const body = await res.json().catch(() => ({}))
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${body.message ?? ''}`)
+  return body
+}
+
+const money = (cents) => (cents / 100).toLocaleString(undefined, { style: 'currency', currency: 'CNY', maximumFractionDigits: 0 })
+const int = (n) => Math.round(n).toLocaleString()
+const minutes = (s) => (s === null || s === undefined ? '—' : Math.round(s / 60))
+const pct = (x) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)}%`)
+
+function range() {
+  const minutesBack = Number($('range').value)
+  const to = Math.ceil(Date.now() / 60_000) * 60_000
+  return { from: new Date(to - minutesBack * 60_000).toISOString(), to: new Date(to).toISOString() }
+}
+const community = () => $('community').value
+
+/** Alert thresholds for reference lines: the alert rules' API, where it exists. */
+async function thresholds() {
+  try {
+    const body = await get('/v1/alerts/rules')
+    return (body.rules ?? []).filter((r) => r.threshold !== undefined)
+  } catch {
+    return []
+  }
+}
+
+async function sales() {
+  const r = range()
+  const body = await get('/v1/sales/overview', { ...r, community: community() })
+  $('sales-range').textContent = `${new Date(body.range.from).toLocaleString()} – ${new Date(body.range.to).toLocaleString()}, vs previous period`
+  const t = body.totals
+  const kpi = (label, value, change) => {
+    const c = change === null || change === undefined ? '' : `<div class="c ${change >= 0 ? 'up' : 'down'}">${change >= 0 ? '▲' : '▼'} ${pct(Math.abs(change))}</div>`
+    return `<div class="kpi"><div class="l">${label}</div><div class="v">${value}</div>${c}</div>`
+  }
+  $('kpis').innerHTML = [
+    kpi('GMV', money(t.gmv_cents), body.change.gmv_cents),
+    kpi('orders', int(t.orders), body.change.orders),
+    kpi('paying users', int(t.paying_users), body.change.paying_users),
+    kpi('avg order value', t.avg_order_value_cents === null ? '—' : money(t.avg_order_value_cents), body.change.avg_order_value_cents),
+    kpi('refunds', money(t.refund_cents), null),
+  ].join('')
+  const rules = await thresholds()
+  const line = (metric) => rules.filter((x) => x.metric === metric).map((x) => ({ name: x.name, yAxis: x.threshold }))
+  const pts = body.series.points
+  chart('chart-sales').setOption({
+    tooltip: { trigger: 'axis' },
+    legend: { data: ['GMV', 'orders'] },
+    grid: { left: 60, right: 50, top: 30, bottom: 30 },
+    xAxis: { type: 'time' },
+    yAxis: [{ type: 'value', name: 'GMV (¥)' }, { type: 'value', name: 'orders' }],
+    series: [
+      { name: 'GMV', type: 'line', showSymbol: false, areaStyle: { opacity: 0.15 }, data: pts.map((p) => [p.t, p.gmv_cents / 100]), markLine: { symbol: 'none', data: line('gmv') } },
+      { name: 'orders', type: 'bar', yAxisIndex: 1, data: pts.map((p) => [p.t, p.orders]), markLine: { symbol: 'none', data: line('orders') } },
+    ],
+  }, true)
+  window.__streamcube.rendered['chart-sales'] = pts.filter((p) => p.orders > 0).length
+  return body
+}
+
+async function communities() {
+  const body = await get('/v1/sales/overview', { ...range(), by: 'community', granularity: 'day' })
+  const sel = $('community')
+  const current = sel.value
+  const known = new Set([...sel.options].map((o) => o.value))
+  for (const c of body.communities ?? []) {
+    if (!known.has(c.community_id)) sel.add(new Option(c.community_id, c.community_id))
+  }
+  sel.value = current
+}
+
+async function products() {
+  const mode = $('products-mode').value
+  const body = mode === 'top'
+    ? await get('/v1/products/top', { ...range(), community: community(), limit: 10 })
+    : await get('/v1/products/hot', { window: mode === 'hot15' ? 15 : 60, community: community(), limit: 10 })
+  const rows = [...body.products].reverse()
+  chart('chart-products').setOption({
+    tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+    grid: { left: 110, right: 30, top: 10, bottom: 30 },
+    xAxis: { type: 'value', name: '¥' },
+    yAxis: { type: 'category', data: rows.map((p) => `${p.sku} (${p.category_id})`) },
+    series: [{ name: 'GMV', type: 'bar', data: rows.map((p) => p.gmv_cents / 100), itemStyle: { color: '#2f6fdb' } }],
+  }, true)
+  window.__streamcube.rendered['chart-products'] = rows.length
+}
+
+async function activity() {
+  const body = await get('/v1/activity', { ...range(), community: community() })
+  $('active-users').textContent = `${int(body.active_users)} active users · view → order ${pct(body.funnel.view_to_order)}`
+  chart('chart-funnel').setOption({
+    tooltip: { trigger: 'item', formatter: '{b}: {c} users' },
+    series: [{ type: 'funnel', left: '10%', width: '80%', sort: 'none', label: { formatter: '{b}: {c}' }, data: body.funnel.steps.map((s) => ({ name: s.step, value: s.users })) }],
+  }, true)
+  window.__streamcube.rendered['chart-funnel'] = body.funnel.steps.filter((s) => s.users > 0).length
+}
+
+async function leaders() {
+  const body = await get('/v1/leaders/performance', { ...range(), community: community(), limit: 20 })
+  const rows = body.leaders
+  $('leaders').querySelector('tbody').innerHTML = rows.map((l) => `<tr><td>${l.rank}</td><td>${l.leader_id}</td><td>${l.community_id}</td><td>${money(l.gmv_cents)}</td><td>${int(l.orders)}</td>
+    <td>${minutes(l.accept_seconds.p50)} / ${minutes(l.accept_seconds.p90)}</td><td>${minutes(l.sort_seconds.p50)} / ${minutes(l.sort_seconds.p90)}</td>
+    <td>${minutes(l.deliver_seconds.p50)} / ${minutes(l.deliver_seconds.p90)}</td><td>${l.late_deliveries}</td><td>${pct(l.complaint_rate)}</td><td>${l.top_complaint_reasons[0]?.reason ?? '—'}</td></tr>`).join('')
+  chart('chart-leaders').setOption({
+    tooltip: { trigger: 'axis' },
+    legend: { data: ['GMV', 'deliver p90 (min)'] },
+    grid: { left: 60, right: 60, top: 30, bottom: 50 },
+    xAxis: { type: 'category', data: rows.map((l) => l.leader_id), axisLabel: { rotate: 30 } },
+    yAxis: [{ type: 'value', name: '¥' }, { type: 'value', name: 'min' }],
+    series: [
+      { name: 'GMV', type: 'bar', data: rows.map((l) => l.gmv_cents / 100) },
+      { name: 'deliver p90 (min)', type: 'line', yAxisIndex: 1, data: rows.map((l) => minutes(l.deliver_seconds.p90)) },
+    ],
+  }, true)
+  window.__streamcube.rendered['chart-leaders'] = rows.length
+}
+
+async function heatmap() {
+  const body = await get('/v1/heatmap', { ...range(), community: community(), bbox: '-180,-90,180,90', zoom: 13, metric: 'orders' })
+  const cells = body.cells.filter((c) => c.orders > 0)
+  const max = Math.max(1, ...cells.map((c) => c.orders))
+  const lons = cells.map((c) => c.lon)
+  const lats = cells.map((c) => c.lat)
+  const pad = 0.01
+  chart('chart-heatmap').setOption({
+    tooltip: { formatter: (p) => `${p.data[3]}: ${p.data[2]} orders` },
+    grid: { left: 60, right: 80, top: 10, bottom: 40 },
+    xAxis: { type: 'value', name: 'lon', scale: true, min: lons.length ? Math.min(...lons) - pad : undefined, max: lons.length ? Math.max(...lons) + pad : undefined, axisLabel: { formatter: (v) => v.toFixed(2) } },
+    yAxis: { type: 'value', name: 'lat', scale: true, min: lats.length ? Math.min(...lats) - pad : undefined, max: lats.length ? Math.max(...lats) + pad : undefined, axisLabel: { formatter: (v) => v.toFixed(2) } },
+    visualMap: { min: 0, max, dimension: 2, right: 0, top: 'center', calculable: true, inRange: { color: ['#fff5d6', '#f6a93b', '#d7301f', '#7f0000'] } },
+    series: [{ type: 'scatter', symbol: 'rect', symbolSize: 14, data: cells.map((c) => [c.lon, c.lat, c.orders, c.cell]) }],
+  }, true)
+  window.__streamcube.rendered['chart-heatmap'] = cells.length
+}
+
+async function timeOfDay() {
+  const body = await get('/v1/time-of-day', { community: community() })
+  const hours = Array.from({ length: 24 }, (_, h) => `${h}:00`)
+  chart('chart-tod').setOption({
+    tooltip: { trigger: 'axis' },
+    legend: { data: ['weekday', 'weekend'] },
+    grid: { left: 50, right: 20, top: 30, bottom: 30 },
+    xAxis: { type: 'category', data: hours },
+    yAxis: { type: 'value', name: 'orders / day' },
+    series: [
+      { name: 'weekday', type: 'line', smooth: true, data: body.weekday.map((h) => h.orders_per_day ?? 0) },
+      { name: 'weekend', type: 'line', smooth: true, data: body.weekend.map((h) => h.orders_per_day ?? 0) },
+    ],
+  }, true)
+  window.__streamcube.rendered['chart-tod'] = [...body.weekday, ...body.weekend].filter((h) => h.orders > 0).length
+}
+
+async function freshness() {
+  const body = await get('/v1/freshness')
+  const el = $('freshness')
+  const latest = body.watermark ?? body.latest_minute
+  if (!latest) {
+    el.textContent = 'no data yet'
+    return
+  }
+  const behind = Math.max(0, (Date.parse(body.now) - Date.parse(latest)) / 1000)
+  el.textContent = `data up to ${new Date(latest).toLocaleTimeString()} (${behind < 90 ? `${Math.round(behind)} s` : `${Math.round(behind / 60)} min`} behind) · updated ${new Date().toLocaleTimeString()}`
+  el.classList.toggle('stale', behind > 300)
+}
+
+let running = false
+async function refresh() {
+  if (running) return
+  running = true
+  const tasks = { sales, products, activity, leaders, heatmap, timeOfDay, freshness, communities }
+  const results = await Promise.allSettled(Object.values(tasks).map((f) => f()))
+  const failed = results.map((r, i) => [Object.keys(tasks)[i], r]).filter(([, r]) => r.status === 'rejected')
+  window.__streamcube.errors = failed.map(([name, r]) => `${name}: ${r.reason.message}`)
+  $('error').style.display = failed.length ? 'block' : 'none'
+  $('error').textContent = window.__streamcube.errors.join(' · ')
+  window.__streamcube.refreshes = (window.__streamcube.refreshes ?? 0) + 1
+  running = false
+}
+
+for (const id of ['community', 'range', 'products-mode']) $(id).addEventListener('change', refresh)
+refresh()
+setInterval(refresh, POLL_MS)

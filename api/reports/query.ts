@@ -1,0 +1,70 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { ClickHouse } from '../../sinks/index.js'
+import { ApiError, ApiErrorCode } from '../errors.js'
+
+/** A report query's parameters: ClickHouse binds them (`{name:Type}`); the SQL text never changes with the input. */
+export type QueryParams = Record<string, unknown>
+
+/**
+ * Runs report queries with a deadline: `max_execution_time` stops the query inside ClickHouse and
+ * an abort signal stops waiting for it, whichever comes first; either way the caller gets a 504
+ * naming the timeout, never a hang. An unreachable ClickHouse is a 503.
+ *
+ * The settings go with every statement: on the embedded engine they become session settings, and
+ * the API's connection is its own session, so nothing leaks into the pipelines' inserts.
+ */
+export class ReportQueries {
+  constructor(
+    private readonly ch: ClickHouse,
+    readonly timeoutMs: number,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  async rows<T>(query: string, params: QueryParams): Promise<T[]> {
+    const abort = new AbortController()
+    const timer = setTimeout(() => abort.abort(), this.timeoutMs)
+    try {
+      const rs = await this.ch.client.query({
+        query,
+        query_params: params,
+        format: 'JSONEachRow',
+        abort_signal: abort.signal,
+        clickhouse_settings: {
+          max_execution_time: Math.max(1, Math.ceil(this.timeoutMs / 1000)),
+          timeout_overflow_mode: 'throw',
+          output_format_json_quote_64bit_integers: 0,
+          readonly: '2',
+        },
+      })
+      return await rs.json<T>()
+    } catch (err) {
+      throw this.classify(err, abort.signal.aborted)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private classify(err: unknown, aborted: boolean): ApiError {
+    const e = err as { code?: string; type?: string; message?: string }
+    if (aborted || e.type === 'TIMEOUT_EXCEEDED' || e.code === '159') {
+      return new ApiError(ApiErrorCode.QUERY_TIMEOUT, 504, `the report query did not finish within ${this.timeoutMs} ms (API_QUERY_TIMEOUT_MS): narrow the range or the filters`)
+    }
+    if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'ENOTFOUND' || /socket|connect/i.test(e.message ?? '')) {
+      this.log.warn({ err }, 'ClickHouse unreachable')
+      return new ApiError(ApiErrorCode.UNAVAILABLE, 503, 'ClickHouse is unreachable; retry shortly')
+    }
+    this.log.error({ err }, 'report query failed')
+    return new ApiError(ApiErrorCode.INTERNAL, 500, 'internal error')
+  }
+}
+
+/** Numbers as ClickHouse returns them in JSON (64-bit integers as numbers, given the setting above). */
+export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v))
+
+/** The scope predicate on community_id every report appends (parameters from scopeParams). */
+export const COMMUNITY_SCOPE = '({scope_all_communities:UInt8} = 1 OR has({scope_communities:Array(String)}, community_id))'
+export const SKU_SCOPE = '({scope_all_skus:UInt8} = 1 OR has({scope_skus:Array(String)}, sku))'
+
+/** Optional filter predicates: an empty list means no filter. */
+export const filterOn = (param: string, column: string) => `(empty({${param}:Array(String)}) OR has({${param}:Array(String)}, ${column}))`
+export const RANGE = 'window_start >= toDateTime({from:UInt32}, \'UTC\') AND window_start < toDateTime({to:UInt32}, \'UTC\')'

@@ -1,0 +1,133 @@
+import type { FastifyPluginAsync } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { requireRole, scopeParams } from '../auth.js'
+import { sendReport } from './context.js'
+import { Filters, Granularity, MAX_POINTS, STEP_MS, TimeRange, bucketStarts, grainFor, resolveRange, type Grain } from './params.js'
+import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
+
+/** The default series step for a range: about 100-1500 points. */
+export function defaultGranularity(spanMs: number): Grain {
+  if (spanMs <= 6 * 3_600_000) return 'minute'
+  if (spanMs <= 14 * 86_400_000) return 'hour'
+  return 'day'
+}
+
+/** A series query's granularity: given or chosen by span; too many points is a 400 naming the field. */
+export function seriesGranularity(q: { granularity?: Grain; from: number; to: number }, ctx: z.RefinementCtx): Grain {
+  const g = q.granularity ?? defaultGranularity(q.to - q.from)
+  if ((q.to - q.from) / STEP_MS[g] > MAX_POINTS) ctx.addIssue({ code: 'custom', path: ['granularity'], message: `${g} buckets over this range exceed ${MAX_POINTS} points: use a coarser granularity` })
+  return g
+}
+
+const SalesQuery = z
+  .object({
+    ...TimeRange.shape,
+    community: Filters.shape.community,
+    leader: Filters.shape.leader,
+    category: Filters.shape.category,
+    granularity: Granularity.optional().describe('series step; default by range: ≤ 6 h minute, ≤ 14 days hour, else day'),
+    by: z.enum(['community']).optional().describe('also break the totals down per community'),
+  })
+  .transform((q, ctx) => {
+    const range = resolveRange(q, Date.now(), ctx)
+    return { ...q, ...range, granularity: seriesGranularity({ ...q, ...range }, ctx) }
+  })
+
+const WHERE = `${COMMUNITY_SCOPE} AND ${filterOn('f_community', 'community_id')} AND ${filterOn('f_leader', 'leader_id')} AND ${filterOn('f_category', 'category_id')}`
+
+/** Current and previous period in one pass (aliases never reuse a column name: `orders` must stay the state). */
+const TOTALS = `
+  WITH window_start >= toDateTime({from:UInt32}, 'UTC') AS cur
+  SELECT sumIf(gmv_cents, cur) AS c_gmv_cents, sumIf(items, cur) AS c_items, uniqMergeIf(orders, cur) AS c_orders,
+         uniqMergeIf(paying_users, cur) AS c_paying_users, sumIf(refund_cents, cur) AS c_refund_cents,
+         uniqMergeIf(refunded_orders, cur) AS c_refunded_orders, uniqMergeIf(cancelled_orders, cur) AS c_cancelled_orders,
+         sumIf(gmv_cents, NOT cur) AS p_gmv_cents, sumIf(items, NOT cur) AS p_items, uniqMergeIf(orders, NOT cur) AS p_orders,
+         uniqMergeIf(paying_users, NOT cur) AS p_paying_users, sumIf(refund_cents, NOT cur) AS p_refund_cents,
+         uniqMergeIf(refunded_orders, NOT cur) AS p_refunded_orders, uniqMergeIf(cancelled_orders, NOT cur) AS p_cancelled_orders
+  FROM {table:Identifier}
+  WHERE window_start >= toDateTime({prev_from:UInt32}, 'UTC') AND window_start < toDateTime({to:UInt32}, 'UTC') AND ${WHERE}`
+
+const SERIES = `
+  SELECT toUnixTimestamp(toStartOfInterval(window_start, toIntervalSecond({step:UInt32}))) AS t,
+         sum(gmv_cents) AS gmv_cents, uniqMerge(orders) AS orders, uniqMerge(paying_users) AS paying_users, sum(refund_cents) AS refund_cents
+  FROM {table:Identifier} WHERE ${RANGE} AND ${WHERE}
+  GROUP BY t ORDER BY t`
+
+const BY_COMMUNITY = `
+  SELECT community_id, sum(gmv_cents) AS gmv_cents, sum(items) AS items, uniqMerge(orders) AS orders, uniqMerge(paying_users) AS paying_users,
+         sum(refund_cents) AS refund_cents, uniqMerge(refunded_orders) AS refunded_orders, uniqMerge(cancelled_orders) AS cancelled_orders
+  FROM {table:Identifier} WHERE ${RANGE} AND ${WHERE}
+  GROUP BY community_id ORDER BY gmv_cents DESC, community_id LIMIT 1000`
+
+interface Totals {
+  gmv_cents: number
+  items: number
+  orders: number
+  paying_users: number
+  refund_cents: number
+  refunded_orders: number
+  cancelled_orders: number
+  avg_order_value_cents: number | null
+}
+
+function totals(r: Record<string, unknown>, prefix = ''): Totals {
+  const t = {
+    gmv_cents: num(r[`${prefix}gmv_cents`]),
+    items: num(r[`${prefix}items`]),
+    orders: num(r[`${prefix}orders`]),
+    paying_users: num(r[`${prefix}paying_users`]),
+    refund_cents: num(r[`${prefix}refund_cents`]),
+    refunded_orders: num(r[`${prefix}refunded_orders`]),
+    cancelled_orders: num(r[`${prefix}cancelled_orders`]),
+  }
+  return { ...t, avg_order_value_cents: t.orders ? Math.round(t.gmv_cents / t.orders) : null }
+}
+
+const change = (cur: number, prev: number): number | null => (prev === 0 ? null : (cur - prev) / prev)
+
+/** GET /v1/sales/overview — community sales: totals, the previous period, a time series. */
+export const salesRoutes: FastifyPluginAsync = async (app) => {
+  const ctx = app.reports
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/sales/overview', {
+    schema: {
+      tags: ['reports'],
+      summary: 'Community sales overview: GMV, orders, paying users, average order value, refunds; totals, previous period, time series',
+      querystring: SalesQuery,
+    },
+  }, async (req, reply) => {
+    const q = req.query
+    requireRole(req.principal, ['admin', 'analyst', 'leader'], 'community sales (they are not per SKU)')
+    const scope = scopeParams(req.principal, { community: q.community })
+    const span = q.to - q.from
+    const base = { ...scope, f_community: q.community ?? [], f_leader: q.leader ?? [], f_category: q.category ?? [], from: q.from / 1000, to: q.to / 1000 }
+    return sendReport(req, reply, ctx, q, async () => {
+      const grain = grainFor(q.from - span, q.to) // one table for both periods
+      const seriesGrain = grainFor(q.from, q.to, q.granularity)
+      const step = STEP_MS[q.granularity]
+      const [t, series, byCommunity] = await Promise.all([
+        ctx.queries.rows<Record<string, unknown>>(TOTALS, { ...base, table: `gmv_${grain.name}`, prev_from: (q.from - span) / 1000 }),
+        ctx.queries.rows<Record<string, unknown>>(SERIES, { ...base, table: `gmv_${seriesGrain.name}`, step: step / 1000 }),
+        q.by === 'community' ? ctx.queries.rows<Record<string, unknown>>(BY_COMMUNITY, { ...base, table: `gmv_${grainFor(q.from, q.to).name}` }) : Promise.resolve(null),
+      ])
+      const row = t[0] ?? {}
+      const cur = totals(row, 'c_')
+      const prev = totals(row, 'p_')
+      const points = new Map(series.map((r) => [num(r.t) * 1000, r]))
+      return {
+        range: { from: new Date(q.from).toISOString(), to: new Date(q.to).toISOString(), table: `gmv_${grain.name}` },
+        totals: cur,
+        previous: { from: new Date(q.from - span).toISOString(), to: new Date(q.from).toISOString(), ...prev },
+        change: { gmv_cents: change(cur.gmv_cents, prev.gmv_cents), orders: change(cur.orders, prev.orders), paying_users: change(cur.paying_users, prev.paying_users), avg_order_value_cents: cur.avg_order_value_cents !== null && prev.avg_order_value_cents !== null ? change(cur.avg_order_value_cents, prev.avg_order_value_cents) : null },
+        series: {
+          granularity: q.granularity,
+          points: bucketStarts(q.from, q.to, step).map((ts) => {
+            const r = points.get(ts)
+            return { t: new Date(ts).toISOString(), gmv_cents: num(r?.gmv_cents), orders: num(r?.orders), paying_users: num(r?.paying_users), refund_cents: num(r?.refund_cents) }
+          }),
+        },
+        ...(byCommunity ? { communities: byCommunity.map((r) => ({ community_id: String(r.community_id), ...totals(r) })) } : {}),
+      }
+    })
+  })
+}
