@@ -30,7 +30,7 @@ describe('reports equal plain SQL over the raw events', () => {
     const [other] = await s.sql(`
       SELECT sumIf(ifNull(refund_cents, 0), status = 'refunded') AS refund_cents, uniqExactIf(order_id, status = 'refunded') AS refunded_orders, uniqExactIf(order_id, status = 'cancelled') AS cancelled_orders
       FROM order_events WHERE ${IN_RANGE} AND (empty({c:Array(String)}) OR has({c:Array(String)}, community_id))`, p)
-    return { ...paid, ...other } as Record<string, number>
+    return { ...paid, ...other } as { gmv_cents: number; items: number; orders: number; paying_users: number; refund_cents: number; refunded_orders: number; cancelled_orders: number }
   }
 
   it('the fill produced a day of orders, behaviour and lifecycle steps', async () => {
