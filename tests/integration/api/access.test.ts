@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest'
+import { apiSuite, DAY_START, iso } from './fixture.js'
+
+/*
+ * Keys, roles, row scope and personal data, against cubes the pipelines filled; and a 400 naming
+ * the field for a bad parameter of every endpoint.
+ */
+
+const HOUR = 3_600_000
+const R = { from: DAY_START, to: DAY_START + 10 * HOUR }
+const range = `from=${iso(R.from)}&to=${iso(R.to)}`
+const IN_RANGE = `toStartOfMinute(event_time) >= toDateTime({f:UInt32}, 'UTC') AND toStartOfMinute(event_time) < toDateTime({t:UInt32}, 'UTC')`
+const secs = { f: R.from / 1000, t: R.to / 1000 }
+
+const ENDPOINTS = [
+  `/v1/sales/overview?${range}`,
+  `/v1/products/top?${range}`,
+  '/v1/products/hot',
+  `/v1/leaders/performance?${range}`,
+  `/v1/leaders/l-001-1/late-deliveries?${range}`,
+  `/v1/activity?${range}`,
+  `/v1/heatmap?${range}&bbox=120,30,121,31`,
+  `/v1/time-of-day?${range}`,
+  '/v1/freshness',
+  '/v1/ingest/status',
+]
+
+describe('access: API keys, roles, row scope in SQL, PII masking', () => {
+  const s = apiSuite('api_access')
+
+  it('every /v1 endpoint answers 401 without a key or with an unknown key, 200 with a valid one', async () => {
+    for (const path of ENDPOINTS) {
+      const none = await s.get(path, null)
+      expect(none.status, path).toBe(401)
+      expect(none.body.code).toBe('API_UNAUTHORIZED')
+      const bad = await s.get(path, null, { authorization: 'Bearer sck_not-a-key' })
+      expect(bad.status, path).toBe(401)
+      expect(bad.body.message).toMatch(/not valid/)
+      const ok = await s.get(path, 'admin')
+      expect(ok.status, `${path}: ${JSON.stringify(ok.body)}`).toBe(200)
+      const bearer = await s.get(path, null, { authorization: `Bearer ${s.keys.analyst}` })
+      expect(bearer.status, path).toBe(200)
+    }
+    // Liveness, readiness, metrics and the page need no key.
+    for (const path of ['/health', '/ready', '/metrics', '/', '/docs/json']) expect((await s.get(path, null)).status, path).toBe(200)
+  })
+
+  it('a leader reads only her communities: totals are scoped in SQL, other communities are 403', async () => {
+    const mine = await s.get(`/v1/sales/overview?${range}&by=community`, 'leader')
+    expect(mine.status).toBe(200)
+    const [o] = await s.sql(`SELECT uniqExact(order_id) AS orders, sum(amount_cents) AS gmv FROM order_events WHERE status = 'paid' AND community_id IN ('c-001', 'c-002') AND ${IN_RANGE}`, secs)
+    expect(Number(o?.orders)).toBeGreaterThan(0)
+    expect(mine.body.totals.orders).toBe(o?.orders)
+    expect(mine.body.totals.gmv_cents).toBe(o?.gmv)
+    expect(mine.body.communities.map((c: { community_id: string }) => c.community_id).sort()).toEqual(['c-001', 'c-002'])
+    const all = await s.get(`/v1/sales/overview?${range}`, 'analyst')
+    expect(all.body.totals.orders).toBeGreaterThan(mine.body.totals.orders)
+
+    const other = await s.get(`/v1/sales/overview?${range}&community=c-001,c-003`, 'leader')
+    expect(other.status).toBe(403)
+    expect(other.body).toMatchObject({ code: 'API_FORBIDDEN', message: expect.stringMatching(/community c-003 is outside the scope of key leader-1/) })
+
+    const leaders = await s.get(`/v1/leaders/performance?${range}`, 'leader')
+    expect(new Set(leaders.body.leaders.map((l: { community_id: string }) => l.community_id))).toEqual(new Set(['c-001', 'c-002']))
+    const cells = await s.get(`/v1/heatmap?${range}&bbox=120,30,121,31`, 'leader')
+    const [cellOracle] = await s.sql(`SELECT sum(amount_cents) AS g FROM order_events WHERE status = 'paid' AND community_id IN ('c-001', 'c-002') AND ${IN_RANGE}`, secs)
+    expect(cells.body.cells.reduce((n: number, c: { gmv_cents: number }) => n + c.gmv_cents, 0)).toBe(cellOracle?.g)
+    const products = await s.get(`/v1/products/top?${range}&limit=100`, 'leader')
+    const [po] = await s.sql(`SELECT sum(amount_cents) AS g FROM order_events WHERE status = 'paid' AND community_id IN ('c-001', 'c-002') AND ${IN_RANGE}`, secs)
+    // Every product of her communities (there are fewer than 100) adds up to her GMV.
+    expect(products.body.products.reduce((n: number, p: { gmv_cents: number }) => n + p.gmv_cents, 0)).toBe(po?.g)
+    // Another community's leader: the scope in SQL leaves nothing to see.
+    const foreign = await s.get(`/v1/leaders/l-005-1/late-deliveries?${range}`, 'leader')
+    expect(foreign.status).toBe(200)
+    expect(foreign.body.orders).toEqual([])
+  })
+
+  it('a supplier reads only his SKUs, and only the product reports', async () => {
+    const top = await s.get(`/v1/products/top?${range}&limit=100`, 'supplier')
+    expect(top.status).toBe(200)
+    const oracle = await s.sql(`
+      SELECT sku, sum(q * pr) AS gmv_cents FROM order_events ARRAY JOIN line_sku AS sku, line_qty AS q, line_unit_price_cents AS pr
+      WHERE status = 'paid' AND sku IN ('sku-0001', 'sku-0004') AND ${IN_RANGE} GROUP BY sku ORDER BY gmv_cents DESC, sku`, secs)
+    expect(oracle.length).toBeGreaterThan(0)
+    expect(top.body.products.map((p: { sku: string; gmv_cents: number }) => ({ sku: p.sku, gmv_cents: p.gmv_cents }))).toEqual(oracle)
+    expect((await s.get(`/v1/products/top?${range}&sku=sku-0002`, 'supplier')).status).toBe(403)
+    expect((await s.get('/v1/products/hot?window=60', 'supplier')).status).toBe(200)
+    for (const path of ENDPOINTS.filter((p) => /sales|leaders|activity|heatmap|time-of-day/.test(p))) {
+      const res = await s.get(path, 'supplier')
+      expect(res.status, path).toBe(403)
+      expect(res.body.message).toMatch(/role supplier may not read/)
+    }
+  })
+
+  it('personal data: in clear for admin and the leader, masked for the analyst', async () => {
+    const [late] = await s.sql<{ leader_id: string; community_id: string }>(`
+      SELECT leader_id, any(community_id) AS community_id, count() AS n FROM (
+        SELECT order_id, leader_id, community_id, minIf(event_time, status = 'paid') AS p, minIf(event_time, status = 'delivered') AS d
+        FROM order_events GROUP BY ALL HAVING countIf(status = 'paid') > 0 AND countIf(status = 'delivered') > 0 AND dateDiff('second', p, d) > 14400)
+      GROUP BY leader_id ORDER BY community_id IN ('c-001', 'c-002') DESC, n DESC, leader_id LIMIT 1`)
+    expect(late, 'the generated day has late deliveries').toBeDefined()
+    const path = `/v1/leaders/${late?.leader_id}/late-deliveries?${range}`
+    const admin = await s.get(path, 'admin')
+    const analyst = await s.get(path, 'analyst')
+    expect(admin.body.pii).toBe('clear')
+    expect(analyst.body.pii).toBe('masked')
+    expect(admin.body.orders.length).toBeGreaterThan(0)
+    expect(analyst.body.orders.map((o: { order_id: string }) => o.order_id)).toEqual(admin.body.orders.map((o: { order_id: string }) => o.order_id))
+    const customers = await s.sql<{ order_id: string; customer_name: string; customer_phone: string; customer_address: string }>(
+      `SELECT order_id, any(customer_name) AS customer_name, any(customer_phone) AS customer_phone, any(customer_address) AS customer_address FROM order_events WHERE status = 'created' AND has({ids:Array(String)}, order_id) GROUP BY order_id`,
+      { ids: admin.body.orders.map((o: { order_id: string }) => o.order_id) },
+    )
+    for (const [i, o] of admin.body.orders.entries()) {
+      const c = customers.find((x) => x.order_id === o.order_id)
+      expect(o.customer).toEqual({ name: c?.customer_name, phone: c?.customer_phone, address: c?.customer_address })
+      expect(o.minutes).toBeGreaterThan(240)
+      const masked = analyst.body.orders[i].customer
+      expect(masked.phone).toMatch(/^\d{3}\*{4}\d{4}$/)
+      expect(masked.phone.slice(-4)).toBe(c?.customer_phone.slice(-4))
+      expect(masked.name).not.toContain(c?.customer_name.split(' ')[0]?.slice(1) || '\u0000')
+      expect(masked.address).toMatch(/, \*\*\*\*$/)
+      expect(JSON.stringify(analyst.body)).not.toContain(c?.customer_phone)
+    }
+    if (['c-001', 'c-002'].includes(late?.community_id ?? '')) {
+      expect((await s.get(path, 'leader')).body.pii).toBe('clear')
+    }
+  })
+
+  it('a bad parameter of any endpoint is a 400 naming the field', async () => {
+    const cases: [string, RegExp][] = [
+      ['/v1/sales/overview?from=yesterday', /querystring\.from: expected an ISO 8601 date-time/],
+      [`/v1/sales/overview?from=${iso(R.to)}&to=${iso(R.from)}`, /querystring\.from: must be before to/],
+      ['/v1/sales/overview?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z', /querystring\.from: the range may span at most 400 days/],
+      ['/v1/sales/overview?granularity=week', /querystring\.granularity/],
+      [`/v1/sales/overview?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z&granularity=minute`, /querystring\.granularity: minute buckets over this range exceed/],
+      ['/v1/sales/overview?community=c-001,bad%20id', /querystring\.community\.1: each community is 1-64/],
+      ['/v1/sales/overview?by=leader', /querystring\.by/],
+      ['/v1/products/top?limit=101', /querystring\.limit: must be 1-100/],
+      ['/v1/products/top?by=margin', /querystring\.by/],
+      ['/v1/products/top?sku=' + 'x'.repeat(65), /querystring\.sku\.0/],
+      ['/v1/products/hot?window=30', /querystring\.window/],
+      ['/v1/leaders/performance?sort=fastest', /querystring\.sort/],
+      ['/v1/leaders/performance?limit=0', /querystring\.limit: must be 1-1000/],
+      ['/v1/leaders/bad%20id/late-deliveries', /params\.leaderId: a leader id is/],
+      ['/v1/leaders/l-001-1/late-deliveries?limit=abc', /querystring\.limit/],
+      ['/v1/activity?to=tomorrow', /querystring\.to: expected an ISO 8601 date-time/],
+      ['/v1/heatmap', /querystring\.bbox/],
+      ['/v1/heatmap?bbox=1,2,3', /querystring\.bbox: expected minLon,minLat,maxLon,maxLat/],
+      ['/v1/heatmap?bbox=121,30,120,31', /querystring\.bbox: min must be below max/],
+      ['/v1/heatmap?bbox=120,30,121,31&zoom=99', /querystring\.zoom/],
+      ['/v1/heatmap?bbox=120,30,121,31&format=kml', /querystring\.format/],
+      ['/v1/time-of-day?tz=Mars/Olympus', /querystring\.tz: not an IANA time zone/],
+    ]
+    for (const [path, message] of cases) {
+      const res = await s.get(path, 'admin')
+      expect(res.status, path).toBe(400)
+      expect(res.body.code, path).toBe('API_BAD_REQUEST')
+      expect(res.body.message, path).toMatch(message)
+    }
+  })
+})
