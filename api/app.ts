@@ -83,6 +83,9 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     void reply.status(404).send(new ApiError(ApiErrorCode.NOT_FOUND, 404, `${req.method} ${req.url} does not exist`).body())
   })
 
+  app.addHook('onSend', async (req, reply) => {
+    void reply.header('x-request-id', req.id)
+  })
   app.addHook('onResponse', async (req, reply) => {
     requests.observe({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000)
   })

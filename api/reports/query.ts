@@ -30,7 +30,7 @@ export class ReportQueries {
         format: 'JSONEachRow',
         abort_signal: abort.signal,
         clickhouse_settings: {
-          max_execution_time: Math.max(1, Math.ceil(this.timeoutMs / 1000)),
+          max_execution_time: this.timeoutMs / 1000, // fractional seconds are accepted
           timeout_overflow_mode: 'throw',
           output_format_json_quote_64bit_integers: 0,
           readonly: '2',

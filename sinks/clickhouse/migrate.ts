@@ -91,6 +91,10 @@ interface AppliedRow {
 
 /** The versions already applied, with their checksums. */
 export async function appliedMigrations(ch: ClickHouse): Promise<Map<number, AppliedRow>> {
+  // A database never migrated has no ledger yet: that is "nothing applied", not an error.
+  const exists = await ch.client.query({ query: 'SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = {t:String}', query_params: { t: TABLE }, format: 'JSONEachRow' })
+  const [row] = await exists.json<{ n: number | string }>()
+  if (Number(row?.n ?? 0) === 0) return new Map()
   const rs = await ch.client.query({ query: `SELECT version, name, checksum FROM ${TABLE} FINAL ORDER BY version`, format: 'JSONEachRow' })
   const rows = await rs.json<AppliedRow>()
   return new Map(rows.map((r) => [Number(r.version), r]))

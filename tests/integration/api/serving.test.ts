@@ -1,0 +1,102 @@
+import { pino } from 'pino'
+import { describe, expect, it } from 'vitest'
+import { buildApi } from '../../../api/index.js'
+import { ReportQueries } from '../../../api/reports/query.js'
+import { loadConfig } from '../../../schemas/index.js'
+import { openSecondConnection, openTestClickHouse } from '../../services/clickhouse.js'
+import { apiSuite, DAY_START, iso, testKeys } from './fixture.js'
+
+const silent = pino({ level: 'silent' })
+const range = `from=${iso(DAY_START)}&to=${iso(DAY_START + 2 * 3_600_000)}`
+
+describe('serving: cache, ETag, deadlines, rate limits, OpenAPI, health', () => {
+  const s = apiSuite('api_serving', { API_RATE_LIMIT: '100000' }, 2)
+
+  it('concurrent identical requests run one query; a repeat with If-None-Match is a 304', async () => {
+    const path = `/v1/sales/overview?${range}&community=c-004`
+    const metric = async (result: string) => Number(((await s.get('/metrics', null)).body as string).match(new RegExp(`streamcube_api_cache_total\\{result="${result}"\\} (\\d+)`))?.[1] ?? 0)
+    const before = { miss: await metric('miss'), shared: await metric('shared'), hit: await metric('hit') }
+    const answers = await Promise.all(Array.from({ length: 8 }, () => s.get(path, 'analyst')))
+    expect(answers.every((a) => a.status === 200)).toBe(true)
+    expect(new Set(answers.map((a) => a.headers.etag)).size).toBe(1)
+    expect(await metric('miss')).toBe(before.miss + 1)
+    expect(await metric('shared') + await metric('hit')).toBe(before.shared + before.hit + 7)
+    const etag = String(answers[0]?.headers.etag)
+    const again = await s.get(path, 'analyst', { 'if-none-match': etag })
+    expect(again.status).toBe(304)
+    expect(again.body).toBe('')
+    // The cache entry is per scope: a leader asking the same question gets her own answer.
+    const leader = await s.get(`/v1/sales/overview?${range}&community=c-001`, 'leader')
+    expect(leader.status).toBe(200)
+    expect((await s.get(`/v1/sales/overview?${range}&community=c-001`, 'leader', { 'if-none-match': etag })).status).toBe(200)
+  })
+
+  it('a query past its deadline is a 504 naming the timeout, not a hang', async () => {
+    // Its own connection: report settings (readonly, deadlines) are session settings on the embedded engine.
+    const ch = await openSecondConnection(s.ch)
+    const queries = new ReportQueries(ch, 300, silent)
+    const err = await queries.rows('SELECT count() AS n FROM numbers(200) WHERE sleepEachRow(0.05) = 0 SETTINGS max_block_size = 1', {}).catch((e: unknown) => e)
+    expect(err).toMatchObject({ statusCode: 504, code: 'API_QUERY_TIMEOUT', message: expect.stringMatching(/did not finish within 300 ms/) })
+    // ClickHouse's own deadline (max_execution_time) stopped the query too: the connection answers again.
+    expect(await new ReportQueries(ch, 5_000, silent).rows('SELECT 1 AS one', {})).toEqual([{ one: 1 }])
+    await ch.close()
+  })
+
+  it('an unreachable ClickHouse is a 503, and /ready says so', async () => {
+    const dead = { client: (await import('@clickhouse/client')).createClient({ url: 'http://127.0.0.1:1', request_timeout: 2000 }), kind: 'server' as const, database: 'x', close: async () => {} }
+    const queries = new ReportQueries(dead, 2000, silent)
+    await expect(queries.rows('SELECT 1', {})).rejects.toMatchObject({ statusCode: 503, code: 'API_UNAVAILABLE' })
+    const app = await buildApi({ ch: dead, log: silent, config: loadConfig({ API_KEYS: JSON.stringify(testKeys().entries) }) })
+    const ready = await app.inject('/ready')
+    expect(ready.statusCode).toBe(503)
+    expect(ready.json()).toMatchObject({ code: 'API_NOT_READY', message: expect.stringMatching(/ClickHouse unreachable/) })
+    await app.close()
+    await dead.client.close()
+  })
+
+  it('/ready is 503 until the migrations are applied', async () => {
+    const fresh = await openTestClickHouse('api_unmigrated')
+    const app = await buildApi({ ch: fresh, log: silent, config: loadConfig({}) })
+    const ready = await app.inject('/ready')
+    expect(ready.statusCode).toBe(503)
+    expect(ready.json().message).toMatch(/migrations not applied: 1, 2, 3/)
+    expect((await app.inject('/health')).json()).toEqual({ status: 'ok' })
+    await app.close()
+    await fresh.drop()
+  })
+
+  it('rate limits per key: over the limit is a 429 with the API error body', async () => {
+    const ch = await openSecondConnection(s.ch)
+    const { keys, entries } = testKeys()
+    const app = await buildApi({ ch, log: silent, config: loadConfig({ API_KEYS: JSON.stringify(entries), API_RATE_LIMIT: '3' }) })
+    const get = (key: string) => app.inject({ url: '/v1/freshness', headers: { 'x-api-key': key } })
+    for (let i = 0; i < 3; i++) expect((await get(keys.analyst)).statusCode).toBe(200)
+    const limited = await get(keys.analyst)
+    expect(limited.statusCode).toBe(429)
+    expect(limited.json()).toMatchObject({ code: 'API_RATE_LIMITED' })
+    // Another key has its own budget; health checks are never limited.
+    expect((await get(keys.admin)).statusCode).toBe(200)
+    expect((await app.inject('/health')).statusCode).toBe(200)
+    await app.close()
+    await ch.close()
+  })
+
+  it('OpenAPI 3 at /docs/json documents every report with its parameters; /docs serves the UI; request ids are echoed', async () => {
+    const doc = (await s.get('/docs/json', null)).body
+    expect(doc.openapi).toMatch(/^3\./)
+    const paths = Object.keys(doc.paths)
+    for (const p of ['/v1/sales/overview', '/v1/products/top', '/v1/products/hot', '/v1/leaders/performance', '/v1/leaders/{leaderId}/late-deliveries', '/v1/activity', '/v1/heatmap', '/v1/time-of-day']) {
+      expect(paths, p).toContain(p)
+    }
+    const names = (p: string) => (doc.paths[p].get.parameters as { name: string }[]).map((x) => x.name)
+    expect(names('/v1/sales/overview')).toEqual(expect.arrayContaining(['from', 'to', 'community', 'leader', 'category', 'granularity']))
+    expect(names('/v1/heatmap')).toEqual(expect.arrayContaining(['bbox', 'zoom', 'metric', 'format']))
+    expect(paths.some((p) => p === '/health' || p === '/metrics')).toBe(false)
+    const ui = await s.get('/docs/', null)
+    expect(ui.status).toBe(200)
+    expect(String(ui.body)).toMatch(/swagger/i)
+    const res = await s.get('/v1/freshness', 'admin', { 'x-request-id': 'req-123' })
+    expect(res.headers['x-request-id']).toBe('req-123')
+    expect((await s.get('/v1/freshness', 'admin')).headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/)
+  })
+})
