@@ -37,16 +37,6 @@ function range() {
 }
 const community = () => $('community').value
 
-/** Alert thresholds for reference lines: the alert rules' API, where it exists. */
-async function thresholds() {
-  try {
-    const body = await get('/v1/alerts/rules')
-    return (body.rules ?? []).filter((r) => r.threshold !== undefined)
-  } catch {
-    return []
-  }
-}
-
 async function sales() {
   const r = range()
   const body = await get('/v1/sales/overview', { ...r, community: community() })
@@ -63,18 +53,16 @@ async function sales() {
     kpi('avg order value', t.avg_order_value_cents === null ? '—' : money(t.avg_order_value_cents), body.change.avg_order_value_cents),
     kpi('refunds', money(t.refund_cents), null),
   ].join('')
-  const rules = await thresholds()
-  const line = (metric) => rules.filter((x) => x.metric === metric).map((x) => ({ name: x.name, yAxis: x.threshold }))
   const pts = body.series.points
   chart('chart-sales').setOption({
     tooltip: { trigger: 'axis' },
-    legend: { data: ['GMV', 'orders'] },
-    grid: { left: 60, right: 50, top: 30, bottom: 30 },
+    legend: { top: 0, data: ['GMV', 'orders'] },
+    grid: { left: 60, right: 50, top: 50, bottom: 30 },
     xAxis: { type: 'time' },
     yAxis: [{ type: 'value', name: 'GMV (¥)' }, { type: 'value', name: 'orders' }],
     series: [
-      { name: 'GMV', type: 'line', showSymbol: false, areaStyle: { opacity: 0.15 }, data: pts.map((p) => [p.t, p.gmv_cents / 100]), markLine: { symbol: 'none', data: line('gmv') } },
-      { name: 'orders', type: 'bar', yAxisIndex: 1, data: pts.map((p) => [p.t, p.orders]), markLine: { symbol: 'none', data: line('orders') } },
+      { name: 'GMV', type: 'line', showSymbol: false, areaStyle: { opacity: 0.15 }, data: pts.map((p) => [p.t, p.gmv_cents / 100]) },
+      { name: 'orders', type: 'bar', yAxisIndex: 1, data: pts.map((p) => [p.t, p.orders]) },
     ],
   }, true)
   window.__streamcube.rendered['chart-sales'] = pts.filter((p) => p.orders > 0).length
@@ -126,13 +114,13 @@ async function leaders() {
     <td>${minutes(l.deliver_seconds.p50)} / ${minutes(l.deliver_seconds.p90)}</td><td>${l.late_deliveries}</td><td>${pct(l.complaint_rate)}</td><td>${l.top_complaint_reasons[0]?.reason ?? '—'}</td></tr>`).join('')
   chart('chart-leaders').setOption({
     tooltip: { trigger: 'axis' },
-    legend: { data: ['GMV', 'deliver p90 (min)'] },
-    grid: { left: 60, right: 60, top: 30, bottom: 50 },
+    legend: { top: 0, data: ['GMV', 'deliver p90 (min)'] },
+    grid: { left: 60, right: 60, top: 50, bottom: 50 },
     xAxis: { type: 'category', data: rows.map((l) => l.leader_id), axisLabel: { rotate: 30 } },
     yAxis: [{ type: 'value', name: '¥' }, { type: 'value', name: 'min' }],
     series: [
       { name: 'GMV', type: 'bar', data: rows.map((l) => l.gmv_cents / 100) },
-      { name: 'deliver p90 (min)', type: 'line', yAxisIndex: 1, data: rows.map((l) => minutes(l.deliver_seconds.p90)) },
+      { name: 'deliver p90 (min)', type: 'scatter', yAxisIndex: 1, symbolSize: 10, data: rows.map((l) => (l.deliver_seconds.p90 === null ? null : Math.round(l.deliver_seconds.p90 / 60))) },
     ],
   }, true)
   window.__streamcube.rendered['chart-leaders'] = rows.length
@@ -161,8 +149,8 @@ async function timeOfDay() {
   const hours = Array.from({ length: 24 }, (_, h) => `${h}:00`)
   chart('chart-tod').setOption({
     tooltip: { trigger: 'axis' },
-    legend: { data: ['weekday', 'weekend'] },
-    grid: { left: 50, right: 20, top: 30, bottom: 30 },
+    legend: { top: 0, data: ['weekday', 'weekend'] },
+    grid: { left: 50, right: 20, top: 50, bottom: 30 },
     xAxis: { type: 'category', data: hours },
     yAxis: { type: 'value', name: 'orders / day' },
     series: [

@@ -18,6 +18,7 @@ export const dashboardRoutes: FastifyPluginAsync<{ pollMs: number }> = async (ap
   const echarts = readFileSync(require.resolve('echarts/dist/echarts.min.js'), 'utf8')
   const cache = 'public, max-age=300'
   app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(page))
+  app.get('/favicon.ico', { schema: { hide: true } }, async (_req, reply) => reply.status(204).header('cache-control', cache).send())
   app.get('/assets/dashboard.js', { schema: { hide: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(script))
   app.get('/assets/echarts.min.js', { schema: { hide: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', cache).send(echarts))
 }

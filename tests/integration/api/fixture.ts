@@ -44,17 +44,17 @@ export interface ApiSuite {
  * flush protocol and sink as the Kafka worker) over FILL_HOURS of a past day, and the API on its
  * own connection, as in `npm start`.
  */
-export function apiSuite(name: string, env: Record<string, string> = {}, fillHours = FILL_HOURS): ApiSuite {
+export function apiSuite(name: string, env: Record<string, string> = {}, fillHours = FILL_HOURS, start = DAY_START): ApiSuite {
   const suite = {} as ApiSuite
   let apiCh: ClickHouse
   beforeAll(async () => {
     suite.ch = await openTestClickHouse(name)
     await migrate(suite.ch)
-    const end = DAY_START + fillHours * HOUR
+    const end = start + fillHours * HOUR
     suite.end = end
     suite.events = fillHours > 0
       ? await runGeneratorSource({
-        generator: new EventGenerator({ seed: 7, start: DAY_START }),
+        generator: new EventGenerator({ seed: 7, start }),
         pipelines: PIPELINES,
         ch: suite.ch,
         log: silent,
