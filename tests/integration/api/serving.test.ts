@@ -81,6 +81,16 @@ describe('serving: cache, ETag, deadlines, rate limits, OpenAPI, health', () => 
     await ch.close()
   })
 
+  it('CORS answers only the configured origins', async () => {
+    const ch = await openSecondConnection(s.ch)
+    const app = await buildApi({ ch, log: silent, config: loadConfig({ API_CORS_ORIGINS: 'https://dash.example.com' }) })
+    const preflight = (origin: string) => app.inject({ method: 'OPTIONS', url: '/v1/freshness', headers: { origin, 'access-control-request-method': 'GET' } })
+    expect((await preflight('https://dash.example.com')).headers['access-control-allow-origin']).toBe('https://dash.example.com')
+    expect((await preflight('https://evil.example.com')).headers['access-control-allow-origin']).toBeUndefined()
+    await app.close()
+    await ch.close()
+  })
+
   it('OpenAPI 3 at /docs/json documents every report with its parameters; /docs serves the UI; request ids are echoed', async () => {
     const doc = (await s.get('/docs/json', null)).body
     expect(doc.openapi).toMatch(/^3\./)
