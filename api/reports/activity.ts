@@ -6,7 +6,7 @@ import type { HEATMAP_PRECISIONS } from '../../pipelines/definitions/heatmap.js'
 import { validTimeZone } from '../../schemas/index.js'
 import { requireRole, scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
-import { Filters, Granularity, STEP_MS, TimeRange, bucketStarts, grainFor, resolveRange } from './params.js'
+import { Filters, Granularity, STEP_MS, TimeRange, bucketStarts, grainFor, resolveRange, bound } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
 import { seriesGranularity } from './sales.js'
 
@@ -115,7 +115,7 @@ export const activityRoutes: FastifyPluginAsync = async (app) => {
     requireRole(req.principal, ['admin', 'analyst', 'leader'], 'community activity')
     const scope = scopeParams(req.principal, { community: q.community })
     return sendReport(req, reply, ctx, q, async () => {
-      const base = { ...scope, f_community: q.community ?? [], from: q.from / 1000, to: q.to / 1000 }
+      const base = { ...scope, f_community: q.community ?? [], from: bound(q.from), to: bound(q.to) }
       const step = STEP_MS[q.granularity]
       const [actions, series] = await Promise.all([
         ctx.queries.rows<Record<string, unknown>>(BY_ACTION, { ...base, table: `activity_${grainFor(q.from, q.to).name}` }),
@@ -156,7 +156,7 @@ export const activityRoutes: FastifyPluginAsync = async (app) => {
     return sendReport(req, reply, ctx, q, async () => {
       const [minLon, minLat, maxLon, maxLat] = q.bbox
       const rows = await ctx.queries.rows<Record<string, unknown>>(HEATMAP, {
-        ...scope, f_community: q.community ?? [], from: q.from / 1000, to: q.to / 1000, table: `heatmap_${grainFor(q.from, q.to).name}`,
+        ...scope, f_community: q.community ?? [], from: bound(q.from), to: bound(q.to), table: `heatmap_${grainFor(q.from, q.to).name}`,
         precision, min_lon: minLon, min_lat: minLat, max_lon: maxLon, max_lat: maxLat, metric: q.metric, limit: q.limit + 1,
       })
       const truncated = rows.length > q.limit
@@ -188,7 +188,7 @@ export const activityRoutes: FastifyPluginAsync = async (app) => {
     const tz = q.tz ?? ctx.config.api.timezone
     return sendReport(req, reply, ctx, q, async () => {
       const rows = await ctx.queries.rows<Record<string, unknown>>(TIME_OF_DAY, {
-        ...scope, f_community: q.community ?? [], f_category: q.category ?? [], from: q.from / 1000, to: q.to / 1000, tz,
+        ...scope, f_community: q.community ?? [], f_category: q.category ?? [], from: bound(q.from), to: bound(q.to), tz,
         table: `gmv_${grainFor(q.from, q.to, 'hour').name}`,
       })
       const days = dayKinds(q.from, q.to, tz)

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { maskAddress, maskName, maskPhone, requireRole, scopeParams, seesPii } from '../auth.js'
 import { sendReport } from './context.js'
-import { Filters, TimeRange, grainFor, resolveRange } from './params.js'
+import { Filters, TimeRange, grainFor, resolveRange, bound } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
 
 /*
@@ -102,7 +102,7 @@ export const leaderRoutes: FastifyPluginAsync = async (app) => {
     const scope = scopeParams(req.principal, { community: q.community })
     return sendReport(req, reply, ctx, q, async () => {
       const grain = grainFor(q.from, q.to).name
-      const base = { ...scope, f_community: q.community ?? [], f_leader: q.leader ?? [], from: q.from / 1000, to: q.to / 1000, from_ms: q.from, to_ms: q.to, late_s: lateS }
+      const base = { ...scope, f_community: q.community ?? [], f_leader: q.leader ?? [], from: bound(q.from), to: bound(q.to), from_ms: q.from, to_ms: q.to, late_s: lateS }
       const [gmv, life, complaints] = await Promise.all([
         ctx.queries.rows<Record<string, unknown>>(GMV, { ...base, table: `gmv_${grain}` }),
         ctx.queries.rows<Record<string, unknown>>(LIFECYCLE, base),

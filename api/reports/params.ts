@@ -79,3 +79,10 @@ export const STEP_MS: Record<Grain, number> = { minute: MINUTE, hour: HOUR, day:
 
 /** At most this many points in a series: a week by minute is too many, by hour is fine. */
 export const MAX_POINTS = 5_000
+
+/**
+ * A range end as the whole seconds the cubes' `window_start` (DateTime, seconds) compares with:
+ * `window_start >= from` and `window_start < to` hold for exactly the same buckets when a
+ * millisecond end is rounded up, so a range may end at any instant.
+ */
+export const bound = (ms: number): number => Math.ceil(ms / 1000)

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { scopeParams, type Principal } from '../auth.js'
 import { sendReport, type ReportContext } from './context.js'
-import { Filters, TimeRange, grainFor, resolveRange } from './params.js'
+import { Filters, TimeRange, grainFor, resolveRange, bound } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, SKU_SCOPE, filterOn, num } from './query.js'
 
 const RankBy = z.enum(['gmv', 'qty']).default('gmv').describe('rank by GMV or by quantity sold')
@@ -34,7 +34,7 @@ async function topProducts(ctx: ReportContext, p: Principal, q: { from: number; 
   const scope = scopeParams(p, { community: q.community, sku: q.sku })
   const table = `products_${grainFor(q.from, q.to).name}`
   const rows = await ctx.queries.rows<Record<string, unknown>>(TOP, {
-    ...scope, table, from: q.from / 1000, to: q.to / 1000, by: q.by, limit: q.limit,
+    ...scope, table, from: bound(q.from), to: bound(q.to), by: q.by, limit: q.limit,
     f_community: q.community ?? [], f_category: q.category ?? [], f_sku: q.sku ?? [],
   })
   return {

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { requireRole, scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
-import { Filters, Granularity, MAX_POINTS, STEP_MS, TimeRange, bucketStarts, grainFor, resolveRange, type Grain } from './params.js'
+import { Filters, Granularity, MAX_POINTS, STEP_MS, TimeRange, bucketStarts, grainFor, resolveRange, type Grain, bound } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
 
 /** The default series step for a range: about 100-1500 points. */
@@ -100,13 +100,13 @@ export const salesRoutes: FastifyPluginAsync = async (app) => {
     requireRole(req.principal, ['admin', 'analyst', 'leader'], 'community sales (they are not per SKU)')
     const scope = scopeParams(req.principal, { community: q.community })
     const span = q.to - q.from
-    const base = { ...scope, f_community: q.community ?? [], f_leader: q.leader ?? [], f_category: q.category ?? [], from: q.from / 1000, to: q.to / 1000 }
+    const base = { ...scope, f_community: q.community ?? [], f_leader: q.leader ?? [], f_category: q.category ?? [], from: bound(q.from), to: bound(q.to) }
     return sendReport(req, reply, ctx, q, async () => {
       const grain = grainFor(q.from - span, q.to) // one table for both periods
       const seriesGrain = grainFor(q.from, q.to, q.granularity)
       const step = STEP_MS[q.granularity]
       const [t, series, byCommunity] = await Promise.all([
-        ctx.queries.rows<Record<string, unknown>>(TOTALS, { ...base, table: `gmv_${grain.name}`, prev_from: (q.from - span) / 1000 }),
+        ctx.queries.rows<Record<string, unknown>>(TOTALS, { ...base, table: `gmv_${grain.name}`, prev_from: bound(q.from - span) }),
         ctx.queries.rows<Record<string, unknown>>(SERIES, { ...base, table: `gmv_${seriesGrain.name}`, step: step / 1000 }),
         q.by === 'community' ? ctx.queries.rows<Record<string, unknown>>(BY_COMMUNITY, { ...base, table: `gmv_${grainFor(q.from, q.to).name}` }) : Promise.resolve(null),
       ])

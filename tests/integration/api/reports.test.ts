@@ -84,6 +84,12 @@ describe('reports equal plain SQL over the raw events', () => {
       GROUP BY community_id ORDER BY gmv_cents DESC, community_id`, secs(R_HOUR))
     expect(series.body.communities.map((c: { community_id: string; gmv_cents: number; orders: number }) => ({ community_id: c.community_id, gmv_cents: c.gmv_cents, orders: c.orders }))).toEqual(oracleCommunities)
 
+    // A range may end at any instant: a bucket counts when its start is inside [from, to).
+    const ragged = { from: R_MIN.from - 59_500, to: R_MIN.to + 250 }
+    const raggedRes = await s.get(`/v1/sales/overview?${q(ragged)}`)
+    expect(raggedRes.status, JSON.stringify(raggedRes.body)).toBe(200)
+    expect(raggedRes.body.totals.gmv_cents).toBe((await salesOracle({ from: R_MIN.from - 59_000, to: R_MIN.to + 60_000 })).gmv_cents)
+
     const minuteSeries = await s.get(`/v1/sales/overview?${q(R_MIN)}&granularity=minute`)
     expect(minuteSeries.body.series.points).toHaveLength((R_MIN.to - R_MIN.from) / MIN)
     const sum = minuteSeries.body.series.points.reduce((n: number, p: { gmv_cents: number }) => n + p.gmv_cents, 0)
