@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { buildApi, newApiKey, Role } from '../../../api/index.js'
+import { buildApi, loadApiKeys, newApiKey, Role } from '../../../api/index.js'
 import { connectClickHouse } from '../../../sinks/index.js'
 import type { CliContext } from '../context.js'
 
@@ -15,6 +15,7 @@ export function registerApi(program: Command, ctx: CliContext): void {
     .option('--keys-file <file>', 'JSON file of API keys (env API_KEYS_FILE)')
     .action(async (opts: { port?: string; host?: string; clickhouseUrl?: string; dataDir?: string; keysFile?: string }) => {
       const config = ctx.config({ 'api.port': opts.port, 'api.host': opts.host, 'clickhouse.url': opts.clickhouseUrl, 'clickhouse.dataDir': opts.dataDir, 'api.keysFile': opts.keysFile })
+      loadApiKeys(config) // a bad key file stops start-up before anything connects
       const ch = await connectClickHouse(config.clickhouse, { application: 'streamcube-api' })
       const app = await buildApi({ ch, log: ctx.log, config })
       const address = await app.listen({ port: config.api.port, host: config.api.host })
