@@ -13,6 +13,7 @@ import { ANONYMOUS_ANALYST, hashApiKey, KeyRing, loadApiKeys } from './auth.js'
 import { ReportCache } from './cache.js'
 import { dashboardRoutes } from './dashboard/routes.js'
 import { ApiError, ApiErrorCode } from './errors.js'
+import { alertRoutes } from './alerts.js'
 import { activityRoutes } from './reports/activity.js'
 import type { ReportContext } from './reports/context.js'
 import { leaderRoutes } from './reports/leaders.js'
@@ -170,6 +171,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     await v1.register(productRoutes)
     await v1.register(leaderRoutes)
     await v1.register(activityRoutes)
+    await v1.register(alertRoutes, { ch })
   })
 
   await app.register(dashboardRoutes, { pollMs: config.api.dashboardPollMs })

@@ -74,6 +74,14 @@ export const ConfigSchema = z.object({
       watermarkPublishMs: z.coerce.number().int().min(100).default(2_000),
     })
     .refine((e) => e.dedupHorizonMs === null || e.dedupHorizonMs <= e.allowedLatenessMs, { path: ['dedupHorizonMs'], message: 'must not exceed the allowed lateness' }),
+  alerts: z.object({
+    intervalMs: z.coerce.number().int().min(1000).default(15_000),
+    rulesFile: z.string().min(1).nullable().default(null),
+    instance: z.string().min(1).nullable().default(null),
+    webhookTimeoutMs: z.coerce.number().int().min(100).default(5_000),
+    webhookRetryMs: z.coerce.number().int().min(0).default(600_000),
+    externalUrl: z.url().nullable().default(null),
+  }),
   metricsPort: z.coerce.number().int().min(0).max(65535).nullable().default(null),
   logLevel: z.enum(LogLevel).default('info'),
 })
@@ -129,6 +137,12 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'engine.idleTimeoutMs', env: 'IDLE_TIMEOUT_MS', fix: 'set it to milliseconds ≥ 100 (default 30000): a partition without records this long no longer holds windows open' },
   { path: 'engine.watermarkPublishMs', env: 'WATERMARK_PUBLISH_MS', fix: 'set it to milliseconds ≥ 100 (default 2000): how often workers publish their partitions\' watermarks to streamcube_watermarks' },
   { path: 'engine.sinkConnections', env: 'SINK_CONNECTIONS', fix: 'set it to 1-16 (default 2): ClickHouse connections a flush spreads its table inserts over' },
+  { path: 'alerts.intervalMs', env: 'ALERT_EVAL_INTERVAL_MS', fix: 'set it to milliseconds ≥ 1000 (default 15000): how often alert rules are evaluated' },
+  { path: 'alerts.rulesFile', env: 'ALERT_RULES_FILE', fix: 'set it to a YAML or JSON file of alert rules (see README: Alerts), or unset it' },
+  { path: 'alerts.instance', env: 'ALERT_INSTANCE_ID', fix: 'set it to a name unique among the evaluators (default: host and pid)' },
+  { path: 'alerts.webhookTimeoutMs', env: 'ALERT_WEBHOOK_TIMEOUT_MS', fix: 'set it to milliseconds ≥ 100 (default 5000): the timeout of one webhook attempt' },
+  { path: 'alerts.webhookRetryMs', env: 'ALERT_WEBHOOK_RETRY_MS', fix: 'set it to milliseconds ≥ 0 (default 600000): how long a notification is retried before it becomes a dead letter' },
+  { path: 'alerts.externalUrl', env: 'ALERT_EXTERNAL_URL', fix: 'set it to the API\'s public URL (links in notifications), or unset it' },
   { path: 'metricsPort', env: 'METRICS_PORT', flag: '--metrics-port', fix: 'set it to a port number 0-65535, or unset it to serve /metrics on the API port only' },
   { path: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', fix: `set it to one of ${LogLevel.join(', ')}` },
 ]
@@ -169,7 +183,7 @@ export type ConfigOverrides = Readonly<Record<string, unknown>>
  * and how to fix it, for every problem at once.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): Config {
-  const raw: Record<string, unknown> = { kafka: {}, clickhouse: {}, api: {}, engine: {} }
+  const raw: Record<string, unknown> = { kafka: {}, clickhouse: {}, api: {}, engine: {}, alerts: {} }
   for (const s of SETTINGS) {
     const fromFlag = overrides[s.path]
     const fromEnv = env[s.env]

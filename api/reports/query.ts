@@ -33,7 +33,6 @@ export class ReportQueries {
           max_execution_time: this.timeoutMs / 1000, // fractional seconds are accepted
           timeout_overflow_mode: 'throw',
           output_format_json_quote_64bit_integers: 0,
-          readonly: '2',
         },
       })
       return await rs.json<T>()

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { buildApi } from '../../../api/index.js'
-import { EngineMetrics, EventGenerator, PIPELINES, policyFor, runGeneratorSource } from '../../../pipelines/index.js'
+import { EngineMetrics, evaluatorFromConfig, EventGenerator, PIPELINES, policyFor, runGeneratorSource } from '../../../pipelines/index.js'
 import { connectClickHouse, migrate } from '../../../sinks/index.js'
 import { positiveInt } from '../options.js'
 import type { CliContext } from '../context.js'
@@ -34,7 +34,12 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       const address = await app.listen({ port: config.api.port, host: config.api.host })
       ctx.print(`streamcube demo: ${ch.kind} ClickHouse (${ch.kind === 'embedded' ? config.clickhouse.dataDir : config.clickhouse.url}), pipelines ${PIPELINES.map((p) => p.name).join(', ')}; page and API at ${address}`)
 
+      // The alert evaluator, on its own connection (its own embedded session).
+      const alertsCh = await connectClickHouse(config.clickhouse, { application: 'streamcube-alerts' })
+      const evaluator = evaluatorFromConfig(config, alertsCh, log)
+      await evaluator.syncRulesFile()
       const abort = new AbortController()
+      const alerts = evaluator.run(abort.signal)
       const stop = () => abort.abort()
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
@@ -57,6 +62,8 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         if (timer) clearTimeout(timer)
         process.off('SIGINT', stop)
         process.off('SIGTERM', stop)
+        await alerts
+        await alertsCh.close()
         await app.close()
         await apiCh.close()
         for (const c of extraConnections) await c.close()

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http'
 import type { Command } from 'commander'
-import { createWorker, defaultGroupId, EngineError, EngineMetrics, PIPELINES, selectPipelines } from '../../../pipelines/index.js'
+import { createWorker, defaultGroupId, EngineError, EngineMetrics, evaluatorFromConfig, PIPELINES, selectPipelines } from '../../../pipelines/index.js'
 import { requireBrokers } from '../../../schemas/index.js'
 import { connectClickHouse, migrate } from '../../../sinks/index.js'
 import type { CliContext } from '../context.js'
@@ -14,8 +14,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
     })
   program
     .command('run')
-    .description('Run stream pipelines (all, or the named ones) in this process, as one consumer group')
-    .argument('[pipelines...]', `pipeline names (${PIPELINES.map((p) => p.name).join(', ')}); all when omitted`)
+    .description('Run stream pipelines (all, or the named ones) in this process, as one consumer group; `run alerts` runs the alert evaluator')
+    .argument('[pipelines...]', `pipeline names (${PIPELINES.map((p) => p.name).join(', ')}), or alerts; all stream pipelines when omitted`)
     .option('--brokers <list>', 'host:port[,host:port] (env KAFKA_BROKERS)')
     .option('--group <id>', 'consumer group (env KAFKA_GROUP_ID; default streamcube, or streamcube.<names> for a subset)')
     .option('--clickhouse-url <url>', 'ClickHouse server (env CLICKHOUSE_URL); without it, the embedded engine')
@@ -33,6 +33,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
         'kafka.topicPrefix': opts.topicPrefix,
         metricsPort: opts.metricsPort,
       })
+      if (names.length === 1 && names[0] === 'alerts') return runAlerts(ctx, config)
+      if (names.includes('alerts')) return ctx.usageError('run alerts on its own: `streamcube run alerts` (the evaluator reads the cubes, not Kafka)')
       const brokers = requireBrokers(config)
       let pipelines
       try {
@@ -71,4 +73,23 @@ export function registerRun(program: Command, ctx: CliContext): void {
         await ch.close()
       }
     })
+}
+
+/** `streamcube run alerts`: the alert evaluator until SIGTERM/SIGINT (several may run; each notification is sent once). */
+async function runAlerts(ctx: CliContext, config: ReturnType<CliContext['config']>): Promise<void> {
+  const log = ctx.log
+  const ch = await connectClickHouse(config.clickhouse, { application: 'streamcube-alerts' })
+  await migrate(ch, { variant: { cluster: config.clickhouse.cluster }, log: log.child({ module: 'migrate' }) })
+  const evaluator = evaluatorFromConfig(config, ch, log)
+  await evaluator.syncRulesFile() // a bad rule file stops start-up
+  const abort = new AbortController()
+  const stop = () => abort.abort()
+  process.once('SIGTERM', stop)
+  process.once('SIGINT', stop)
+  log.info({ intervalMs: config.alerts.intervalMs }, 'alert evaluator running')
+  try {
+    await evaluator.run(abort.signal)
+  } finally {
+    await ch.close()
+  }
 }

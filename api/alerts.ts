@@ -1,0 +1,101 @@
+import type { FastifyPluginAsync } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { AlertRuleSchema, deleteRule, getRule, listRules, loadStates, putRule } from '../pipelines/alerts/index.js'
+import type { ClickHouse } from '../sinks/index.js'
+import { requireRole } from './auth.js'
+import { ApiError, ApiErrorCode, badRequest } from './errors.js'
+import { TimeRange, resolveRange } from './reports/params.js'
+
+/*
+ * Alert rules (CRUD, admin), the alerts that are not inactive, and the history of transitions.
+ * Rules live in ClickHouse, so every API and evaluator instance sees the same ones. Not cached:
+ * an operator who just changed a rule must read it back.
+ */
+
+const RuleId = z.object({ id: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'a rule id is 1-64 letters, digits, ".", "_", ":" or "-"') })
+const HistoryQuery = z
+  .object({
+    ...TimeRange.shape,
+    rule: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'a rule id').optional(),
+    limit: z.coerce.number().int().min(1, 'must be 1-10000').max(10_000, 'must be 1-10000').default(1000),
+  })
+  .transform((q, ctx) => ({ ...q, ...resolveRange(q, Date.now(), ctx, 7 * 86_400_000) }))
+
+const notFound = (id: string) => new ApiError(ApiErrorCode.NOT_FOUND, 404, `alert rule ${id} does not exist`)
+
+export const alertRoutes: FastifyPluginAsync<{ ch: ClickHouse }> = async (app, opts) => {
+  const { ch } = opts
+  const typed = app.withTypeProvider<ZodTypeProvider>()
+  const reader = (role: Parameters<typeof requireRole>[0]) => requireRole(role, ['admin', 'analyst'], 'alert rules and alerts')
+  const writer = (role: Parameters<typeof requireRole>[0]) => requireRole(role, ['admin'], 'or change alert rules (admin only)')
+
+  typed.get('/v1/alerts/rules', { schema: { tags: ['alerts'], summary: 'Every alert rule' } }, async (req) => {
+    reader(req.principal)
+    return { rules: await listRules(ch) }
+  })
+  typed.get('/v1/alerts/rules/:id', { schema: { tags: ['alerts'], summary: 'One alert rule', params: RuleId } }, async (req) => {
+    reader(req.principal)
+    const rule = await getRule(ch, req.params.id)
+    if (!rule) throw notFound(req.params.id)
+    return rule
+  })
+  typed.post('/v1/alerts/rules', { schema: { tags: ['alerts'], summary: 'Create an alert rule (admin)', body: AlertRuleSchema } }, async (req, reply) => {
+    writer(req.principal)
+    if (await getRule(ch, req.body.id)) throw new ApiError(ApiErrorCode.CONFLICT, 409, `alert rule ${req.body.id} exists: PUT /v1/alerts/rules/${req.body.id} to change it`)
+    await putRule(ch, req.body, req.principal.name)
+    return reply.status(201).send(req.body)
+  })
+  typed.put('/v1/alerts/rules/:id', { schema: { tags: ['alerts'], summary: 'Create or replace an alert rule (admin)', params: RuleId, body: AlertRuleSchema } }, async (req) => {
+    writer(req.principal)
+    if (req.body.id !== req.params.id) throw badRequest(`body.id: must equal the rule id in the path (${req.params.id})`)
+    await putRule(ch, req.body, req.principal.name)
+    return req.body
+  })
+  typed.delete('/v1/alerts/rules/:id', { schema: { tags: ['alerts'], summary: 'Delete an alert rule (admin)', params: RuleId } }, async (req, reply) => {
+    writer(req.principal)
+    if (!(await getRule(ch, req.params.id))) throw notFound(req.params.id)
+    await deleteRule(ch, req.params.id, req.principal.name)
+    return reply.status(204).send()
+  })
+
+  typed.get('/v1/alerts', { schema: { tags: ['alerts'], summary: 'Alerts that are pending, firing, without data or failing, per rule and group' } }, async (req) => {
+    reader(req.principal)
+    const rules = new Map((await listRules(ch)).map((r) => [r.id, r]))
+    const states = (await loadStates(ch, [...rules.keys()])).filter((s) => s.status !== 'inactive')
+    return {
+      alerts: states.map((s) => {
+        const r = rules.get(s.ruleId)
+        return {
+          rule_id: s.ruleId, name: r?.name, severity: r?.severity, metric: r?.metric, group: s.groupKey || null, group_by: r?.groupBy ?? null,
+          status: s.status, value: s.value, threshold: s.threshold, episode: s.episode, message: s.message || null,
+          fired_at: s.firedAt === null ? null : new Date(s.firedAt).toISOString(),
+          pending_since: s.pendingSince === null ? null : new Date(s.pendingSince).toISOString(),
+          evaluated_at: new Date(s.evaluatedAt).toISOString(),
+        }
+      }),
+    }
+  })
+
+  typed.get('/v1/alerts/history', { schema: { tags: ['alerts'], summary: 'Alert transitions (who fired when, with values)', querystring: HistoryQuery } }, async (req) => {
+    reader(req.principal)
+    const q = req.query
+    const rs = await ch.client.query({
+      query: `SELECT toUnixTimestamp64Milli(at) AS at_ms, rule_id, group_key, transition, episode, value, threshold, severity, message, instance
+              FROM alert_history
+              WHERE at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND at < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
+                AND (empty({rule:String}) OR rule_id = {rule:String})
+              ORDER BY at DESC, rule_id, group_key LIMIT {limit:UInt32}`,
+      query_params: { from: q.from, to: q.to, rule: q.rule ?? '', limit: q.limit },
+      format: 'JSONEachRow',
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    })
+    const rows = await rs.json<Record<string, unknown>>()
+    return {
+      transitions: rows.map((r) => ({
+        at: new Date(Number(r.at_ms)).toISOString(), rule_id: r.rule_id, group: r.group_key || null, transition: r.transition, episode: r.episode,
+        value: r.value, threshold: r.threshold, severity: r.severity, message: r.message || null, instance: r.instance,
+      })),
+    }
+  })
+}

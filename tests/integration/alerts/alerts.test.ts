@@ -1,0 +1,197 @@
+import { pino } from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { AlertEvaluator, AlertRuleSchema, putRule, type AlertRuleInput } from '../../../pipelines/index.js'
+import { migrate, type ClickHouse } from '../../../sinks/index.js'
+import { openSecondConnection, openTestClickHouse } from '../../services/clickhouse.js'
+import { waitFor } from '../engine/harness.js'
+import { receiver, scriptedOrders } from './scripted.js'
+
+/*
+ * Alerts end to end: scripted orders of one community go through the real pipelines into the
+ * cubes; evaluators step through the minutes (ticks passed explicitly, no waiting on the clock)
+ * and notify a real HTTP receiver.
+ */
+
+const MIN = 60_000
+const HOUR = 3_600_000
+const SECRET = 's3cret'
+const silent = pino({ level: 'silent' })
+/** Two days ago at 02:00 UTC, on a minute boundary. */
+const START = Math.floor((Date.now() - 2 * 86_400_000) / HOUR) * HOUR
+
+/**
+ * Orders per minute of community c-900 over three hours: quiet (2/min), a surge (14/min), a
+ * plateau inside the hysteresis band (8-9/min), quiet again, then values oscillating inside the
+ * band (6 and 11/min) with a one-minute spike (40) shorter than `for`.
+ */
+const COUNTS = [
+  ...Array(30).fill(2),
+  ...Array(30).fill(14),
+  ...Array.from({ length: 30 }, (_, i) => (i % 2 ? 9 : 8)),
+  ...Array(30).fill(2),
+  ...Array.from({ length: 60 }, (_, i) => (i === 30 ? 40 : i % 2 ? 11 : 6)),
+] as number[]
+
+const RULE: AlertRuleInput = {
+  id: 'orders-surge',
+  name: 'Order surge',
+  metric: 'orders',
+  groupBy: 'community',
+  window: { kind: 'last', minutes: 5 },
+  condition: { type: 'static', op: '>', threshold: 50, recovery: 30 },
+  forSeconds: 300,
+  severity: 'critical',
+  labels: { team: 'ops' },
+  notify: [{ type: 'webhook', name: 'ops-hook', url: 'http://placeholder', secretEnv: 'HOOK_SECRET' }],
+}
+
+/** The 5-minute window sum at minute t (window [t−5, t)). */
+const windowSum = (t: number) => COUNTS.slice(Math.max(0, t - 5), t).reduce((a, b) => a + b, 0)
+
+/** The minutes at which the rule must fire and resolve, from the counts (the oracle). */
+function expected(): { fire: number[]; resolve: number[] } {
+  const fire: number[] = []
+  const resolve: number[] = []
+  let firing = false
+  let pending: number | null = null
+  for (let t = 1; t <= COUNTS.length; t++) {
+    const v = windowSum(t)
+    if (firing) {
+      if (v < 30) {
+        firing = false
+        resolve.push(t)
+      }
+    } else if (v > 50) {
+      pending ??= t
+      if (t - pending >= 5) {
+        firing = true
+        pending = null
+        fire.push(t)
+      }
+    } else pending = null
+  }
+  return { fire, resolve }
+}
+
+function evaluator(ch: ClickHouse, instance: string): AlertEvaluator {
+  return new AlertEvaluator({
+    ch, log: silent, instance, intervalMs: MIN, timezone: 'UTC', lateDeliveryMinutes: 240,
+    webhookTimeoutMs: 2000, webhookRetry: { initialMs: 20, maxMs: 200, factor: 2, maxElapsedMs: 60_000 },
+    env: { HOOK_SECRET: SECRET }, now: () => START + COUNTS.length * MIN,
+  })
+}
+
+describe('alerts: static threshold with for, hysteresis and exactly-once notifications', () => {
+  let ch: ClickHouse & { drop(): Promise<void> }
+  beforeAll(async () => {
+    ch = await openTestClickHouse('alerts')
+    await migrate(ch)
+    const events = await scriptedOrders(ch, [{ start: START, community: 'c-900', counts: COUNTS }])
+    expect(events).toBe(COUNTS.reduce((a, b) => a + b, 0))
+  })
+  afterAll(async () => {
+    await ch?.drop()
+  })
+
+  it('fires once after the for duration, resolves once below the recovery threshold, ignores oscillation inside the band', async () => {
+    const hook = await receiver(SECRET)
+    const rule = AlertRuleSchema.parse({ ...RULE, notify: [{ ...RULE.notify?.[0], url: hook.url }] })
+    await putRule(ch, rule, 'test')
+    const ev = evaluator(await openSecondConnection(ch), 'solo')
+    const transitions: { t: number; kind: string }[] = []
+    for (let t = 1; t <= COUNTS.length; t++) {
+      const r = await ev.evaluateOnce(START + t * MIN)
+      for (const x of r.transitions) transitions.push({ t, kind: x.kind })
+    }
+    await ev.drain()
+    const want = expected()
+    expect(want.fire.length).toBe(1)
+    expect(want.resolve.length).toBe(1)
+    // The spike (a breach shorter than forSeconds) goes pending and back, never fires.
+    expect(transitions.filter((x) => x.kind === 'firing')).toEqual(want.fire.map((t) => ({ t, kind: 'firing' })))
+    expect(transitions.filter((x) => x.kind === 'resolved')).toEqual(want.resolve.map((t) => ({ t, kind: 'resolved' })))
+    expect(transitions.filter((x) => x.kind === 'pending').length).toBeGreaterThanOrEqual(2)
+    expect(hook.accepted.map((a) => a.status)).toEqual(['firing', 'resolved'])
+    const [firing, resolved] = hook.accepted
+    expect(firing?.signed).toBe(true)
+    expect(firing?.key).toBe('orders-surge|c-900|firing|1')
+    expect(resolved?.key).toBe('orders-surge|c-900|resolved|1')
+    // Alertmanager webhook format: version 4, labels and annotations of the alert.
+    expect(firing?.body).toMatchObject({ version: '4', status: 'firing', receiver: 'ops-hook', groupLabels: { rule_id: 'orders-surge' } })
+    expect(firing?.body.alerts[0]?.labels).toMatchObject({ alertname: 'Order surge', severity: 'critical', community: 'c-900', team: 'ops' })
+    expect(firing?.body.alerts[0]?.annotations.value).toBe(String(windowSum(want.fire[0] as number)))
+    // Values the evaluator saw equal the window sums of the scripted orders.
+    const [last] = await (await ch.client.query({ query: "SELECT argMax(value, version) AS v FROM alert_state WHERE rule_id = 'orders-surge' AND group_key = 'c-900'", format: 'JSONEachRow' })).json<{ v: number }>()
+    expect(last?.v).toBe(windowSum(COUNTS.length))
+    await hook.close()
+  })
+
+  it('two evaluators at once, receiver down during the firing: each transition delivered once, after the receiver returns', async () => {
+    const hook = await receiver(SECRET)
+    const rule = AlertRuleSchema.parse({ ...RULE, id: 'orders-surge-2', notify: [{ ...RULE.notify?.[0], url: hook.url }] })
+    await putRule(ch, rule, 'test')
+    const [a, b] = [evaluator(await openSecondConnection(ch), 'evaluator-a'), evaluator(await openSecondConnection(ch), 'evaluator-b')]
+    const want = expected()
+    for (let t = 1; t <= COUNTS.length; t++) {
+      if (t === want.fire[0]) hook.down = true
+      await Promise.all([a.evaluateOnce(START + t * MIN), b.evaluateOnce(START + t * MIN)])
+      if (t === want.fire[0]) {
+        await waitFor('the receiver to refuse three attempts', async () => hook.rejected >= 3, 30_000, 20)
+        hook.down = false
+        await waitFor('the firing notification to arrive', async () => hook.accepted.length === 1, 30_000, 20)
+      }
+    }
+    await Promise.all([a.drain(), b.drain()])
+    expect(hook.accepted.map((x) => `${x.status}:${x.key}`)).toEqual(['firing:orders-surge-2|c-900|firing|1', 'resolved:orders-surge-2|c-900|resolved|1'])
+    const rs = await ch.client.query({ query: "SELECT transition, count() AS n, uniqExact(instance) AS i FROM alert_history WHERE rule_id = 'orders-surge-2' AND transition IN ('firing', 'resolved') GROUP BY transition ORDER BY transition", format: 'JSONEachRow' })
+    const rows = (await rs.json<{ transition: string; n: unknown; i: unknown }>()).map((r) => ({ transition: r.transition, n: Number(r.n), i: Number(r.i) }))
+    // Both instances recorded each transition; ClickHouse kept one row of each.
+    expect(rows).toEqual([{ transition: 'firing', n: 1, i: 1 }, { transition: 'resolved', n: 1, i: 1 }])
+    await hook.close()
+  })
+})
+
+describe('alerts: dynamic threshold against the same hour of previous weeks', () => {
+  let ch: ClickHouse & { drop(): Promise<void> }
+  const WEEK = 7 * 86_400_000
+  /** This week's hours: H (normally quiet) and P (a regular weekly peak). */
+  const H = Math.floor((Date.now() - 86_400_000) / HOUR) * HOUR
+  const P = H + 3 * HOUR
+  beforeAll(async () => {
+    ch = await openTestClickHouse('alerts_dyn')
+    await migrate(ch)
+    // Four previous weeks: hour H had 18-23 orders, hour P 55-64; this week H spikes to 60, P has 62.
+    const quiet = [20, 18, 23, 21]
+    const peak = [58, 64, 55, 61]
+    const schedule = [
+      ...quiet.map((n, i) => ({ start: H - (i + 1) * WEEK, community: 'c-901', counts: [n], stepMs: HOUR })),
+      ...peak.map((n, i) => ({ start: P - (i + 1) * WEEK, community: 'c-901', counts: [n], stepMs: HOUR })),
+      { start: H, community: 'c-901', counts: [60], stepMs: HOUR },
+      { start: P, community: 'c-901', counts: [62], stepMs: HOUR },
+    ]
+    await scriptedOrders(ch, schedule)
+  })
+  afterAll(async () => {
+    await ch?.drop()
+  })
+
+  it('a spike against the weekly pattern fires; the normal weekly peak does not', async () => {
+    const hook = await receiver(SECRET)
+    await putRule(ch, AlertRuleSchema.parse({
+      id: 'orders-anomaly', name: 'Orders off their weekly pattern', metric: 'orders', window: { kind: 'closed_hour' },
+      condition: { type: 'dynamic', weeks: 4, direction: 'above', k: 3 }, notify: [{ type: 'webhook', url: hook.url, secretEnv: 'HOOK_SECRET' }],
+    }), 'test')
+    const ev = evaluator(await openSecondConnection(ch), 'dyn')
+    const atH = await ev.evaluateOnce(H + HOUR) // the closed hour is H
+    const atP = await ev.evaluateOnce(P + HOUR) // the closed hour is P
+    await ev.drain()
+    expect(atH.transitions.map((t) => t.kind)).toEqual(['firing'])
+    // At P the value (62) is inside the baseline band of P's weeks: the H alert resolves, nothing new fires.
+    expect(atP.transitions.map((t) => t.kind)).toEqual(['resolved'])
+    expect(hook.accepted.map((a) => a.status)).toEqual(['firing', 'resolved'])
+    const threshold = Number(hook.accepted[0]?.body.alerts[0]?.annotations.threshold)
+    expect(threshold).toBeGreaterThan(23)
+    expect(threshold).toBeLessThan(60)
+    await hook.close()
+  })
+})

@@ -1,0 +1,82 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { EventGenerator, PIPELINES, runGeneratorSource } from '../../../pipelines/index.js'
+import type { GeneratedRecord } from '../../../pipelines/generator/generator.js'
+import { signature, type ClickHouse } from '../../../sinks/index.js'
+import type { OrderEvent } from '../../../schemas/index.js'
+import { silent } from '../engine/harness.js'
+
+/*
+ * Scripted traffic for alert tests: paid orders of one community at chosen times, pushed through
+ * the real pipelines (the generator source's processors, flush protocol and sink), so the rules
+ * read cubes exactly as in production; and a real HTTP receiver.
+ */
+
+/** A paid order of `community` at `time`, built from a generated order (so it is schema-valid). */
+function orderFactory(): (time: number, n: number, community: string) => GeneratedRecord {
+  const gen = new EventGenerator({ seed: 5, start: Date.now() - 3 * 86_400_000 })
+  let template: OrderEvent | undefined
+  while (!template) {
+    const r = gen.next()
+    if (r.event.type === 'order' && r.event.event.status === 'paid') template = r.event.event
+  }
+  const t = template
+  return (time, n, community) => ({
+    type: 'order',
+    key: `o-${community}-${n}`,
+    event: { type: 'order', event: { ...t, eventId: `e-${community}-${n}`, orderId: `o-${community}-${n}`, eventTime: time, communityId: community, leaderId: `l-${community}-1` } },
+  })
+}
+
+/**
+ * Writes the orders of `counts` (orders per minute, minute i starting at start + i min) for
+ * `community` through the pipelines into `ch`; returns the number of events.
+ */
+export async function scriptedOrders(ch: ClickHouse, schedule: readonly { start: number; community: string; counts: readonly number[]; stepMs?: number }[]): Promise<number> {
+  const make = orderFactory()
+  const events: GeneratedRecord[] = []
+  let n = 0
+  for (const s of schedule) {
+    const step = s.stepMs ?? 60_000
+    s.counts.forEach((count, i) => {
+      for (let j = 0; j < count; j++) events.push(make(s.start + i * step + Math.floor(((j + 0.5) * step) / Math.max(count, 1) / 2), n++, s.community))
+    })
+  }
+  events.sort((a, b) => a.event.event.eventTime - b.event.event.eventTime)
+  const end = (events.at(-1)?.event.event.eventTime ?? 0) + 1
+  let i = 0
+  const source = { next: (): GeneratedRecord => events[i++] ?? make(end + 86_400_000, n++, 'c-none') } as unknown as EventGenerator
+  return runGeneratorSource({ generator: source, pipelines: PIPELINES, ch, log: silent, signal: new AbortController().signal, intervalMs: 1, now: () => end, until: end })
+}
+
+export interface Received {
+  readonly status: 'firing' | 'resolved'
+  readonly key: string
+  readonly body: { status: string; alerts: { labels: Record<string, string>; annotations: Record<string, string> }[] }
+  readonly signed: boolean
+}
+
+/** An Alertmanager-webhook receiver: records accepted deliveries; answers 503 while `down`. */
+export async function receiver(secret: string): Promise<{ url: string; accepted: Received[]; rejected: number; down: boolean; close(): Promise<void> }> {
+  const state = { accepted: [] as Received[], rejected: 0, down: false }
+  const server: Server = createServer((req, res) => {
+    let raw = ''
+    req.on('data', (d: Buffer) => (raw += d.toString()))
+    req.on('end', () => {
+      if (state.down) {
+        state.rejected++
+        return void res.writeHead(503).end()
+      }
+      const body = JSON.parse(raw)
+      const ts = String(req.headers['x-streamcube-timestamp'] ?? '')
+      state.accepted.push({ status: body.status, key: String(req.headers['idempotency-key']), body, signed: req.headers['x-streamcube-signature'] === signature(secret, ts, raw) })
+      res.writeHead(200).end('ok')
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as AddressInfo).port
+  return Object.assign(state, {
+    url: `http://127.0.0.1:${port}/hook`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  })
+}
