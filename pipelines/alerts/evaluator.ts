@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import type { Config } from '../../schemas/index.js'
@@ -51,7 +51,7 @@ const fingerprint = (s: string) => createHash('sha256').update(s).digest('hex').
 export class AlertEvaluator {
   private readonly now: () => number
   private readonly deliveries = new Set<Promise<void>>()
-  private rulesFileMtime = 0
+  private rulesFileDigest = ''
   /** One statement at a time on the connection (an embedded session runs one at a time). */
   private lock: Promise<unknown> = Promise.resolve()
 
@@ -59,17 +59,18 @@ export class AlertEvaluator {
     this.now = o.now ?? Date.now
   }
 
-  /** Applies the rule file if it changed since the last look. */
+  /** Applies the rule file if its content changed since the last look. */
   async syncRulesFile(): Promise<void> {
     if (!this.o.rulesFile) return
     await this.exclusive(() => this.applyRulesFile(this.o.rulesFile as string))
   }
 
   private async applyRulesFile(file: string): Promise<void> {
-    const mtime = statSync(file).mtimeMs
-    if (mtime === this.rulesFileMtime) return
+    // By content, not mtime: two edits within the file system's timestamp resolution still count.
+    const digest = createHash('sha256').update(readFileSync(file)).digest('hex')
+    if (digest === this.rulesFileDigest) return
     const changed = await applyRules(this.o.ch, readRuleFile(file), `file:${file}`)
-    this.rulesFileMtime = mtime
+    this.rulesFileDigest = digest
     this.o.log.info({ file, changed }, 'alert rules applied from file')
   }
 
