@@ -37,6 +37,38 @@ function range() {
 }
 const community = () => $('community').value
 
+/** Static alert rules on a series' metric, as reference lines scaled from the rule's window to one bucket. */
+let rules = []
+function referenceLines(metric, bucketMinutes, scale = 1) {
+  return rules
+    .filter((r) => r.enabled && r.metric === metric && r.condition.type === 'static' && r.window.kind !== 'today')
+    .map((r) => {
+      const windowMinutes = r.window.kind === 'last' ? r.window.minutes : 60
+      const y = (r.condition.threshold * bucketMinutes) / windowMinutes / scale
+      return { name: r.name, yAxis: y, label: { position: 'insideEndTop', formatter: `${r.name}: ${r.condition.op} ${r.condition.threshold} per ${windowMinutes} min` } }
+    })
+}
+
+async function alerts() {
+  let body
+  try {
+    ;[body, rules] = await Promise.all([get('/v1/alerts'), get('/v1/alerts/rules').then((b) => b.rules)])
+  } catch (err) {
+    // Alerts are for admins and analysts; other keys see the reports without them.
+    if (/: 403/.test(err.message)) {
+      $('alerts-panel').style.display = 'none'
+      return
+    }
+    throw err
+  }
+  const firing = body.alerts.filter((a) => a.status === 'firing')
+  $('alerts-summary').textContent = `${firing.length} firing · ${body.alerts.length - firing.length} pending, no data or failing · ${rules.length} rules`
+  $('alerts').querySelector('tbody').innerHTML = body.alerts.length
+    ? body.alerts.map((a) => `<tr class="${a.status}"><td>${a.name ?? a.rule_id}</td><td>${a.group ?? '—'}</td><td>${a.status}</td><td>${a.severity ?? ''}</td><td>${a.value ?? '—'}</td><td>${a.threshold ?? '—'}</td><td>${a.fired_at ? new Date(a.fired_at).toLocaleTimeString() : a.pending_since ? new Date(a.pending_since).toLocaleTimeString() : ''}</td></tr>`).join('')
+    : '<tr><td colspan="7">no active alerts</td></tr>'
+  window.__streamcube.alerts = body.alerts.length
+}
+
 async function sales() {
   const r = range()
   const body = await get('/v1/sales/overview', { ...r, community: community() })
@@ -54,6 +86,9 @@ async function sales() {
     kpi('refunds', money(t.refund_cents), null),
   ].join('')
   const pts = body.series.points
+  const bucketMinutes = { minute: 1, hour: 60, day: 1440 }[body.series.granularity]
+  const lines = { gmv: referenceLines('gmv_cents', bucketMinutes, 100), orders: referenceLines('orders', bucketMinutes) }
+  window.__streamcube.referenceLines = lines.gmv.length + lines.orders.length
   chart('chart-sales').setOption({
     tooltip: { trigger: 'axis' },
     legend: { top: 0, data: ['GMV', 'orders'] },
@@ -61,8 +96,8 @@ async function sales() {
     xAxis: { type: 'time' },
     yAxis: [{ type: 'value', name: 'GMV (¥)' }, { type: 'value', name: 'orders' }],
     series: [
-      { name: 'GMV', type: 'line', showSymbol: false, areaStyle: { opacity: 0.15 }, data: pts.map((p) => [p.t, p.gmv_cents / 100]) },
-      { name: 'orders', type: 'bar', yAxisIndex: 1, data: pts.map((p) => [p.t, p.orders]) },
+      { name: 'GMV', type: 'line', showSymbol: false, areaStyle: { opacity: 0.15 }, data: pts.map((p) => [p.t, p.gmv_cents / 100]), markLine: { symbol: 'none', lineStyle: { color: '#c0392b', type: 'dashed' }, data: lines.gmv } },
+      { name: 'orders', type: 'bar', yAxisIndex: 1, data: pts.map((p) => [p.t, p.orders]), markLine: { symbol: 'none', lineStyle: { color: '#c0392b', type: 'dashed' }, data: lines.orders } },
     ],
   }, true)
   window.__streamcube.rendered['chart-sales'] = pts.filter((p) => p.orders > 0).length
@@ -178,10 +213,13 @@ let running = false
 async function refresh() {
   if (running) return
   running = true
+  // Alerts first: the sales chart draws the rules' reference lines.
+  let alertError = null
+  await alerts().catch((err) => (alertError = `alerts: ${err.message}`))
   const tasks = { sales, products, activity, leaders, heatmap, timeOfDay, freshness, communities }
   const results = await Promise.allSettled(Object.values(tasks).map((f) => f()))
   const failed = results.map((r, i) => [Object.keys(tasks)[i], r]).filter(([, r]) => r.status === 'rejected')
-  window.__streamcube.errors = failed.map(([name, r]) => `${name}: ${r.reason.message}`)
+  window.__streamcube.errors = [...(alertError ? [alertError] : []), ...failed.map(([name, r]) => `${name}: ${r.reason.message}`)]
   $('error').style.display = failed.length ? 'block' : 'none'
   $('error').textContent = window.__streamcube.errors.join(' · ')
   window.__streamcube.refreshes = (window.__streamcube.refreshes ?? 0) + 1

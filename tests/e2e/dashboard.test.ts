@@ -3,6 +3,9 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
 import { afterAll, describe, expect, it } from 'vitest'
+import { AlertEvaluator, AlertRuleSchema, putRule } from '../../pipelines/index.js'
+import { openSecondConnection } from '../services/clickhouse.js'
+import { silent } from '../integration/engine/harness.js'
 import { apiSuite } from '../integration/api/fixture.js'
 
 /*
@@ -32,6 +35,12 @@ describe.runIf(browserAvailable())('dashboard in headless Chromium', () => {
   })
 
   it('renders every chart with data from the API, with no failed report, and saves a screenshot', async () => {
+    // An alert rule that fires on this data: its threshold is drawn on the sales chart, the alert listed.
+    const ch = await openSecondConnection(s.ch)
+    await putRule(ch, AlertRuleSchema.parse({ id: 'busy', name: 'Busy quarter hour', metric: 'orders', window: { kind: 'last', minutes: 15 }, condition: { type: 'static', op: '>', threshold: 20 } }), 'test')
+    const ev = new AlertEvaluator({ ch, log: silent, instance: 'e2e', intervalMs: 60_000, timezone: 'UTC', lateDeliveryMinutes: 240, webhookTimeoutMs: 1000, webhookRetry: { initialMs: 10, maxMs: 10, factor: 1, maxElapsedMs: 0 } })
+    expect((await ev.evaluateOnce(NOW)).transitions.map((t) => t.kind)).toEqual(['firing'])
+    await ch.close()
     const address = await s.app.listen({ port: 0, host: '127.0.0.1' })
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -56,6 +65,8 @@ describe.runIf(browserAvailable())('dashboard in headless Chromium', () => {
         leaderRows: document.querySelectorAll('#leaders tbody tr').length,
         freshness: document.getElementById('freshness')?.textContent ?? '',
         communities: document.querySelectorAll('#community option').length,
+        alertRows: Array.from(document.querySelectorAll('#alerts tbody tr.firing'), (tr) => tr.textContent ?? ''),
+        referenceLines: (window as unknown as { __streamcube: { referenceLines: number } }).__streamcube.referenceLines,
       }
     })
     expect(state.errors).toEqual([])
@@ -67,6 +78,8 @@ describe.runIf(browserAvailable())('dashboard in headless Chromium', () => {
     expect(state.leaderRows).toBeGreaterThan(0)
     expect(state.freshness).toMatch(/data up to/)
     expect(state.communities).toBeGreaterThan(2)
+    expect(state.alertRows).toEqual([expect.stringMatching(/^Busy quarter hour.*firing/)])
+    expect(state.referenceLines).toBe(1)
     // No CDN: every request stays on the API's origin.
     expect(requests.filter((u) => !u.startsWith(address))).toEqual([])
     expect(consoleErrors).toEqual([])
