@@ -151,6 +151,50 @@ describe('alerts: static threshold with for, hysteresis and exactly-once notific
   })
 })
 
+describe('alerts: undeliverable notifications and routes', () => {
+  let ch: ClickHouse & { drop(): Promise<void> }
+  beforeAll(async () => {
+    ch = await openTestClickHouse('alerts_dead')
+    await migrate(ch)
+    await scriptedOrders(ch, [{ start: START, community: 'c-900', counts: COUNTS }])
+  })
+  afterAll(async () => {
+    await ch?.drop()
+  })
+
+  it('a receiver that never accepts gets every retry, then a dead letter; a notifier whose route does not match is not called', async () => {
+    const dead = await receiver(SECRET)
+    dead.down = true
+    const other = await receiver(SECRET)
+    const rule = AlertRuleSchema.parse({
+      ...RULE, id: 'orders-surge-3',
+      notify: [{ type: 'webhook', name: 'down', url: dead.url }, { type: 'webhook', name: 'info-only', url: other.url, match: { severity: ['info'] } }],
+    })
+    await putRule(ch, rule, 'test')
+    const ev = new AlertEvaluator({
+      ch: await openSecondConnection(ch), log: silent, instance: 'x', intervalMs: MIN, timezone: 'UTC', lateDeliveryMinutes: 240,
+      webhookTimeoutMs: 1000, webhookRetry: { initialMs: 5, maxMs: 20, factor: 2, maxElapsedMs: 150 },
+    })
+    for (let t = 1; t <= COUNTS.length; t++) await ev.evaluateOnce(START + t * MIN)
+    await ev.drain()
+    expect(dead.accepted).toEqual([])
+    expect(dead.rejected).toBeGreaterThanOrEqual(4)
+    expect(other.rejected + other.accepted.length).toBe(0)
+    const rs = await ch.client.query({ query: "SELECT event_key, receiver, attempts, error, JSONExtractString(payload, 'status') AS status FROM alert_dead_letters WHERE rule_id = 'orders-surge-3' ORDER BY event_key", format: 'JSONEachRow' })
+    const rows = await rs.json<{ event_key: string; receiver: string; attempts: number; error: string; status: string }>()
+    expect(rows.map((r) => [r.event_key, r.receiver, r.status])).toEqual([
+      ['orders-surge-3|c-900|firing|1', 'down', 'firing'],
+      ['orders-surge-3|c-900|resolved|1', 'down', 'resolved'],
+    ])
+    for (const r of rows) {
+      expect(Number(r.attempts)).toBeGreaterThanOrEqual(2)
+      expect(r.error).toMatch(/answered 503/)
+    }
+    await dead.close()
+    await other.close()
+  })
+})
+
 describe('alerts: dynamic threshold against the same hour of previous weeks', () => {
   let ch: ClickHouse & { drop(): Promise<void> }
   const WEEK = 7 * 86_400_000
