@@ -112,6 +112,8 @@ export class KafkaWorker {
   private joinedAt = Date.now()
   private readonly workerId = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`
   private heartbeat: (() => Promise<void>) | undefined
+  /** The generation the fetcher was last assigned for. */
+  private fetcherGeneration = -1
   private fatal: ((err: Error) => void) | undefined
   private finished: (() => void) | undefined
   private stopped = false
@@ -178,7 +180,15 @@ export class KafkaWorker {
       // With a fetcher, kafkajs fetches nothing (every topic paused, from the first join on, before
       // its fetch loop starts): it only keeps the membership and commits.
       if (fetcher) this.consumer.pause([...this.topics.keys()].map((topic) => ({ topic })))
-      if (fetcher) void this.locked(() => this.assignFetcher(fetcher, generation)).catch((err: Error) => this.fatal?.(err))
+      if (fetcher) {
+        // A fetch that started before this join belongs to the old assignment: its records must
+        // not reach the new generation's state (the fetcher is reassigned under the lock below,
+        // and until then a record of a newly assigned partition would seek a partition the
+        // fetcher does not hold yet — librdkafka refuses, and the worker would die).
+        fetcher.unassign()
+        this.fetchEpoch++
+        void this.locked(() => this.assignFetcher(fetcher, generation)).catch((err: Error) => this.fatal?.(err))
+      }
     })
     this.consumer.on(this.consumer.events.COMMIT_OFFSETS, (e) => {
       for (const t of e.payload.topics) {
@@ -189,10 +199,20 @@ export class KafkaWorker {
       }
     })
     this.consumer.on(this.consumer.events.FETCH, (e) => log.trace({ batches: e.payload.numberOfBatches, ms: e.payload.duration }, 'fetched'))
-    this.consumer.on(CRASH, (e) => log.error({ err: e.payload.error.message, restart: e.payload.restart }, 'consumer crashed'))
+    this.consumer.on(CRASH, (e) => {
+      log.error({ err: e.payload.error.message, restart: e.payload.restart }, 'consumer crashed')
+      // kafkajs restarts after a retriable crash (and rejoins: GROUP_JOIN rebuilds the state);
+      // after any other, nothing would ever consume again.
+      if (!e.payload.restart) this.fatal?.(e.payload.error)
+    })
     await this.consumer.subscribe({ topics: [...this.topics.keys()], fromBeginning: true })
     const done = new Promise<void>((resolve, reject) => {
-      this.fatal = reject
+      this.fatal = (err: Error) => {
+        // Said loudly: a worker that stops consuming while its group membership lives on would
+        // hold its partitions with nobody reading them.
+        log.error({ err, group: this.options.groupId }, 'worker failed')
+        reject(err)
+      }
       this.finished = resolve
     })
     await this.consumer.run({
@@ -431,6 +451,7 @@ export class KafkaWorker {
     }
     if (generation !== this.generation || this.rebalancing || this.stopped) return
     fetcher.assign(positions)
+    this.fetcherGeneration = generation
     this.fetchEpoch++
     this.options.log.info({ group: this.options.groupId, partitions: positions.map((p) => ({ ...p, offset: p.offset?.toString() ?? 'beginning' })) }, 'fetcher assigned')
   }
@@ -474,6 +495,9 @@ export class KafkaWorker {
       // A failed flush dropped the partition's state: rebuild it from the committed offset, and
       // read from there (these records were fetched before the seek: not delivered again after it).
       if (!this.assignment.some((a) => a.topic === topic && a.partition === partition)) return
+      // Only a fetcher assigned for this generation can seek the partition (librdkafka refuses a
+      // seek on a partition it does not hold: "Erroneous state").
+      if (this.fetcherGeneration !== this.generation) return
       const opened = await this.openPartition(topic, partition)
       this.processors.set(key, opened.entry)
       await fetcher.seek({ topic, partition, offset: opened.start })

@@ -52,7 +52,13 @@ describe.each(transports())('scale-out (%s): 3 workers in one group over 6 parti
     const workers: KafkaWorker[] = ['a', 'b', 'c'].map((name, i) =>
       createWorker({ config, brokers: brokers(), pipelines: PIPELINES, groupId, ch: connections[i]!, log: silent.child({ worker: name }), clientId: `scale-${name}`, socketFactory: name === 'b' ? victimSockets.factory : undefined }),
     )
-    const runs = workers.map((w) => w.run().catch(() => {}))
+    const runs = workers.map((w) => w.run())
+    void runs[1]!.catch(() => {}) // the victim's run ends when it is crashed
+    // A survivor's run settles only at stop(): before that, settling is a failure, reported at once.
+    const survivorEnded = new Promise<never>((_, reject) => {
+      for (const i of [0, 2]) runs[i]!.then(() => reject(new Error(`worker ${'abc'[i]} stopped consuming`)), (err: Error) => reject(new Error(`worker ${'abc'[i]} failed: ${err.message}`)))
+    })
+    survivorEnded.catch(() => {})
     // Wait until all three hold partitions and work is under way.
     await waitFor('three members with assignments', async () => {
       const described = await admin.describeGroups([groupId])
@@ -66,10 +72,9 @@ describe.each(transports())('scale-out (%s): 3 workers in one group over 6 parti
     victimSockets.kill()
     expect(await committed()).toBeLessThan(total)
 
-    await waitFor('the survivors to commit every partition', () => caughtUp(admin, groupId, topics), 180_000)
+    await Promise.race([waitFor('the survivors to commit every partition', () => caughtUp(admin, groupId, topics), 180_000), survivorEnded])
     await workers[0]!.stop()
     await workers[2]!.stop()
-    void runs
     for (const c of connections) await c.close()
 
     const valid = planted.records.filter((r) => r.kind === 'normal' || r.kind === 'late-ok').length
