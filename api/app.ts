@@ -155,7 +155,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     })
     v1.get('/v1/freshness', { schema: { tags: ['status'], summary: 'How current the cubes are: the newest minute with data, and the pipelines\' event-time watermark' } }, async () => {
       const [row] = await reports.queries.rows<{ latest_minute: number; watermark: number | null }>(
-        `SELECT (SELECT toUnixTimestamp(max(window_start)) FROM activity_minute WHERE window_start > now() - INTERVAL 2 DAY) AS latest_minute,
+        `SELECT (SELECT toUnixTimestamp(max(window_start)) FROM activity_minute WHERE window_start >= (SELECT max(window_start) FROM activity_hour)) AS latest_minute,
                 (SELECT toUnixTimestamp64Milli(min(w)) FROM (SELECT argMax(watermark, updated_at) AS w FROM streamcube_watermarks GROUP BY group_id, topic, partition)) AS watermark`,
         {},
       )

@@ -223,6 +223,20 @@ describe('reports equal plain SQL over the raw events', () => {
     expect(lon > w && lon < e && lat > so && lat < n).toBe(true)
   })
 
+  it('ingest status and freshness: raw events per table, the newest minute in the cubes', async () => {
+    const status = await s.get('/v1/ingest/status')
+    const raw = await s.sql<{ table: string; events: number; latest: number }>(`SELECT * FROM (
+      SELECT 'behaviour_events' AS table, count() AS events, toUnixTimestamp64Milli(max(event_time)) AS latest FROM behaviour_events
+      UNION ALL SELECT 'inventory_events', count(), toUnixTimestamp64Milli(max(event_time)) FROM inventory_events
+      UNION ALL SELECT 'order_events', count(), toUnixTimestamp64Milli(max(event_time)) FROM order_events) ORDER BY table`)
+    expect(status.body.tables).toEqual(raw.map((r) => ({ table: r.table, events: r.events, latestEventTime: iso(r.latest) })))
+    const fresh = await s.get('/v1/freshness')
+    const [latest] = await s.sql<{ m: number }>(`SELECT toUnixTimestamp(max(m)) * 1000 AS m FROM (
+      SELECT max(toStartOfMinute(event_time)) AS m FROM behaviour_events UNION ALL SELECT max(toStartOfMinute(event_time)) FROM order_events WHERE status = 'created')`)
+    expect(fresh.body.latest_minute).toBe(iso(latest?.m as number))
+    expect(fresh.body.watermark).toBeNull() // the generator source publishes no watermarks
+  })
+
   it('time of day: orders per local hour, weekday and weekend curves, per-day averages', async () => {
     const res = await s.get(`/v1/time-of-day?${q(R_DAY)}&tz=Asia/Shanghai`)
     expect(res.status).toBe(200)
