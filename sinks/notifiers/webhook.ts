@@ -64,26 +64,26 @@ export async function deliverWebhook(d: WebhookDelivery): Promise<{ attempts: nu
   let attempts = 0
   try {
     await withRetry(
-    async () => {
-      attempts++
-      const timestamp = String(Math.floor(Date.now() / 1000))
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': d.key, 'user-agent': 'streamcube-alerts' }
-      if (d.secret) {
-        headers['x-streamcube-timestamp'] = timestamp
-        headers['x-streamcube-signature'] = signature(d.secret, timestamp, body)
-      }
-      let res: Response
-      try {
-        res = await fetch(d.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(d.timeoutMs) })
-      } catch (err) {
-        throw new WebhookError(`POST ${d.url} failed: ${(err as Error).message}`, true)
-      }
-      await res.arrayBuffer().catch(() => undefined)
-      if (res.ok) return
-      const retryable = res.status === 408 || res.status === 429 || res.status >= 500
-      throw new WebhookError(`POST ${d.url} answered ${res.status}`, retryable)
-    },
-    { policy: d.policy, retryable: (err) => err instanceof WebhookError && err.retryable, onRetry: d.onRetry },
+      async () => {
+        attempts++
+        const timestamp = String(Math.floor(Date.now() / 1000))
+        const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': d.key, 'user-agent': 'streamcube-alerts' }
+        if (d.secret) {
+          headers['x-streamcube-timestamp'] = timestamp
+          headers['x-streamcube-signature'] = signature(d.secret, timestamp, body)
+        }
+        let res: Response
+        try {
+          res = await fetch(d.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(d.timeoutMs) })
+        } catch (err) {
+          throw new WebhookError(`POST ${d.url} failed: ${(err as Error).message}`, true)
+        }
+        await res.arrayBuffer().catch(() => undefined)
+        if (res.ok) return
+        const retryable = res.status === 408 || res.status === 429 || res.status >= 500
+        throw new WebhookError(`POST ${d.url} answered ${res.status}`, retryable)
+      },
+      { policy: d.policy, retryable: (err) => err instanceof WebhookError && err.retryable, onRetry: d.onRetry },
     )
     return { attempts }
   } catch (err) {
