@@ -96,6 +96,8 @@ export async function metricValues(ch: ClickHouse, rule: AlertRule, from: number
       for (const [k, n] of orders) if (n > 0) out.set(k, (complaints.get(k) ?? 0) / n)
       return out
     }
+    case 'dead_letter_rate':
+      return rows(ch, `SELECT '' AS group_key, sumIf(events, kind = 'dead_letter') / sumIf(events, kind = 'records') AS value FROM quality_minute WHERE ${RANGE} HAVING sumIf(events, kind = 'records') > 0`, params(rule, from, to))
     case 'freshness_seconds': {
       const m = await rows(ch, `SELECT '' AS group_key, toUnixTimestamp64Milli(min(w)) AS value FROM (SELECT argMax(watermark, updated_at) AS w FROM streamcube_watermarks GROUP BY group_id, topic, partition) HAVING count() > 0`, {})
       const w = m.get('')

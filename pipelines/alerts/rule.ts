@@ -17,6 +17,7 @@ export const METRICS = {
   late_deliveries: { dims: ['community', 'leader'], help: 'orders delivered in the window more than LATE_DELIVERY_MINUTES after payment' },
   complaint_rate: { dims: ['community', 'leader'], help: 'complaints filed in the window / paid orders in the window' },
   freshness_seconds: { dims: [], help: 'seconds the pipelines\' event-time watermark is behind the wall clock' },
+  dead_letter_rate: { dims: [], help: 'dead-lettered records / records read, by arrival time, all topics' },
 } as const
 export type Metric = keyof typeof METRICS
 export type Dimension = 'community' | 'leader' | 'category'

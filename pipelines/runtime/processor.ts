@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Codec, DecodeError, EventType } from '../../schemas/index.js'
-import { CubeBuffer, type Row } from './cube-buffer.js'
+import { add, CubeBuffer, type Row } from './cube-buffer.js'
 import type { CheckpointMetadata } from './checkpoint.js'
 import { Classification, PartitionState, type EventTimePolicy, type PartitionCheckpoint } from './partition-state.js'
 import type { PipelineDefinition } from './pipeline.js'
@@ -60,6 +60,16 @@ export interface FlushCounts {
 const emptyCounts = (): FlushCounts => ({ records: 0, accepted: 0, duplicates: 0, tooLate: 0, lateAccepted: 0, deadLettered: 0, byPipeline: {} })
 
 /** A short fingerprint of a pipeline set, stored in checkpoints so a group cannot silently change sets. */
+/**
+ * Data quality counts ride with every flush as one more table, under the same exactly-once
+ * protocol (token per range): per minute of arrival (the record's Kafka timestamp), topic and
+ * pipeline set, how many records came, and how many events were accepted, accepted late,
+ * duplicates, too late, or dead-lettered (by error code).
+ */
+export const QUALITY_PIPELINE = 'quality'
+export const QUALITY_TABLE = 'quality_minute'
+export type QualityKind = 'records' | 'accepted' | 'late_accepted' | 'duplicate' | 'late' | 'dead_letter'
+
 export function pipelineSetId(pipelines: readonly PipelineDefinition[]): string {
   return createHash('sha256').update(pipelines.map((p) => p.name).sort().join(',')).digest('hex').slice(0, 12)
 }
@@ -73,6 +83,8 @@ export class PartitionProcessor {
   private readonly state: PartitionState
   private readonly pipelines: readonly PipelineDefinition[]
   private buffers = new Map<string, CubeBuffer>()
+  private quality = new CubeBuffer()
+  private readonly pipelineSet: string
   private deadLetters: DeadLetter[] = []
   private late: LateRecord[] = []
   private counts = emptyCounts()
@@ -98,6 +110,7 @@ export class PartitionProcessor {
     committed: bigint | null,
   ) {
     this.pipelines = pipelines.filter((p) => p.sources.includes(type))
+    this.pipelineSet = pipelines.map((p) => p.name).sort().join(',')
     this.state = new PartitionState(policy, checkpoint ?? undefined)
     this.before = this.state.checkpoint()
     this.pendingLast = checkpoint?.pending ? BigInt(checkpoint.pending) : null
@@ -151,10 +164,12 @@ export class PartitionProcessor {
     }
     this.last = record.offset
     this.counts.records++
+    this.countQuality(record, 'records', '')
     const decoded = this.codec.decode(record.value)
     if (!decoded.ok) {
       this.deadLetters.push({ record, error: decoded.error })
       this.counts.deadLettered++
+      this.countQuality(record, 'dead_letter', decoded.error.code)
       return true
     }
     const position = { topic: this.topic, partition: this.partition, offset: record.offset }
@@ -162,15 +177,21 @@ export class PartitionProcessor {
       const c = this.state.classify(e.event.eventId, e.event.eventTime, offset)
       if (c === Classification.duplicate) {
         this.counts.duplicates++
+        this.countQuality(record, 'duplicate', '')
         continue
       }
       if (c === Classification.tooLate) {
         this.late.push({ record, eventId: e.event.eventId, eventTime: e.event.eventTime, watermark: this.state.watermark })
         this.counts.tooLate++
+        this.countQuality(record, 'late', '')
         continue
       }
       this.counts.accepted++
-      if (e.event.eventTime < this.state.watermark) this.counts.lateAccepted++
+      this.countQuality(record, 'accepted', '')
+      if (e.event.eventTime < this.state.watermark) {
+        this.counts.lateAccepted++
+        this.countQuality(record, 'late_accepted', '')
+      }
       if (e.event.eventTime < this.minTime) this.minTime = e.event.eventTime
       if (e.event.eventTime > this.maxTime) this.maxTime = e.event.eventTime
       for (const p of this.pipelines) {
@@ -184,6 +205,13 @@ export class PartitionProcessor {
       }
     }
     return true
+  }
+
+  private countQuality(record: SourceRecord, kind: QualityKind, code: string): void {
+    const ms = Number(record.timestamp)
+    const minute = Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 60_000) * 60 : 0
+    const row = this.quality.row(QUALITY_TABLE, `${minute}|${kind}|${code}`, () => ({ window_start: minute, pipeline_set: this.pipelineSet, topic: this.topic, kind, code, events: 0 }))
+    add(row, 'events', 1)
   }
 
   /** True when the replay of a pending range has reached its end and must be flushed now. */
@@ -215,6 +243,7 @@ export class PartitionProcessor {
     }
     const rows = new Map<string, Map<string, Row[]>>()
     for (const [pipeline, buffer] of this.buffers) rows.set(pipeline, buffer.tables())
+    rows.set(QUALITY_PIPELINE, this.quality.tables())
     const plan: FlushPlan = {
       topic: this.topic,
       partition: this.partition,
@@ -230,6 +259,7 @@ export class PartitionProcessor {
       maxEventTime: this.maxTime,
     }
     this.buffers = new Map()
+    this.quality = new CubeBuffer()
     this.deadLetters = []
     this.late = []
     this.counts = emptyCounts()

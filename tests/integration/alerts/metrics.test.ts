@@ -12,14 +12,14 @@ const MIN = 60_000
 
 describe('alert metrics equal plain SQL over the raw events', () => {
   const s = apiSuite('alert_metrics')
-  const rule = (metric: Metric) => AlertRuleSchema.parse({ id: 'm', name: 'm', metric, groupBy: metric === 'freshness_seconds' ? null : 'community', window: { kind: 'last', minutes: 90 }, condition: { type: 'static', op: '>', threshold: 1 } })
+  const rule = (metric: Metric) => AlertRuleSchema.parse({ id: 'm', name: 'm', metric, groupBy: metric === 'freshness_seconds' || metric === 'dead_letter_rate' ? null : 'community', window: { kind: 'last', minutes: 90 }, condition: { type: 'static', op: '>', threshold: 1 } })
   const IN = `toStartOfMinute(event_time) >= toDateTime({f:UInt32}, 'UTC') AND toStartOfMinute(event_time) < toDateTime({t:UInt32}, 'UTC')`
 
   it('orders, GMV, paying users, active users, late deliveries and complaint rate per community', async () => {
     const to = Math.floor(s.end / MIN) * MIN - 30 * MIN
     const from = to - 90 * MIN
     const p = { f: from / 1000, t: to / 1000, fm: from, tm: to }
-    const oracle: Record<Exclude<Metric, 'freshness_seconds'>, string> = {
+    const oracle: Record<Exclude<Metric, 'freshness_seconds' | 'dead_letter_rate'>, string> = {
       orders: `SELECT community_id AS g, uniqExact(order_id) AS v FROM order_events WHERE status = 'paid' AND ${IN} GROUP BY g`,
       gmv_cents: `SELECT community_id AS g, sum(amount_cents) AS v FROM order_events WHERE status = 'paid' AND ${IN} GROUP BY g`,
       paying_users: `SELECT community_id AS g, uniqExact(user_id) AS v FROM order_events WHERE status = 'paid' AND ${IN} GROUP BY g`,
@@ -30,7 +30,7 @@ describe('alert metrics equal plain SQL over the raw events', () => {
                               HAVING countIf(status = 'paid') > 0 AND countIf(status = 'delivered') > 0) GROUP BY g`,
       complaint_rate: `SELECT g, k / o AS v FROM (SELECT community_id AS g, countIf(status = 'complaint') AS k, uniqExactIf(order_id, status = 'paid') AS o FROM order_events WHERE ${IN} GROUP BY g) WHERE o > 0`,
     }
-    for (const [metric, sql] of Object.entries(oracle) as [Exclude<Metric, 'freshness_seconds'>, string][]) {
+    for (const [metric, sql] of Object.entries(oracle) as [Exclude<Metric, 'freshness_seconds' | 'dead_letter_rate'>, string][]) {
       const got = await metricValues(s.ch, rule(metric), from, to, { lateDeliveryMinutes: 240, now: s.end })
       // Groups with a zero count (a community with only a cancellation in the window) are left out on both sides.
       const keep = ([, v]: [string, number]) => metric === 'complaint_rate' || v !== 0
@@ -39,6 +39,18 @@ describe('alert metrics equal plain SQL over the raw events', () => {
       expect(wantNonZero.size, `${metric}: the oracle side is empty`).toBeGreaterThan(0)
       expect(Object.fromEntries(gotNonZero), metric).toEqual(Object.fromEntries(wantNonZero))
     }
+  })
+
+  it('dead-letter rate: dead-lettered records over records read, from the quality counts every flush writes', async () => {
+    const minute = Math.floor(s.end / MIN) * MIN
+    const window = { from: minute - 10 * MIN, to: minute + MIN }
+    const [read] = await s.sql<{ n: number }>(`SELECT sumIf(events, kind = 'records') AS n FROM quality_minute WHERE window_start >= toDateTime({f:UInt32}) AND window_start < toDateTime({t:UInt32})`, { f: window.from / 1000, t: window.to / 1000 })
+    // The generator source's records are stamped with the end of the fill; they are exactly the events produced.
+    expect(Number(read?.n)).toBe(s.events)
+    expect(Object.fromEntries(await metricValues(s.ch, rule('dead_letter_rate'), window.from, window.to, { lateDeliveryMinutes: 240, now: s.end }))).toEqual({ '': 0 })
+    await insertRows(s.ch, 'quality_minute', [{ window_start: minute / 1000, pipeline_set: 'x', topic: 't', kind: 'dead_letter', code: 'DECODE_JSON', events: 50 }])
+    expect(Object.fromEntries(await metricValues(s.ch, rule('dead_letter_rate'), window.from, window.to, { lateDeliveryMinutes: 240, now: s.end }))).toEqual({ '': 50 / s.events })
+    expect((await metricValues(s.ch, rule('dead_letter_rate'), 0, MIN, { lateDeliveryMinutes: 240, now: s.end })).size).toBe(0)
   })
 
   it('freshness: seconds the slowest partition\'s watermark is behind the clock; no watermark is no data', async () => {

@@ -94,6 +94,10 @@ describe('crash: SIGKILL the worker again and again; the cubes still equal the o
       const valid = planted.records.filter((r) => r.kind === 'normal' || r.kind === 'late-ok').length + planted.tooLate.size - (await lateIds()).size
       const rs = await ch.client.query({ query: 'SELECT (SELECT count() FROM behaviour_events) + (SELECT count() FROM order_events) + (SELECT count() FROM inventory_events) AS n', format: 'JSONEachRow' })
       expect(Number((await rs.json<{ n: string }>())[0]?.n)).toBe(valid)
+      // Data quality, exactly once: every record read, accepted, duplicate, too late and dead-lettered event counted once.
+      const quality = await ch.client.query({ query: 'SELECT kind, sum(events) AS n FROM quality_minute GROUP BY kind', format: 'JSONEachRow' })
+      const q = Object.fromEntries((await quality.json<{ kind: string; n: string }>()).map((r) => [r.kind, Number(r.n)]))
+      expect(q).toMatchObject({ records: planted.records.length, dead_letter: planted.malformed, duplicate: planted.duplicates, accepted: valid })
     } finally {
       await ch.close()
     }

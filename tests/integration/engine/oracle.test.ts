@@ -52,6 +52,12 @@ describe.each(transports())('oracle (%s): every cube equals plain SQL over the r
     expect(Number(facts?.n)).toBe(valid)
     expect(facts?.u).toBe(facts?.o)
 
+
+    // Data quality, exactly once: every record read, accepted, duplicate, too late and dead-lettered event counted once.
+    const quality = await ch.client.query({ query: 'SELECT kind, sum(events) AS n FROM quality_minute GROUP BY kind', format: 'JSONEachRow' })
+    const q = Object.fromEntries((await quality.json<{ kind: string; n: string }>()).map((r) => [r.kind, Number(r.n)]))
+    expect(q).toMatchObject({ records: planted.records.length, dead_letter: planted.malformed, duplicate: planted.duplicates, late: lateIds.size, accepted: valid })
+    expect(q.late_accepted).toBeGreaterThan(0)
     const results = await runOracle(ch)
     for (const [name, r] of Object.entries(results)) {
       if (!r.rare || EVENTS >= 200_000) expect(r.oracleRows, `${name}: the oracle side is empty`).toBeGreaterThan(0)
