@@ -18,6 +18,7 @@ import { activityRoutes } from './reports/activity.js'
 import type { ReportContext } from './reports/context.js'
 import { leaderRoutes } from './reports/leaders.js'
 import { productRoutes } from './reports/products.js'
+import { qualityRoutes } from './reports/quality.js'
 import { ReportQueries } from './reports/query.js'
 import { salesRoutes } from './reports/sales.js'
 
@@ -172,6 +173,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     await v1.register(leaderRoutes)
     await v1.register(activityRoutes)
     await v1.register(alertRoutes, { ch })
+    await v1.register(qualityRoutes)
   })
 
   await app.register(dashboardRoutes, { pollMs: config.api.dashboardPollMs })

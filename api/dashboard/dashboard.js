@@ -196,6 +196,23 @@ async function timeOfDay() {
   window.__streamcube.rendered['chart-tod'] = [...body.weekday, ...body.weekend].filter((h) => h.orders > 0).length
 }
 
+async function quality() {
+  let body
+  try {
+    body = await get('/v1/quality', range())
+  } catch (err) {
+    if (/: 403/.test(err.message)) {
+      $('quality-panel').style.display = 'none'
+      return
+    }
+    throw err
+  }
+  $('quality-summary').textContent = body.silent_communities.length ? `${body.silent_communities.length} communities silent for an hour: ${body.silent_communities.slice(0, 5).map((c) => c.community_id).join(', ')}` : 'no silent communities'
+  $('quality').querySelector('tbody').innerHTML = body.topics.map((t) => `<tr><td>${t.topic}</td><td>${t.pipeline_set.split(',').length} pipelines</td><td>${int(t.records)}</td>
+    <td>${pct(t.dead_letter_rate)}</td><td>${t.dead_letters_by_code[0]?.code ?? '—'}</td><td>${pct(t.duplicate_rate)}</td><td>${pct(t.late_rate)}</td></tr>`).join('')
+  window.__streamcube.rendered.quality = body.topics.length
+}
+
 async function freshness() {
   const body = await get('/v1/freshness')
   const el = $('freshness')
@@ -216,7 +233,7 @@ async function refresh() {
   // Alerts first: the sales chart draws the rules' reference lines.
   let alertError = null
   await alerts().catch((err) => (alertError = `alerts: ${err.message}`))
-  const tasks = { sales, products, activity, leaders, heatmap, timeOfDay, freshness, communities }
+  const tasks = { sales, products, activity, leaders, heatmap, timeOfDay, freshness, communities, quality }
   const results = await Promise.allSettled(Object.values(tasks).map((f) => f()))
   const failed = results.map((r, i) => [Object.keys(tasks)[i], r]).filter(([, r]) => r.status === 'rejected')
   window.__streamcube.errors = [...(alertError ? [alertError] : []), ...failed.map(([name, r]) => `${name}: ${r.reason.message}`)]

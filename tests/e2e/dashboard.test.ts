@@ -80,6 +80,7 @@ describe.runIf(browserAvailable())('dashboard in headless Chromium', () => {
     expect(state.communities).toBeGreaterThan(2)
     expect(state.alertRows).toEqual([expect.stringMatching(/^Busy quarter hour.*firing/)])
     expect(state.referenceLines).toBe(1)
+    expect(state.rendered.quality, 'the data quality panel is empty').toBeGreaterThan(0)
     // No CDN: every request stays on the API's origin.
     expect(requests.filter((u) => !u.startsWith(address))).toEqual([])
     expect(consoleErrors).toEqual([])

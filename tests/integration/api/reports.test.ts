@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { insertRows } from '../../../sinks/index.js'
 import { apiSuite, DAY_START, iso } from './fixture.js'
 
 /*
@@ -235,6 +236,37 @@ describe('reports equal plain SQL over the raw events', () => {
       SELECT max(toStartOfMinute(event_time)) AS m FROM behaviour_events UNION ALL SELECT max(toStartOfMinute(event_time)) FROM order_events WHERE status = 'created')`)
     expect(fresh.body.latest_minute).toBe(iso(latest?.m as number))
     expect(fresh.body.watermark).toBeNull() // the generator source publishes no watermarks
+  })
+
+  it('data quality: records, dead-letter rate by code, duplicate and late rates per topic; silent communities', async () => {
+    const minute = Math.floor(s.end / MIN) * MIN
+    const rs = await s.sql<{ topic: string; n: number }>(`SELECT topic, sum(events) AS n FROM quality_minute WHERE kind = 'records' GROUP BY topic ORDER BY topic`)
+    expect(rs.reduce((n, r) => n + Number(r.n), 0)).toBe(s.events)
+    // Planted on top of the generated counts: dead letters of two codes on the orders stream.
+    await insertRows(s.ch, 'quality_minute', [
+      { window_start: minute / 1000, pipeline_set: 'p', topic: 'generator.orders', kind: 'records', code: '', events: 100 },
+      { window_start: minute / 1000, pipeline_set: 'p', topic: 'generator.orders', kind: 'dead_letter', code: 'DECODE_SCHEMA', events: 3 },
+      { window_start: minute / 1000, pipeline_set: 'p', topic: 'generator.orders', kind: 'dead_letter', code: 'DECODE_JSON', events: 7 },
+      { window_start: minute / 1000, pipeline_set: 'p', topic: 'generator.orders', kind: 'accepted', code: '', events: 88 },
+      { window_start: minute / 1000, pipeline_set: 'p', topic: 'generator.orders', kind: 'duplicate', code: '', events: 2 },
+    ])
+    const res = await s.get(`/v1/quality?from=${iso(DAY_START)}&to=${iso(s.end + 2 * HOUR)}&silentMinutes=60`, 'analyst')
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    const planted = res.body.topics.find((t: { pipeline_set: string }) => t.pipeline_set === 'p')
+    expect(planted).toMatchObject({ topic: 'generator.orders', records: 100, dead_lettered: 10, dead_letter_rate: 0.1, duplicates: 2, duplicate_rate: 2 / 90, late_rate: 0,
+      dead_letters_by_code: [{ code: 'DECODE_JSON', records: 7 }, { code: 'DECODE_SCHEMA', records: 3 }] })
+    const generated = res.body.topics.filter((t: { pipeline_set: string }) => t.pipeline_set !== 'p')
+    expect(generated.map((t: { topic: string; records: number }) => [t.topic, t.records])).toEqual(rs.map((r) => [r.topic, Number(r.n)]))
+    for (const t of generated) expect(t.pipeline_set).toBe('activity,facts,gmv,heatmap,inventory,lifecycle,products')
+    // Two hours after the data ends, every community that was active is silent.
+    const active = await s.sql<{ community_id: string; last: number }>(`SELECT community_id, toUnixTimestamp(max(m)) AS last FROM (
+      SELECT community_id, toStartOfMinute(event_time) AS m FROM behaviour_events UNION ALL SELECT community_id, toStartOfMinute(event_time) FROM order_events WHERE status = 'created')
+      WHERE m >= toDateTime({since:UInt32}) GROUP BY community_id ORDER BY last, community_id`, { since: (s.end + HOUR - 86_400_000) / 1000 })
+    expect(res.body.silent_communities.map((c: { community_id: string; last_seen: string }) => [c.community_id, Date.parse(c.last_seen) / 1000])).toEqual(active.map((a) => [a.community_id, Number(a.last)]))
+    // With the window ending at the data's end, nobody is silent.
+    expect((await s.get(`/v1/quality?from=${iso(DAY_START)}&to=${iso(minute)}&silentMinutes=60`, 'analyst')).body.silent_communities).toEqual([])
+    expect((await s.get('/v1/quality?silentMinutes=2', 'analyst')).body.message).toMatch(/querystring\.silentMinutes: must be 5-1440/)
+    expect((await s.get('/v1/quality', 'leader')).status).toBe(403)
   })
 
   it('time of day: orders per local hour, weekday and weekend curves, per-day averages', async () => {
