@@ -19,6 +19,7 @@ import type { ReportContext } from './reports/context.js'
 import { leaderRoutes } from './reports/leaders.js'
 import { productRoutes } from './reports/products.js'
 import { qualityRoutes } from './reports/quality.js'
+import { repurchaseRoutes } from './reports/repurchase.js'
 import { ReportQueries } from './reports/query.js'
 import { salesRoutes } from './reports/sales.js'
 
@@ -174,6 +175,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     await v1.register(activityRoutes)
     await v1.register(alertRoutes, { ch })
     await v1.register(qualityRoutes)
+    await v1.register(repurchaseRoutes)
   })
 
   await app.register(dashboardRoutes, { pollMs: config.api.dashboardPollMs })

@@ -269,6 +269,31 @@ describe('reports equal plain SQL over the raw events', () => {
     expect((await s.get('/v1/quality', 'leader')).status).toBe(403)
   })
 
+  it('repurchase rate: users who paid twice among those who paid, per community and city-wide, weekly trend', async () => {
+    const to = s.end
+    const res = await s.get(`/v1/repurchase?to=${iso(to)}&days=1&weeks=2`)
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    const oracle = (perCommunity: boolean) => s.sql<{ g: string; buyers: number; repeaters: number }>(`
+      SELECT grp AS g, count() AS buyers, countIf(n >= 2) AS repeaters FROM (
+        SELECT ${perCommunity ? 'community_id' : "''"} AS grp, user_id, count() AS n FROM (
+          SELECT order_id, any(community_id) AS community_id, any(user_id) AS user_id, minIf(event_time, status = 'paid') AS p FROM order_events
+          GROUP BY order_id HAVING countIf(status = 'paid') > 0 AND p >= fromUnixTimestamp64Milli({f:Int64}, 'UTC') AND p < fromUnixTimestamp64Milli({t:Int64}, 'UTC'))
+        GROUP BY grp, user_id)
+      GROUP BY grp ORDER BY grp`, { f: to - 86_400_000, t: to })
+    const [city] = await oracle(false)
+    expect(city?.repeaters).toBeGreaterThan(0)
+    expect({ buyers: res.body.city.buyers, repeaters: res.body.city.repeaters }).toEqual({ buyers: city?.buyers, repeaters: city?.repeaters })
+    expect(res.body.city.rate).toBeCloseTo((city?.repeaters ?? 0) / (city?.buyers ?? 1), 12)
+    const perCommunity = await oracle(true)
+    expect(res.body.communities.map((c: { community_id: string; buyers: number; repeaters: number }) => ({ g: c.community_id, buyers: c.buyers, repeaters: c.repeaters }))).toEqual(perCommunity)
+    // The week before holds no data: the trend's second point is empty.
+    expect(res.body.city.trend).toHaveLength(2)
+    expect(res.body.city.trend[1]).toMatchObject({ buyers: 0, repeaters: 0, rate: null })
+    expect((await s.get('/v1/repurchase?days=0')).body.message).toMatch(/querystring\.days: must be 1-180/)
+    const mine = await s.get(`/v1/repurchase?to=${iso(to)}&days=1&weeks=1`, 'leader')
+    expect(mine.body.communities.map((c: { community_id: string }) => c.community_id)).toEqual(['c-001', 'c-002'])
+  })
+
   it('time of day: orders per local hour, weekday and weekend curves, per-day averages', async () => {
     const res = await s.get(`/v1/time-of-day?${q(R_DAY)}&tz=Asia/Shanghai`)
     expect(res.status).toBe(200)
