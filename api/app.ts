@@ -17,6 +17,7 @@ import { alertRoutes } from './alerts.js'
 import { activityRoutes } from './reports/activity.js'
 import type { ReportContext } from './reports/context.js'
 import { leaderRoutes } from './reports/leaders.js'
+import { expiryRoutes } from './reports/expiry.js'
 import { productRoutes } from './reports/products.js'
 import { qualityRoutes } from './reports/quality.js'
 import { repurchaseRoutes } from './reports/repurchase.js'
@@ -176,6 +177,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     await v1.register(alertRoutes, { ch })
     await v1.register(qualityRoutes)
     await v1.register(repurchaseRoutes)
+    await v1.register(expiryRoutes)
   })
 
   await app.register(dashboardRoutes, { pollMs: config.api.dashboardPollMs })

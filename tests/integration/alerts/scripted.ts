@@ -42,10 +42,17 @@ export async function scriptedOrders(ch: ClickHouse, schedule: readonly { start:
       for (let j = 0; j < count; j++) events.push(make(s.start + i * step + Math.floor(((j + 0.5) * step) / Math.max(count, 1) / 2), n++, s.community))
     })
   }
-  events.sort((a, b) => a.event.event.eventTime - b.event.event.eventTime)
+  return runScripted(ch, events, (t) => make(t, n++, 'c-none'))
+}
+
+/** Feeds records (any types, sorted here by event time) through the real pipelines into `ch`; returns how many. */
+export async function runScripted(ch: ClickHouse, records: GeneratedRecord[], filler?: (time: number) => GeneratedRecord): Promise<number> {
+  const events = [...records].sort((a, b) => a.event.event.eventTime - b.event.event.eventTime)
   const end = (events.at(-1)?.event.event.eventTime ?? 0) + 1
   let i = 0
-  const source = { next: (): GeneratedRecord => events[i++] ?? make(end + 86_400_000, n++, 'c-none') } as unknown as EventGenerator
+  // Past the last record, the source is asked once more: an event after `end` stops it.
+  const after = filler ?? ((t: number) => ({ ...events[0]!, event: { ...events[0]!.event, event: { ...events[0]!.event.event, eventTime: t } } }) as GeneratedRecord)
+  const source = { next: (): GeneratedRecord => events[i++] ?? after(end + 86_400_000) } as unknown as EventGenerator
   return runGeneratorSource({ generator: source, pipelines: PIPELINES, ch, log: silent, signal: new AbortController().signal, intervalMs: 1, now: () => end, until: end })
 }
 

@@ -294,6 +294,16 @@ describe('reports equal plain SQL over the raw events', () => {
     expect(mine.body.communities.map((c: { community_id: string }) => c.community_id)).toEqual(['c-001', 'c-002'])
   })
 
+  it('expiry warnings on generated stock: every batch on hand is assessed, at-risk units add up', async () => {
+    const res = await s.get(`/v1/expiry?at=${iso(s.end)}&all=true`)
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    const [held] = await s.sql<{ n: number }>(`SELECT count() AS n FROM (
+      SELECT warehouse_id, sku, batch_id, sumIf(qty, kind = 'receipt') AS r, sumIf(qty, kind IN ('sale', 'loss')) AS out
+      FROM inventory_events WHERE batch_id IS NOT NULL GROUP BY ALL HAVING r > out)`)
+    expect(res.body.summary.batches).toBe(Number(held?.n))
+    expect(res.body.summary.at_risk_units).toBe(res.body.batches.reduce((n: number, b: { at_risk: number }) => n + b.at_risk, 0))
+  })
+
   it('time of day: orders per local hour, weekday and weekend curves, per-day averages', async () => {
     const res = await s.get(`/v1/time-of-day?${q(R_DAY)}&tz=Asia/Shanghai`)
     expect(res.status).toBe(200)

@@ -1,0 +1,143 @@
+import type { FastifyPluginAsync } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { requireRole, scopeParams } from '../auth.js'
+import { sendReport } from './context.js'
+import { Filters } from './params.js'
+import { COMMUNITY_SCOPE, SKU_SCOPE, filterOn, num } from './query.js'
+
+/*
+ * Expiry / spoilage warning (issue 6). For every community warehouse and sku: the batches on hand
+ * (received − sold − lost, from the inventory_batches state), sold first-expiring-first (FIFO) at
+ * the average daily sales of the last `turnoverDays` days. For each batch: the days until it
+ * expires, the stock that sells before it, its days of cover, the quantity that will not sell
+ * before it expires, a risk level and a suggested action — promote, mark down, remove, or transfer
+ * to another community whose warehouse sells the sku faster than its own stock covers.
+ */
+
+const DAY = 86_400_000
+
+const ExpiryQuery = z.object({
+  at: z.iso.datetime({ offset: true, message: 'expected an ISO 8601 date-time, e.g. 2026-11-24T08:00:00Z' }).transform((s) => Date.parse(s)).optional().describe('as of (default now)'),
+  turnoverDays: z.coerce.number().int().min(1, 'must be 1-90').max(90, 'must be 1-90').default(7).describe('average daily sales over this many days before `at`'),
+  community: Filters.shape.community,
+  sku: Filters.shape.sku,
+  all: z.enum(['true', 'false']).default('false').transform((v) => v === 'true').describe('also list batches that will sell in time'),
+})
+
+const BATCHES = `
+  SELECT warehouse_id, community_id, sku, batch_id, toInt64(sum(received)) - toInt64(sum(sold)) - toInt64(sum(lost)) AS on_hand,
+         -- aliases never reuse a column name: max(expiry_date) below must see the column
+         toString(max(production_date)) AS produced, toString(max(expiry_date)) AS expires
+  FROM inventory_batches
+  WHERE ${COMMUNITY_SCOPE} AND ${SKU_SCOPE} AND ${filterOn('f_community', 'community_id')} AND ${filterOn('f_sku', 'sku')}
+  GROUP BY warehouse_id, community_id, sku, batch_id
+  HAVING on_hand > 0 AND max(expiry_date) IS NOT NULL
+  ORDER BY warehouse_id, sku, expires, produced, batch_id`
+
+/** Daily sales rate per warehouse and sku, every warehouse (a transfer may go anywhere the caller may see). */
+const RATES = `
+  SELECT warehouse_id, community_id, sku, sum(qty) / {days:UInt16} AS per_day
+  FROM inventory_movements_minute
+  WHERE kind = 'sale' AND window_start >= toDateTime({from:UInt32}, 'UTC') AND window_start < toDateTime({to:UInt32}, 'UTC')
+    AND ${COMMUNITY_SCOPE} AND ${SKU_SCOPE} AND ${filterOn('f_sku', 'sku')}
+  GROUP BY warehouse_id, community_id, sku`
+
+/** On hand per warehouse and sku, for transfer targets. */
+const STOCK = `
+  SELECT warehouse_id, sku, toInt64(sum(received)) - toInt64(sum(sold)) - toInt64(sum(lost)) AS on_hand
+  FROM inventory_batches WHERE ${COMMUNITY_SCOPE} AND ${SKU_SCOPE} AND ${filterOn('f_sku', 'sku')}
+  GROUP BY warehouse_id, sku`
+
+export interface BatchRisk {
+  warehouse_id: string
+  community_id: string
+  sku: string
+  batch_id: string
+  on_hand: number
+  production_date: string
+  expiry_date: string
+  days_to_expiry: number
+  daily_sales: number
+  stock_ahead: number
+  days_of_cover: number | null
+  sells_before_expiry: number
+  at_risk: number
+  risk: 'ok' | 'medium' | 'high' | 'expired'
+  action: 'none' | 'promote' | 'mark_down' | 'transfer' | 'remove'
+  transfer_to: { community_id: string; warehouse_id: string; spare_demand: number } | null
+}
+
+/**
+ * FIFO over one warehouse's batches of one sku (sorted by expiry): what sells before each batch
+ * expires at `perDay`, and what does not. Pure; exported for unit tests.
+ */
+export function fifoRisk(batches: readonly { on_hand: number; expiry_date: string }[], perDay: number, at: number): { days_to_expiry: number; stock_ahead: number; days_of_cover: number | null; sells_before_expiry: number; at_risk: number }[] {
+  let ahead = 0
+  return batches.map((b) => {
+    // Sellable through the end of its expiry date (UTC).
+    const daysToExpiry = (Date.parse(`${b.expiry_date}T00:00:00Z`) + DAY - at) / DAY
+    const capacity = Math.max(0, perDay * Math.max(0, daysToExpiry) - ahead)
+    const sells = Math.min(b.on_hand, Math.floor(capacity))
+    const out = { days_to_expiry: Math.round(daysToExpiry * 10) / 10, stock_ahead: ahead, days_of_cover: perDay > 0 ? Math.round(((ahead + b.on_hand) / perDay) * 10) / 10 : null, sells_before_expiry: sells, at_risk: b.on_hand - sells }
+    ahead += b.on_hand
+    return out
+  })
+}
+
+export const expiryRoutes: FastifyPluginAsync = async (app) => {
+  const ctx = app.reports
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/expiry', {
+    schema: { tags: ['analytics'], summary: 'Expiry warnings: per batch on hand, FIFO at recent daily sales, the quantity that will not sell before it expires, risk and suggested action', querystring: ExpiryQuery },
+  }, async (req, reply) => {
+    const q = req.query
+    requireRole(req.principal, ['admin', 'analyst', 'leader'], 'expiry warnings')
+    const scope = scopeParams(req.principal, { community: q.community, sku: q.sku })
+    const at = q.at ?? ctx.now()
+    return sendReport(req, reply, ctx, { to: at }, async () => {
+      const dayEnd = Math.floor(at / 60_000) * 60
+      const params = { ...scope, f_community: q.community ?? [], f_sku: q.sku ?? [], days: q.turnoverDays, from: dayEnd - q.turnoverDays * 86_400, to: dayEnd }
+      const [batches, rates, stock] = await Promise.all([
+        ctx.queries.rows<{ warehouse_id: string; community_id: string; sku: string; batch_id: string; on_hand: number; produced: string; expires: string }>(BATCHES, params),
+        ctx.queries.rows<{ warehouse_id: string; community_id: string; sku: string; per_day: number }>(RATES, params),
+        ctx.queries.rows<{ warehouse_id: string; sku: string; on_hand: number }>(STOCK, params),
+      ])
+      const rate = new Map(rates.map((r) => [`${r.warehouse_id}|${r.sku}`, num(r.per_day)]))
+      const onHand = new Map(stock.map((s) => [`${s.warehouse_id}|${s.sku}`, num(s.on_hand)]))
+      const groups = new Map<string, typeof batches>()
+      for (const b of batches) {
+        const k = `${b.warehouse_id}|${b.sku}`
+        groups.set(k, [...(groups.get(k) ?? []), b])
+      }
+      const out: BatchRisk[] = []
+      for (const [k, list] of groups) {
+        const perDay = rate.get(k) ?? 0
+        const fifo = fifoRisk(list.map((b) => ({ on_hand: num(b.on_hand), expiry_date: b.expires })), perDay, at)
+        list.forEach((b, i) => {
+          const f = fifo[i]!
+          const onHandB = num(b.on_hand)
+          const risk: BatchRisk['risk'] = f.days_to_expiry <= 0 ? 'expired' : f.at_risk === 0 ? 'ok' : f.at_risk * 2 >= onHandB || f.days_to_expiry <= 1 ? 'high' : 'medium'
+          // Transfer: another warehouse that sells this sku faster than its own stock covers within the batch's remaining days.
+          let transfer: BatchRisk['transfer_to'] = null
+          if (risk === 'medium' || risk === 'high') {
+            for (const r of rates) {
+              if (r.sku !== b.sku || r.warehouse_id === b.warehouse_id) continue
+              const spare = Math.floor(num(r.per_day) * f.days_to_expiry - (onHand.get(`${r.warehouse_id}|${r.sku}`) ?? 0))
+              if (spare > 0 && (!transfer || spare > transfer.spare_demand)) transfer = { community_id: r.community_id, warehouse_id: r.warehouse_id, spare_demand: spare }
+            }
+          }
+          const action: BatchRisk['action'] = risk === 'expired' ? 'remove' : risk === 'ok' ? 'none' : transfer && transfer.spare_demand >= f.at_risk / 2 ? 'transfer' : risk === 'high' && f.days_to_expiry <= 2 ? 'mark_down' : 'promote'
+          out.push({ warehouse_id: b.warehouse_id, community_id: b.community_id, sku: b.sku, batch_id: b.batch_id, on_hand: onHandB, production_date: b.produced, expiry_date: b.expires, ...f, daily_sales: Math.round(perDay * 100) / 100, risk, action, transfer_to: action === 'transfer' ? transfer : null })
+        })
+      }
+      const order = { expired: 0, high: 1, medium: 2, ok: 3 }
+      const listed = out.filter((b) => q.all || b.risk !== 'ok').sort((a, b) => order[a.risk] - order[b.risk] || a.days_to_expiry - b.days_to_expiry || b.at_risk - a.at_risk || a.batch_id.localeCompare(b.batch_id))
+      return {
+        at: new Date(at).toISOString(),
+        turnover_days: q.turnoverDays,
+        summary: { batches: out.length, at_risk_batches: out.filter((b) => b.risk !== 'ok').length, at_risk_units: out.reduce((n, b) => n + b.at_risk, 0) },
+        batches: listed,
+      }
+    })
+  })
+}
