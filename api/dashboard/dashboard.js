@@ -213,6 +213,29 @@ async function quality() {
   window.__streamcube.rendered.quality = body.topics.length
 }
 
+async function repurchase() {
+  const body = await get('/v1/repurchase', { days: 30, weeks: 8, community: community() })
+  $('repurchase-summary').textContent = `city: ${pct(body.city.rate)} of ${int(body.city.buyers)} buyers ordered twice in 30 days`
+  const rows = [...body.communities].sort((a, b) => (b.rate ?? 0) - (a.rate ?? 0)).slice(0, 10).reverse()
+  chart('chart-repurchase').setOption({
+    tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, valueFormatter: (v) => `${v}%` },
+    grid: { left: 60, right: 20, top: 10, bottom: 30 },
+    xAxis: { type: 'value', max: 100, axisLabel: { formatter: '{value}%' } },
+    yAxis: { type: 'category', data: rows.map((c) => c.community_id) },
+    series: [{ type: 'bar', data: rows.map((c) => Math.round((c.rate ?? 0) * 1000) / 10), itemStyle: { color: '#1e8e5a' }, markLine: { symbol: 'none', data: body.city.rate === null ? [] : [{ name: 'city', xAxis: Math.round(body.city.rate * 1000) / 10 }] } }],
+  }, true)
+  window.__streamcube.rendered['chart-repurchase'] = rows.length
+}
+
+async function expiry() {
+  const body = await get('/v1/expiry', { community: community() })
+  $('expiry-summary').textContent = `${body.summary.at_risk_batches} of ${body.summary.batches} batches at risk, ${int(body.summary.at_risk_units)} units`
+  $('expiry').querySelector('tbody').innerHTML = body.batches.length
+    ? body.batches.slice(0, 10).map((b) => `<tr class="${b.risk === 'high' || b.risk === 'expired' ? 'firing' : 'pending'}"><td>${b.batch_id}</td><td>${b.sku}</td><td>${b.community_id}</td><td>${int(b.on_hand)}</td><td>${int(b.at_risk)}</td><td>${b.days_to_expiry} d</td><td>${b.action}${b.transfer_to ? ` → ${b.transfer_to.community_id}` : ''}</td></tr>`).join('')
+    : '<tr><td colspan="7">no batch at risk</td></tr>'
+  window.__streamcube.rendered.expiry = body.summary.batches
+}
+
 async function freshness() {
   const body = await get('/v1/freshness')
   const el = $('freshness')
@@ -233,7 +256,7 @@ async function refresh() {
   // Alerts first: the sales chart draws the rules' reference lines.
   let alertError = null
   await alerts().catch((err) => (alertError = `alerts: ${err.message}`))
-  const tasks = { sales, products, activity, leaders, heatmap, timeOfDay, freshness, communities, quality }
+  const tasks = { sales, products, activity, leaders, heatmap, timeOfDay, freshness, communities, quality, repurchase, expiry }
   const results = await Promise.allSettled(Object.values(tasks).map((f) => f()))
   const failed = results.map((r, i) => [Object.keys(tasks)[i], r]).filter(([, r]) => r.status === 'rejected')
   window.__streamcube.errors = [...(alertError ? [alertError] : []), ...failed.map(([name, r]) => `${name}: ${r.reason.message}`)]

@@ -35,11 +35,14 @@ const BATCHES = `
   HAVING on_hand > 0 AND max(expiry_date) IS NOT NULL
   ORDER BY warehouse_id, sku, expires, produced, batch_id`
 
-/** Daily sales rate per warehouse and sku, every warehouse (a transfer may go anywhere the caller may see). */
+/**
+ * Sales per warehouse and sku over the turnover window, and when the window first saw the pair
+ * (any movement): a sku stocked for less than the window is averaged over the days it existed.
+ */
 const RATES = `
-  SELECT warehouse_id, community_id, sku, sum(qty) / {days:UInt16} AS per_day
+  SELECT warehouse_id, community_id, sku, sumIf(qty, kind = 'sale') AS sold, toUnixTimestamp(min(window_start)) AS first_seen
   FROM inventory_movements_minute
-  WHERE kind = 'sale' AND window_start >= toDateTime({from:UInt32}, 'UTC') AND window_start < toDateTime({to:UInt32}, 'UTC')
+  WHERE window_start >= toDateTime({from:UInt32}, 'UTC') AND window_start < toDateTime({to:UInt32}, 'UTC')
     AND ${COMMUNITY_SCOPE} AND ${SKU_SCOPE} AND ${filterOn('f_sku', 'sku')}
   GROUP BY warehouse_id, community_id, sku`
 
@@ -96,13 +99,15 @@ export const expiryRoutes: FastifyPluginAsync = async (app) => {
     const at = q.at ?? ctx.now()
     return sendReport(req, reply, ctx, { to: at }, async () => {
       const dayEnd = Math.floor(at / 60_000) * 60
-      const params = { ...scope, f_community: q.community ?? [], f_sku: q.sku ?? [], days: q.turnoverDays, from: dayEnd - q.turnoverDays * 86_400, to: dayEnd }
+      const params = { ...scope, f_community: q.community ?? [], f_sku: q.sku ?? [], from: dayEnd - q.turnoverDays * 86_400, to: dayEnd }
       const [batches, rates, stock] = await Promise.all([
         ctx.queries.rows<{ warehouse_id: string; community_id: string; sku: string; batch_id: string; on_hand: number; produced: string; expires: string }>(BATCHES, params),
-        ctx.queries.rows<{ warehouse_id: string; community_id: string; sku: string; per_day: number }>(RATES, params),
+        ctx.queries.rows<{ warehouse_id: string; community_id: string; sku: string; sold: number; first_seen: number }>(RATES, params),
         ctx.queries.rows<{ warehouse_id: string; sku: string; on_hand: number }>(STOCK, params),
       ])
-      const rate = new Map(rates.map((r) => [`${r.warehouse_id}|${r.sku}`, num(r.per_day)]))
+      // Days observed: the window, or less for a pair first seen inside it (at least an hour).
+      const dailySales = (r: { sold: number; first_seen: number }) => num(r.sold) / Math.max(1 / 24, Math.min(q.turnoverDays, (params.to - num(r.first_seen)) / 86_400))
+      const rate = new Map(rates.map((r) => [`${r.warehouse_id}|${r.sku}`, dailySales(r)]))
       const onHand = new Map(stock.map((s) => [`${s.warehouse_id}|${s.sku}`, num(s.on_hand)]))
       const groups = new Map<string, typeof batches>()
       for (const b of batches) {
@@ -122,7 +127,7 @@ export const expiryRoutes: FastifyPluginAsync = async (app) => {
           if (risk === 'medium' || risk === 'high') {
             for (const r of rates) {
               if (r.sku !== b.sku || r.warehouse_id === b.warehouse_id) continue
-              const spare = Math.floor(num(r.per_day) * f.days_to_expiry - (onHand.get(`${r.warehouse_id}|${r.sku}`) ?? 0))
+              const spare = Math.floor(dailySales(r) * f.days_to_expiry - (onHand.get(`${r.warehouse_id}|${r.sku}`) ?? 0))
               if (spare > 0 && (!transfer || spare > transfer.spare_demand)) transfer = { community_id: r.community_id, warehouse_id: r.warehouse_id, spare_demand: spare }
             }
           }

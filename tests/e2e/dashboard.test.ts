@@ -17,7 +17,7 @@ import { apiSuite } from '../integration/api/fixture.js'
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const HOUR = 3_600_000
 const NOW = Math.floor(Date.now() / 60_000) * 60_000
-const CHARTS = ['chart-sales', 'chart-products', 'chart-funnel', 'chart-leaders', 'chart-heatmap', 'chart-tod']
+const CHARTS = ['chart-sales', 'chart-products', 'chart-funnel', 'chart-leaders', 'chart-heatmap', 'chart-tod', 'chart-repurchase']
 
 function browserAvailable(): boolean {
   if (existsSync(CHROMIUM)) return true
@@ -81,6 +81,7 @@ describe.runIf(browserAvailable())('dashboard in headless Chromium', () => {
     expect(state.alertRows).toEqual([expect.stringMatching(/^Busy quarter hour.*firing/)])
     expect(state.referenceLines).toBe(1)
     expect(state.rendered.quality, 'the data quality panel is empty').toBeGreaterThan(0)
+    expect(state.rendered.expiry, 'the expiry panel assessed no batch').toBeGreaterThan(0)
     // No CDN: every request stays on the API's origin.
     expect(requests.filter((u) => !u.startsWith(address))).toEqual([])
     expect(consoleErrors).toEqual([])
