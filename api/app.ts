@@ -19,6 +19,7 @@ import type { ReportContext } from './reports/context.js'
 import { leaderRoutes } from './reports/leaders.js'
 import { expiryRoutes } from './reports/expiry.js'
 import { productRoutes } from './reports/products.js'
+import { profileRoutes } from './reports/profile.js'
 import { qualityRoutes } from './reports/quality.js'
 import { repurchaseRoutes } from './reports/repurchase.js'
 import { ReportQueries } from './reports/query.js'
@@ -178,6 +179,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     await v1.register(qualityRoutes)
     await v1.register(repurchaseRoutes)
     await v1.register(expiryRoutes)
+    await v1.register(profileRoutes)
   })
 
   await app.register(dashboardRoutes, { pollMs: config.api.dashboardPollMs })

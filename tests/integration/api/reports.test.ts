@@ -304,6 +304,36 @@ describe('reports equal plain SQL over the raw events', () => {
     expect(res.body.summary.at_risk_units).toBe(res.body.batches.reduce((n: number, b: { at_risk: number }) => n + b.at_risk, 0))
   })
 
+  it('community profile: category mix, price bands, dayparts, basket and new users against the city', async () => {
+    const res = await s.get(`/v1/communities/c-003/profile?${q(R_DAY)}&tz=Asia/Shanghai`)
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    const p = secs(R_DAY)
+    const cats = await s.sql<{ c: string; mine: number; all: number }>(`
+      SELECT cat AS c, sumIf(q * pr, community_id = 'c-003') AS mine, sum(q * pr) AS all
+      FROM order_events ARRAY JOIN line_category_id AS cat, line_qty AS q, line_unit_price_cents AS pr WHERE status = 'paid' AND ${IN_RANGE}
+      GROUP BY c ORDER BY all DESC, c`, p)
+    const mineTotal = cats.reduce((n, c) => n + Number(c.mine), 0)
+    const allTotal = cats.reduce((n, c) => n + Number(c.all), 0)
+    expect(res.body.categories.map((c: { category_id: string; gmv_cents: number; city_share: number }) => [c.category_id, c.gmv_cents, c.city_share]))
+      .toEqual(cats.map((c) => [c.c, Number(c.mine), Number(c.all) / allTotal]))
+    expect(res.body.categories.reduce((n: number, c: { share: number | null }) => n + (c.share ?? 0), 0)).toBeCloseTo(mineTotal ? 1 : 0, 9)
+    const [b] = await s.sql<{ g: number; o: number; ga: number; oa: number }>(`
+      SELECT sumIf(amount_cents, community_id = 'c-003') AS g, uniqExactIf(order_id, community_id = 'c-003') AS o, sum(amount_cents) AS ga, uniqExact(order_id) AS oa
+      FROM order_events WHERE status = 'paid' AND ${IN_RANGE}`, p)
+    expect(res.body.basket).toEqual({ orders: Number(b?.o), avg_basket_cents: Math.round(Number(b?.g) / Number(b?.o)), city_avg_basket_cents: Math.round(Number(b?.ga) / Number(b?.oa)) })
+    const hours = await s.sql<{ h: number; n: number }>(`SELECT toHour(event_time, 'Asia/Shanghai') AS h, uniqExact(order_id) AS n FROM order_events WHERE status = 'paid' AND community_id = 'c-003' AND ${IN_RANGE} GROUP BY h`, p)
+    const evening = hours.filter((h) => h.h >= 18 && h.h < 22).reduce((n, h) => n + Number(h.n), 0)
+    expect(res.body.dayparts.find((d: { part: string }) => d.part === 'evening').orders).toBe(evening)
+    const [u] = await s.sql<{ users: number }>(`SELECT uniqExact(user_id) AS users FROM order_events WHERE status = 'paid' AND community_id = 'c-003'
+      AND event_time >= fromUnixTimestamp64Milli({fm:Int64}, 'UTC') AND event_time < fromUnixTimestamp64Milli({tm:Int64}, 'UTC')`, { fm: R_DAY.from, tm: R_DAY.to })
+    // All the generated history lies inside the day: every paying user is new.
+    expect(res.body.users).toMatchObject({ paying: Number(u?.users), new: Number(u?.users), returning: 0, new_share: 1 })
+    expect(res.body.price_bands.reduce((n: number, x: { share: number | null }) => n + (x.share ?? 0), 0)).toBeCloseTo(1, 9)
+    expect((await s.get(`/v1/communities/c-003/profile?${q(R_DAY)}`, 'leader')).status).toBe(403)
+    expect((await s.get(`/v1/communities/c-001/profile?${q(R_DAY)}`, 'leader')).body.compared_with).toBe('the communities of this key')
+    expect((await s.get(`/v1/communities/c-001/profile?tz=Nowhere/Else`)).body.message).toMatch(/querystring\.tz: not an IANA time zone/)
+  })
+
   it('time of day: orders per local hour, weekday and weekend curves, per-day averages', async () => {
     const res = await s.get(`/v1/time-of-day?${q(R_DAY)}&tz=Asia/Shanghai`)
     expect(res.status).toBe(200)
