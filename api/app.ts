@@ -24,6 +24,7 @@ import { qualityRoutes } from './reports/quality.js'
 import { repurchaseRoutes } from './reports/repurchase.js'
 import { ReportQueries } from './reports/query.js'
 import { salesRoutes } from './reports/sales.js'
+import { targetingRoutes } from './reports/targeting.js'
 
 export interface ApiOptions {
   readonly ch: ClickHouse
@@ -180,6 +181,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     await v1.register(repurchaseRoutes)
     await v1.register(expiryRoutes)
     await v1.register(profileRoutes)
+    await v1.register(targetingRoutes)
   })
 
   await app.register(dashboardRoutes, { pollMs: config.api.dashboardPollMs })
