@@ -17,6 +17,7 @@ import { alertRoutes } from './alerts.js'
 import { activityRoutes } from './reports/activity.js'
 import type { ReportContext } from './reports/context.js'
 import { leaderRoutes } from './reports/leaders.js'
+import { campaignRoutes } from './reports/campaigns.js'
 import { expiryRoutes } from './reports/expiry.js'
 import { productRoutes } from './reports/products.js'
 import { profileRoutes } from './reports/profile.js'
@@ -182,6 +183,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     await v1.register(expiryRoutes)
     await v1.register(profileRoutes)
     await v1.register(targetingRoutes)
+    await v1.register(campaignRoutes, { ch })
   })
 
   await app.register(dashboardRoutes, { pollMs: config.api.dashboardPollMs })

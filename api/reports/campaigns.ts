@@ -1,0 +1,129 @@
+import type { FastifyPluginAsync } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { ClickHouse } from '../../sinks/index.js'
+import { insertRows } from '../../sinks/index.js'
+import { requireRole, scopeParams } from '../auth.js'
+import { ApiError, ApiErrorCode, badRequest } from '../errors.js'
+import { sendReport } from './context.js'
+import { bound, grainFor } from './params.js'
+import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
+
+/*
+ * Campaign effect (issue 6). A campaign (communities, a time range, optionally categories) is
+ * registered through the API; its effect compares GMV, orders, active users and new users in the
+ * campaign window with the same weekday-hours of each of the previous `weeks` weeks: uplift =
+ * value / baseline mean − 1, with a 95 % interval from the baseline's week-to-week spread (a
+ * prediction interval for one more week without the campaign).
+ */
+
+const WEEK = 7 * 86_400_000
+const Id = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, '1-64 letters, digits, ".", "_", ":" or "-"')
+const instant = z.iso.datetime({ offset: true, message: 'expected an ISO 8601 date-time, e.g. 2026-11-24T08:00:00Z' })
+
+export const CampaignSchema = z
+  .object({
+    id: Id,
+    name: z.string().min(1).max(200),
+    communities: z.array(Id).min(1, 'a campaign runs in at least one community').max(100),
+    categories: z.array(Id).max(100).default([]).describe('GMV and orders of these categories only (empty: all)'),
+    from: instant,
+    to: instant,
+  })
+  .strict()
+  .refine((c) => Date.parse(c.from) < Date.parse(c.to), { path: ['to'], message: 'must be after from' })
+  .refine((c) => Date.parse(c.to) - Date.parse(c.from) <= WEEK, { path: ['to'], message: 'a campaign window may last at most 7 days (its baseline is the same weekday-hours of earlier weeks)' })
+export type Campaign = z.output<typeof CampaignSchema>
+
+/** Student-t 97.5 % quantiles for 1-12 degrees of freedom. */
+const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179]
+
+/** Uplift of `value` over a baseline of weekly values, with a 95 % prediction interval. */
+export function uplift(value: number, baseline: readonly number[]): { baseline_mean: number | null; uplift: number | null; low: number | null; high: number | null; significant: boolean } {
+  const n = baseline.length
+  if (n === 0) return { baseline_mean: null, uplift: null, low: null, high: null, significant: false }
+  const mean = baseline.reduce((a, b) => a + b, 0) / n
+  if (mean === 0) return { baseline_mean: 0, uplift: null, low: null, high: null, significant: value > 0 }
+  const sd = n > 1 ? Math.sqrt(baseline.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0
+  const half = n > 1 ? (T975[Math.min(n - 2, T975.length - 1)] as number) * sd * Math.sqrt(1 + 1 / n) : 0
+  const lo = mean - half
+  const hi = mean + half
+  return {
+    baseline_mean: mean,
+    uplift: value / mean - 1,
+    // The uplift that would be measured at each end of the no-campaign interval.
+    low: value / hi - 1,
+    high: lo > 0 ? value / lo - 1 : null,
+    significant: value > hi || value < lo,
+  }
+}
+
+/** One window's value of each metric (active users are distinct per window, so one query per window). */
+async function windowValues(ctx: { queries: { rows<T>(q: string, p: Record<string, unknown>): Promise<T[]> } }, c: Campaign, from: number, to: number, scope: Record<string, unknown>) {
+  const table = (cube: string) => `${cube}_${grainFor(from, to, 'hour').name}`
+  const p = { ...scope, communities: c.communities, categories: c.categories, from: bound(from), to: bound(to), from_ms: from, to_ms: to }
+  const [[g], [a], [n]] = await Promise.all([
+    ctx.queries.rows<{ gmv: number; orders: number }>(`SELECT sum(gmv_cents) AS gmv, uniqMerge(orders) AS orders FROM {table:Identifier}
+      WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id) AND ${filterOn('categories', 'category_id')}`, { ...p, table: table('gmv') }),
+    ctx.queries.rows<{ users: number }>(`SELECT uniqMerge(users) AS users FROM {table:Identifier}
+      WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id)`, { ...p, table: table('activity') }),
+    ctx.queries.rows<{ users: number }>(`SELECT countIf(first_paid >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')) AS users FROM (
+        SELECT community_id, user_id, min(p) AS first_paid, max(p) AS last_paid FROM (
+          SELECT order_id, community_id, any(user_id) AS user_id, assumeNotNull(min(paid_at)) AS p FROM order_lifecycle
+          WHERE ${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id)
+          GROUP BY order_id, community_id, leader_id HAVING min(paid_at) IS NOT NULL AND p < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC'))
+        GROUP BY community_id, user_id HAVING last_paid >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC'))`, p),
+  ])
+  return { gmv_cents: num(g?.gmv), orders: num(g?.orders), active_users: num(a?.users), new_users: num(n?.users) }
+}
+
+async function listCampaigns(ch: ClickHouse): Promise<Campaign[]> {
+  const rs = await ch.client.query({ query: 'SELECT argMax(definition, version) AS d FROM campaigns GROUP BY campaign_id HAVING argMax(deleted, version) = 0 ORDER BY campaign_id', format: 'JSONEachRow' })
+  return (await rs.json<{ d: string }>()).map((r) => CampaignSchema.parse(JSON.parse(r.d)))
+}
+
+export const campaignRoutes: FastifyPluginAsync<{ ch: ClickHouse }> = async (app, opts) => {
+  const ctx = app.reports
+  const typed = app.withTypeProvider<ZodTypeProvider>()
+  const Params = z.object({ id: Id })
+
+  typed.get('/v1/campaigns', { schema: { tags: ['analytics'], summary: 'Registered campaigns' } }, async (req) => {
+    requireRole(req.principal, ['admin', 'analyst'], 'campaigns')
+    return { campaigns: await listCampaigns(opts.ch) }
+  })
+  typed.post('/v1/campaigns', { schema: { tags: ['analytics'], summary: 'Register a campaign (admin)', body: CampaignSchema } }, async (req, reply) => {
+    requireRole(req.principal, ['admin'], 'or register campaigns (admin only)')
+    if ((await listCampaigns(opts.ch)).some((c) => c.id === req.body.id)) throw new ApiError(ApiErrorCode.CONFLICT, 409, `campaign ${req.body.id} exists`)
+    await insertRows(opts.ch, 'campaigns', [{ campaign_id: req.body.id, version: Date.now(), deleted: 0, definition: JSON.stringify(req.body), updated_at: Date.now(), updated_by: req.principal.name }])
+    return reply.status(201).send(req.body)
+  })
+  typed.get('/v1/campaigns/:id/effect', {
+    schema: {
+      tags: ['analytics'],
+      summary: 'Campaign effect: uplift of GMV, orders, active users and new users against the same weekday-hours of previous weeks, with a 95 % interval',
+      params: Params,
+      querystring: z.object({ weeks: z.coerce.number().int().min(2, 'must be 2-12').max(12, 'must be 2-12').default(4) }),
+    },
+  }, async (req, reply) => {
+    requireRole(req.principal, ['admin', 'analyst', 'leader'], 'campaign effects')
+    const c = (await listCampaigns(opts.ch)).find((x) => x.id === req.params.id)
+    if (!c) throw new ApiError(ApiErrorCode.NOT_FOUND, 404, `campaign ${req.params.id} does not exist`)
+    const scope: Record<string, unknown> = { ...scopeParams(req.principal, { community: c.communities }) }
+    const from = Date.parse(c.from)
+    const to = Date.parse(c.to)
+    if (to > ctx.now()) throw badRequest(`campaign ${c.id} has not ended yet (it ends ${c.to}): its effect is measured on the whole window`)
+    return sendReport(req, reply, ctx, { to }, async () => {
+      const campaign = await windowValues(ctx, c, from, to, scope)
+      const weeks = await Promise.all(Array.from({ length: req.query.weeks }, (_, i) => windowValues(ctx, c, from - (i + 1) * WEEK, to - (i + 1) * WEEK, scope)))
+      const metric = (k: keyof typeof campaign) => ({ value: campaign[k], baseline: weeks.map((w) => w[k]), ...uplift(campaign[k], weeks.map((w) => w[k])) })
+      return {
+        campaign: c,
+        baseline_weeks: req.query.weeks,
+        gmv_cents: metric('gmv_cents'),
+        orders: metric('orders'),
+        active_users: metric('active_users'),
+        new_users: metric('new_users'),
+      }
+    })
+  })
+}
