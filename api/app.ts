@@ -25,6 +25,7 @@ import { qualityRoutes } from './reports/quality.js'
 import { repurchaseRoutes } from './reports/repurchase.js'
 import { ReportQueries } from './reports/query.js'
 import { salesRoutes } from './reports/sales.js'
+import { siteRoutes } from './reports/sites.js'
 import { targetingRoutes } from './reports/targeting.js'
 
 export interface ApiOptions {
@@ -184,6 +185,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     await v1.register(profileRoutes)
     await v1.register(targetingRoutes)
     await v1.register(campaignRoutes, { ch })
+    await v1.register(siteRoutes)
   })
 
   await app.register(dashboardRoutes, { pollMs: config.api.dashboardPollMs })
