@@ -7,6 +7,7 @@ import { requireRole, scopeParams } from '../auth.js'
 import { ApiError, ApiErrorCode, badRequest } from '../errors.js'
 import { sendReport } from './context.js'
 import { bound, grainFor } from './params.js'
+import { communityBuyersSql } from './orders-sql.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
 
 /*
@@ -67,12 +68,8 @@ async function windowValues(ctx: { queries: { rows<T>(q: string, p: Record<strin
       WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id) AND ${filterOn('categories', 'category_id')}`, { ...p, table: table('gmv') }),
     ctx.queries.rows<{ users: number }>(`SELECT uniqMerge(users) AS users FROM {table:Identifier}
       WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id)`, { ...p, table: table('activity') }),
-    ctx.queries.rows<{ users: number }>(`SELECT countIf(first_paid >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')) AS users FROM (
-        SELECT community_id, user_id, min(p) AS first_paid, max(p) AS last_paid FROM (
-          SELECT order_id, community_id, any(user_id) AS user_id, assumeNotNull(min(paid_at)) AS p FROM order_lifecycle
-          WHERE ${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id)
-          GROUP BY order_id, community_id, leader_id HAVING min(paid_at) IS NOT NULL AND p < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC'))
-        GROUP BY community_id, user_id HAVING last_paid >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC'))`, p),
+    ctx.queries.rows<{ users: number }>(`SELECT countIf(first_paid >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')) AS users
+      FROM (${communityBuyersSql(`${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id)`)})`, p),
   ])
   return { gmv_cents: num(g?.gmv), orders: num(g?.orders), active_users: num(a?.users), new_users: num(n?.users) }
 }

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { maskAddress, maskName, maskPhone, requireRole, scopeParams, seesPii } from '../auth.js'
 import { sendReport } from './context.js'
 import { Filters, TimeRange, grainFor, resolveRange, bound } from './params.js'
+import { paidBetween, paidOrdersSql } from './orders-sql.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
 
 /*
@@ -40,20 +41,10 @@ const GMV = `
   FROM {table:Identifier} WHERE ${RANGE} AND ${WHERE}
   GROUP BY community_id, leader_id`
 
-/**
- * The orders paid in [from, to), one row each (the lifecycle table merged per order). The WHERE
- * sees unmerged partial rows, each with the first event time of its own flush: a later row (the
- * delivery) can start after `to`, so only a lower bound prunes — an order whose first event is
- * more than 7 days before its payment is not counted.
- */
-const PAID_ORDERS = `
-  SELECT order_id, community_id, leader_id, assumeNotNull(min(paid_at)) AS p, min(accepted_at) AS a, min(sorted_at) AS s, min(delivered_at) AS d
-  FROM order_lifecycle
-  WHERE first_event_time >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC') - INTERVAL 7 DAY AND ${WHERE}
-  GROUP BY order_id, community_id, leader_id
-  HAVING min(paid_at) IS NOT NULL AND p >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC') AND p < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')`
+/** The orders paid in [from, to), one row each, with their step times. */
+const PAID_ORDERS = paidOrdersSql({ where: WHERE, lowerBound: 'from_ms', having: paidBetween('from_ms', 'to_ms'), extra: 'min(accepted_at) AS a, min(sorted_at) AS s, min(delivered_at) AS d' })
 
-export const LIFECYCLE = `
+const LIFECYCLE = `
   SELECT community_id, leader_id, count() AS paid_orders, countIf(d IS NOT NULL) AS delivered,
          countIf(d IS NOT NULL AND dateDiff('second', p, assumeNotNull(d)) > {late_s:UInt32}) AS late_deliveries,
          countIf(a IS NOT NULL) AS accept_n, countIf(a IS NOT NULL AND s IS NOT NULL) AS sort_n, countIf(s IS NOT NULL AND d IS NOT NULL) AS deliver_n,

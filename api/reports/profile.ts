@@ -5,6 +5,7 @@ import { validTimeZone } from '../../schemas/index.js'
 import { requireRole, scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
 import { TimeRange, bound, grainFor, resolveRange } from './params.js'
+import { communityBuyersSql } from './orders-sql.js'
 import { COMMUNITY_SCOPE, RANGE, num } from './query.js'
 
 /*
@@ -64,13 +65,7 @@ const PRICES = `
 const NEW_USERS = `
   SELECT countIf(community_id = {id:String}) AS mine_users, countIf(community_id = {id:String} AND first_paid >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')) AS mine_new,
          count() AS all_users, countIf(first_paid >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')) AS all_new
-  FROM (
-    SELECT community_id, user_id, min(p) AS first_paid, max(p) AS last_paid FROM (
-      SELECT order_id, community_id, any(user_id) AS user_id, assumeNotNull(min(paid_at)) AS p
-      FROM order_lifecycle WHERE ${COMMUNITY_SCOPE}
-      GROUP BY order_id, community_id, leader_id HAVING min(paid_at) IS NOT NULL AND p < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC'))
-    GROUP BY community_id, user_id
-    HAVING last_paid >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC'))`
+  FROM (${communityBuyersSql(COMMUNITY_SCOPE)})`
 
 const share = (n: number, d: number): number | null => (d > 0 ? n / d : null)
 

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { requireRole, scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
 import { Filters } from './params.js'
+import { paidBetween, paidOrdersSql } from './orders-sql.js'
 import { COMMUNITY_SCOPE, filterOn, num } from './query.js'
 
 /*
@@ -24,13 +25,7 @@ const RepurchaseQuery = z.object({
 })
 
 /** Paid orders of the whole trend's span, one row per order. */
-const PAID = `
-  SELECT order_id, community_id, any(user_id) AS user_id, assumeNotNull(min(paid_at)) AS p
-  FROM order_lifecycle
-  WHERE first_event_time >= fromUnixTimestamp64Milli({start:Int64}, 'UTC') - INTERVAL 7 DAY
-    AND ${COMMUNITY_SCOPE} AND ${filterOn('f_community', 'community_id')}
-  GROUP BY order_id, community_id, leader_id
-  HAVING min(paid_at) IS NOT NULL AND p >= fromUnixTimestamp64Milli({start:Int64}, 'UTC') AND p < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`
+const PAID = paidOrdersSql({ where: `${COMMUNITY_SCOPE} AND ${filterOn('f_community', 'community_id')}`, lowerBound: 'start', having: paidBetween('start', 'to') })
 
 /** Per week w (0 = the latest) and group: the users who paid in the window and how many paid twice. */
 const TREND = (group: string) => `

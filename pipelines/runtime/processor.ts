@@ -84,6 +84,8 @@ export class PartitionProcessor {
   private readonly pipelines: readonly PipelineDefinition[]
   private buffers = new Map<string, CubeBuffer>()
   private quality = new CubeBuffer()
+  private qualityMinute = -1
+  private qualityRows = new Map<string, Row>()
   private readonly pipelineSet: string
   private deadLetters: DeadLetter[] = []
   private late: LateRecord[] = []
@@ -207,10 +209,23 @@ export class PartitionProcessor {
     return true
   }
 
+  /**
+   * Per record on the hot path: the rows of the current arrival minute are kept at hand (records
+   * of a fetch mostly share one), so a count is a lookup by kind, not a key built per record.
+   */
   private countQuality(record: SourceRecord, kind: QualityKind, code: string): void {
     const ms = Number(record.timestamp)
     const minute = Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 60_000) * 60 : 0
-    const row = this.quality.row(QUALITY_TABLE, `${minute}|${kind}|${code}`, () => ({ window_start: minute, pipeline_set: this.pipelineSet, topic: this.topic, kind, code, events: 0 }))
+    if (minute !== this.qualityMinute) {
+      this.qualityMinute = minute
+      this.qualityRows = new Map()
+    }
+    const k = code ? `${kind}|${code}` : kind
+    let row = this.qualityRows.get(k)
+    if (!row) {
+      row = this.quality.row(QUALITY_TABLE, `${minute}|${kind}|${code}`, () => ({ window_start: minute, pipeline_set: this.pipelineSet, topic: this.topic, kind, code, events: 0 }))
+      this.qualityRows.set(k, row)
+    }
     add(row, 'events', 1)
   }
 
@@ -260,6 +275,8 @@ export class PartitionProcessor {
     }
     this.buffers = new Map()
     this.quality = new CubeBuffer()
+    this.qualityMinute = -1
+    this.qualityRows = new Map()
     this.deadLetters = []
     this.late = []
     this.counts = emptyCounts()

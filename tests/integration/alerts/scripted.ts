@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { EventGenerator, PIPELINES, runGeneratorSource } from '../../../pipelines/index.js'
 import type { GeneratedRecord } from '../../../pipelines/generator/generator.js'
 import { signature, type ClickHouse } from '../../../sinks/index.js'
-import type { OrderEvent } from '../../../schemas/index.js'
+import type { InventoryEvent, OrderEvent } from '../../../schemas/index.js'
 import { silent } from '../engine/harness.js'
 
 /*
@@ -12,15 +12,22 @@ import { silent } from '../engine/harness.js'
  * read cubes exactly as in production; and a real HTTP receiver.
  */
 
-/** A paid order of `community` at `time`, built from a generated order (so it is schema-valid). */
-function orderFactory(): (time: number, n: number, community: string) => GeneratedRecord {
-  const gen = new EventGenerator({ seed: 5, start: Date.now() - 3 * 86_400_000 })
-  let template: OrderEvent | undefined
-  while (!template) {
+/** A generated paid order and inventory receipt: templates that scripted events copy, so they are schema-valid. */
+export function generatedTemplates(seed: number): { order: OrderEvent; receipt: InventoryEvent } {
+  const gen = new EventGenerator({ seed, start: Date.now() - 3 * 86_400_000 })
+  let order: OrderEvent | undefined
+  let receipt: InventoryEvent | undefined
+  while (!order || !receipt) {
     const r = gen.next()
-    if (r.event.type === 'order' && r.event.event.status === 'paid') template = r.event.event
+    if (!order && r.event.type === 'order' && r.event.event.status === 'paid') order = r.event.event
+    if (!receipt && r.event.type === 'inventory' && r.event.event.kind === 'receipt') receipt = r.event.event
   }
-  const t = template
+  return { order, receipt }
+}
+
+/** A paid order of `community` at `time`, copied from a generated one. */
+function orderFactory(): (time: number, n: number, community: string) => GeneratedRecord {
+  const t = generatedTemplates(5).order
   return (time, n, community) => ({
     type: 'order',
     key: `o-${community}-${n}`,

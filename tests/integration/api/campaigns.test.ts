@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { uplift } from '../../../api/reports/campaigns.js'
-import { EventGenerator } from '../../../pipelines/index.js'
 import type { GeneratedRecord } from '../../../pipelines/generator/generator.js'
 import type { OrderEvent } from '../../../schemas/index.js'
-import { runScripted } from '../alerts/scripted.js'
+import { generatedTemplates, runScripted } from '../alerts/scripted.js'
 import { apiSuite, iso } from './fixture.js'
 
 /*
@@ -16,13 +15,7 @@ const WEEK = 7 * 86_400_000
 const C = Math.floor((Date.now() - 3 * HOUR) / HOUR) * HOUR
 
 function orders(): (time: number) => GeneratedRecord {
-  const gen = new EventGenerator({ seed: 6, start: Date.now() - 3 * 86_400_000 })
-  let t: OrderEvent | undefined
-  while (!t) {
-    const r = gen.next()
-    if (r.event.type === 'order' && r.event.event.status === 'paid') t = r.event.event
-  }
-  const template = t
+  const template = generatedTemplates(6).order
   let n = 0
   return (time) => {
     const id = `cp-${n++}`

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { fifoRisk } from '../../../api/reports/expiry.js'
-import { EventGenerator } from '../../../pipelines/index.js'
 import type { GeneratedRecord } from '../../../pipelines/generator/generator.js'
 import type { InventoryEvent } from '../../../schemas/index.js'
-import { runScripted } from '../alerts/scripted.js'
+import { generatedTemplates, runScripted } from '../alerts/scripted.js'
 import { apiSuite, iso } from './fixture.js'
 
 /*
@@ -17,14 +16,8 @@ const AT = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000
 const date = (ms: number) => new Date(ms).toISOString().slice(0, 10)
 
 function inventoryFactory(): (e: Partial<InventoryEvent> & Pick<InventoryEvent, 'kind' | 'eventTime' | 'warehouseId' | 'communityId' | 'qty'>) => GeneratedRecord {
-  const gen = new EventGenerator({ seed: 9, start: Date.now() - 3 * DAY })
-  let template: InventoryEvent | undefined
-  while (!template) {
-    const r = gen.next()
-    if (r.event.type === 'inventory' && r.event.event.kind === 'receipt') template = r.event.event
-  }
+  const t = generatedTemplates(9).receipt
   let n = 0
-  const t = template
   return (e) => {
     const event: InventoryEvent = { ...t, sku: 'sku-x', batchId: null, productionDate: null, expiryDate: null, lossReason: null, orderId: null, ...e, eventId: `inv-${n++}` }
     return { type: 'inventory', key: event.sku, event: { type: 'inventory', event } }

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { EventGenerator } from '../../../pipelines/index.js'
 import type { GeneratedRecord } from '../../../pipelines/generator/generator.js'
 import type { OrderEvent, OrderLine } from '../../../schemas/index.js'
-import { runScripted } from '../alerts/scripted.js'
+import { generatedTemplates, runScripted } from '../alerts/scripted.js'
 import { apiSuite, iso } from './fixture.js'
 
 /*
@@ -17,13 +16,7 @@ const EVENING = Math.floor((Date.now() - DAY) / DAY) * DAY + 10 * HOUR
 const NIGHT = EVENING + 8 * HOUR // 02:00 in Shanghai
 
 function orders(): (community: string, lines: OrderLine[], time: number) => GeneratedRecord[] {
-  const gen = new EventGenerator({ seed: 8, start: Date.now() - 3 * DAY })
-  let t: OrderEvent | undefined
-  while (!t) {
-    const r = gen.next()
-    if (r.event.type === 'order' && r.event.event.status === 'paid') t = r.event.event
-  }
-  const template = t
+  const template = generatedTemplates(8).order
   let n = 0
   return (community, lines, time) => {
     const id = `st-${n++}`

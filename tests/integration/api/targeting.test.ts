@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { cosine } from '../../../api/reports/targeting.js'
-import { EventGenerator } from '../../../pipelines/index.js'
 import type { GeneratedRecord } from '../../../pipelines/generator/generator.js'
 import type { OrderEvent, OrderLine } from '../../../schemas/index.js'
-import { runScripted } from '../alerts/scripted.js'
+import { generatedTemplates, runScripted } from '../alerts/scripted.js'
 import { apiSuite, iso } from './fixture.js'
 
 /*
@@ -16,13 +15,7 @@ const HOUR = 3_600_000
 const START = Math.floor((Date.now() - 6 * HOUR) / HOUR) * HOUR
 
 function orders(): (community: string, lines: OrderLine[], time: number) => GeneratedRecord {
-  const gen = new EventGenerator({ seed: 4, start: Date.now() - 3 * 86_400_000 })
-  let t: OrderEvent | undefined
-  while (!t) {
-    const r = gen.next()
-    if (r.event.type === 'order' && r.event.event.status === 'paid') t = r.event.event
-  }
-  const template = t
+  const template = generatedTemplates(4).order
   let n = 0
   return (community, lines, time) => {
     const id = `tg-${n++}`
