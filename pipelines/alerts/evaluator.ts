@@ -7,6 +7,7 @@ import { deliverWebhook, insertRows, type AlertmanagerMessage, type ClickHouse, 
 import { COUNT_METRICS, metricValues, windowRange } from './metrics.js'
 import type { AlertRule, NotifierConfig } from './rule.js'
 import { applyRules, listRules, loadStates, readRuleFile, saveStates } from './store.js'
+import { sleep } from '../runtime/time.js'
 import { dynamicCondition, initialState, staticCondition, step, type AlertState, type Evaluation, type Transition } from './state.js'
 
 /*
@@ -132,13 +133,7 @@ export class AlertEvaluator {
         this.o.log.error({ err }, 'alert evaluation failed; retrying at the next tick')
       }
       const wait = this.o.intervalMs - (this.now() % this.o.intervalMs)
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait)
-        signal.addEventListener('abort', () => {
-          clearTimeout(timer)
-          resolve()
-        }, { once: true })
-      })
+      await sleep(wait, signal)
     }
     await this.drain()
   }

@@ -7,6 +7,7 @@ import type { EngineMetrics } from './metrics.js'
 import { DEFAULT_EVENT_TIME_POLICY, type EventTimePolicy } from './partition-state.js'
 import type { PipelineDefinition } from './pipeline.js'
 import { PartitionProcessor, pipelineSetId } from './processor.js'
+import { sleep } from './time.js'
 
 export interface GeneratorSourceOptions {
   readonly generator: EventGenerator
@@ -65,13 +66,7 @@ export async function runGeneratorSource(options: GeneratorSourceOptions): Promi
       inflight[t] = plan ? executor.execute(plan, commit) : undefined
     }
     if (done) break
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, options.intervalMs ?? 1000)
-      options.signal.addEventListener('abort', () => {
-        clearTimeout(timer)
-        resolve()
-      }, { once: true })
-    })
+    await sleep(options.intervalMs ?? 1000, options.signal)
   }
   await Promise.all(Object.values(inflight))
   return total
