@@ -6,3 +6,4 @@ export { PIPELINES, selectPipelines, allocate, geohash, geohashBounds, HEATMAP_P
 export { rebuildCube, rebuildableCube, REBUILDABLE } from './rebuild.js'
 export type { RebuildableCube, RebuildOptions, RebuildResult } from './rebuild.js'
 export * from './alerts/index.js'
+export * from './restock/index.js'

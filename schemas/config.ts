@@ -82,6 +82,14 @@ export const ConfigSchema = z.object({
     webhookRetryMs: z.coerce.number().int().min(0).default(600_000),
     externalUrl: z.url().nullable().default(null),
   }),
+  restock: z.object({
+    historyDays: z.coerce.number().int().min(7, 'at least 7 days').max(365).default(56),
+    horizonDays: z.coerce.number().int().min(1).max(14).default(3),
+    safetyFactor: z.coerce.number().min(1, 'at least 1').max(10).default(1.2),
+    minStock: z.record(z.string().regex(/^(\*|[A-Za-z0-9._:-]{1,64})$/, 'a sku id or *'), z.number().int().min(0)).default({}),
+    backtestFolds: z.coerce.number().int().min(1).max(28).default(14),
+    runHour: z.coerce.number().int().min(0).max(23).default(5),
+  }),
   metricsPort: z.coerce.number().int().min(0).max(65535).nullable().default(null),
   logLevel: z.enum(LogLevel).default('info'),
 })
@@ -97,6 +105,14 @@ interface Setting {
 }
 
 const csv = (raw: string) => raw.split(',').map((s) => s.trim()).filter(Boolean)
+/** A JSON value, or the raw text (which then fails validation with the setting's fix). */
+const jsonValue = (raw: string): unknown => {
+  try {
+    return JSON.parse(raw)
+  } catch {
+    return raw
+  }
+}
 
 /** Every setting, its environment variable, its flag and how to fix it. The README table mirrors this. */
 export const SETTINGS: readonly Setting[] = [
@@ -143,6 +159,12 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'alerts.webhookTimeoutMs', env: 'ALERT_WEBHOOK_TIMEOUT_MS', fix: 'set it to milliseconds ≥ 100 (default 5000): the timeout of one webhook attempt' },
   { path: 'alerts.webhookRetryMs', env: 'ALERT_WEBHOOK_RETRY_MS', fix: 'set it to milliseconds ≥ 0 (default 600000): how long a notification is retried before it becomes a dead letter' },
   { path: 'alerts.externalUrl', env: 'ALERT_EXTERNAL_URL', fix: 'set it to the API\'s public URL (links in notifications), or unset it' },
+  { path: 'restock.historyDays', env: 'RESTOCK_HISTORY_DAYS', fix: 'set it to days 7-365 (default 56): the daily sales history a restock forecast learns from' },
+  { path: 'restock.horizonDays', env: 'RESTOCK_HORIZON_DAYS', fix: 'set it to days 1-14 (default 3): the days a restock order must cover' },
+  { path: 'restock.safetyFactor', env: 'RESTOCK_SAFETY_FACTOR', fix: 'set it to a factor 1-10 (default 1.2): the forecast is multiplied by it before stock is subtracted' },
+  { path: 'restock.minStock', env: 'RESTOCK_MIN_STOCK', fix: 'set it to a JSON object of sku → units, "*" for every other sku, e.g. {"*":2,"sku-0001":20} (default {})', parse: jsonValue },
+  { path: 'restock.backtestFolds', env: 'RESTOCK_BACKTEST_FOLDS', fix: 'set it to 1-28 (default 14): rolling origins of the backtest that picks a model per series' },
+  { path: 'restock.runHour', env: 'RESTOCK_RUN_HOUR', fix: 'set it to an hour 0-23 (default 5): when, in API_TIMEZONE, the daily restock run starts' },
   { path: 'metricsPort', env: 'METRICS_PORT', flag: '--metrics-port', fix: 'set it to a port number 0-65535, or unset it to serve /metrics on the API port only' },
   { path: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', fix: `set it to one of ${LogLevel.join(', ')}` },
 ]
@@ -183,7 +205,7 @@ export type ConfigOverrides = Readonly<Record<string, unknown>>
  * and how to fix it, for every problem at once.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): Config {
-  const raw: Record<string, unknown> = { kafka: {}, clickhouse: {}, api: {}, engine: {}, alerts: {} }
+  const raw: Record<string, unknown> = { kafka: {}, clickhouse: {}, api: {}, engine: {}, alerts: {}, restock: {} }
   for (const s of SETTINGS) {
     const fromFlag = overrides[s.path]
     const fromEnv = env[s.env]
@@ -194,9 +216,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const path = issue.path.filter((p) => typeof p === 'string').join('.')
-      const s = SETTINGS.find((x) => x.path === path)
+      // A problem inside a structured value (a key of RESTOCK_MIN_STOCK) belongs to its setting.
+      const s = SETTINGS.find((x) => x.path === path || path.startsWith(`${x.path}.`))
       const name = s ? (s.flag ? `${s.env} (or ${s.flag})` : s.env) : path
-      return `${name} is invalid (${issue.message}): ${s?.fix ?? 'check the value'}`
+      const where = s && s.path !== path ? ` at ${path.slice(s.path.length + 1)}` : ''
+      return `${name} is invalid${where} (${issue.message}): ${s?.fix ?? 'check the value'}`
     })
     throw new ConfigError(ConfigErrorCode.INVALID, problems)
   }

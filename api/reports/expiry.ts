@@ -5,6 +5,7 @@ import { requireRole, scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
 import { Filters } from './params.js'
 import { COMMUNITY_SCOPE, SKU_SCOPE, filterOn, num } from './query.js'
+import { fifoRisk } from '../../pipelines/restock/fifo.js'
 
 /*
  * Expiry / spoilage warning (issue 6). For every community warehouse and sku: the batches on hand
@@ -14,8 +15,6 @@ import { COMMUNITY_SCOPE, SKU_SCOPE, filterOn, num } from './query.js'
  * before it expires, a risk level and a suggested action — promote, mark down, remove, or transfer
  * to another community whose warehouse sells the sku faster than its own stock covers.
  */
-
-const DAY = 86_400_000
 
 const ExpiryQuery = z.object({
   at: z.iso.datetime({ offset: true, message: 'expected an ISO 8601 date-time, e.g. 2026-11-24T08:00:00Z' }).transform((s) => Date.parse(s)).optional().describe('as of (default now)'),
@@ -71,23 +70,6 @@ export interface BatchRisk {
   transfer_to: { community_id: string; warehouse_id: string; spare_demand: number } | null
 }
 
-/**
- * FIFO over one warehouse's batches of one sku (sorted by expiry): what sells before each batch
- * expires at `perDay`, and what does not. Pure; exported for unit tests.
- */
-export function fifoRisk(batches: readonly { on_hand: number; expiry_date: string }[], perDay: number, at: number): { days_to_expiry: number; stock_ahead: number; days_of_cover: number | null; sells_before_expiry: number; at_risk: number }[] {
-  let ahead = 0
-  return batches.map((b) => {
-    // Sellable through the end of its expiry date (UTC).
-    const daysToExpiry = (Date.parse(`${b.expiry_date}T00:00:00Z`) + DAY - at) / DAY
-    const capacity = Math.max(0, perDay * Math.max(0, daysToExpiry) - ahead)
-    const sells = Math.min(b.on_hand, Math.floor(capacity))
-    const out = { days_to_expiry: Math.round(daysToExpiry * 10) / 10, stock_ahead: ahead, days_of_cover: perDay > 0 ? Math.round(((ahead + b.on_hand) / perDay) * 10) / 10 : null, sells_before_expiry: sells, at_risk: b.on_hand - sells }
-    ahead += b.on_hand
-    return out
-  })
-}
-
 export const expiryRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
   app.withTypeProvider<ZodTypeProvider>().get('/v1/expiry', {
@@ -119,7 +101,8 @@ export const expiryRoutes: FastifyPluginAsync = async (app) => {
         const perDay = rate.get(k) ?? 0
         const fifo = fifoRisk(list.map((b) => ({ on_hand: num(b.on_hand), expiry_date: b.expires })), perDay, at)
         list.forEach((b, i) => {
-          const f = fifo[i]!
+          // BATCHES keeps only batches with an expiry date, so every one has its days to expiry.
+          const f = { ...fifo[i]!, days_to_expiry: fifo[i]!.days_to_expiry as number }
           const onHandB = num(b.on_hand)
           const risk: BatchRisk['risk'] = f.days_to_expiry <= 0 ? 'expired' : f.at_risk === 0 ? 'ok' : f.at_risk * 2 >= onHandB || f.days_to_expiry <= 1 ? 'high' : 'medium'
           // Transfer: another warehouse that sells this sku faster than its own stock covers within the batch's remaining days.

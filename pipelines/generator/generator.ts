@@ -32,6 +32,12 @@ export interface GeneratorOptions {
   /** The city's offset from UTC; rhythms follow local time. Default +08:00. */
   readonly tzOffsetMinutes: number
   readonly bbox: BoundingBox
+  /**
+   * A planted demand pattern (issue 6's restock forecast): shopping sessions are multiplied by
+   * `weekly[local weekday]` (Sunday first) and grow by `growthPerDay` (0.01 = +1 % a day, linear
+   * from `start`). Unset, the city's own rhythm alone — and the same records as without it.
+   */
+  readonly demand?: { readonly weekly?: readonly number[]; readonly growthPerDay?: number; readonly days?: number }
 }
 
 export const DEFAULT_GENERATOR_OPTIONS: Omit<GeneratorOptions, 'start'> = Object.freeze({
@@ -81,6 +87,7 @@ const HOUR = 60 * MINUTE
 export class EventGenerator implements Iterable<GeneratedRecord> {
   readonly world: World
   readonly options: GeneratorOptions
+  private readonly demandPeak: number
   private readonly random: Random
   private readonly heap = new TimeHeap<() => void>()
   private readonly out: GeneratedRecord[] = []
@@ -93,6 +100,7 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
 
   constructor(options: Partial<GeneratorOptions> & { start: number }) {
     this.options = { ...DEFAULT_GENERATOR_OPTIONS, ...options }
+    this.demandPeak = EventGenerator.demandPeak(this.options.demand)
     this.random = new Random(this.options.seed)
     this.world = buildWorld(this.random, this.options)
     this.clock = this.options.start
@@ -146,11 +154,29 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
 
   // --- shopping sessions ------------------------------------------------------------------
 
+  /** The largest planted demand factor over the planted horizon (`days`, default 400). */
+  private static demandPeak(d: GeneratorOptions['demand']): number {
+    if (!d) return 1
+    const weekly = d.weekly ? Math.max(...d.weekly) : 1
+    return weekly * (1 + Math.max(0, d.growthPerDay ?? 0) * (d.days ?? 400))
+  }
+
+  /** The planted demand factor at a time: weekday factor × trend. */
+  private demandAt(now: number): number {
+    const d = this.options.demand
+    if (!d) return 1
+    const weekday = new Date(now + this.options.tzOffsetMinutes * 60_000).getUTCDay()
+    const growth = 1 + (d.growthPerDay ?? 0) * Math.max(0, (now - this.options.start) / 86_400_000)
+    return (d.weekly?.[weekday] ?? 1) * Math.max(0, growth)
+  }
+
   /** Poisson arrivals with a time-varying rate, by thinning against the peak rate. */
   private arrival(now: number): void {
     const { sessionsPerMinute, tzOffsetMinutes } = this.options
-    if (this.random.next() * MAX_ACTIVITY < activityAt(now, tzOffsetMinutes)) this.session(now)
-    const peakMean = MINUTE / (sessionsPerMinute * MAX_ACTIVITY)
+    // Thinning against the peak of the rhythm times the planted demand (both 1 when none is planted).
+    const peak = MAX_ACTIVITY * this.demandPeak
+    if (this.random.next() * peak < activityAt(now, tzOffsetMinutes) * this.demandAt(now)) this.session(now)
+    const peakMean = MINUTE / (sessionsPerMinute * peak)
     const next = now + Math.max(1, Math.round(this.random.exponential(peakMean)))
     this.heap.push(next, () => this.arrival(next))
   }

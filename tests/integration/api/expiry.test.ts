@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fifoRisk } from '../../../api/reports/expiry.js'
+import { fifoRisk } from '../../../pipelines/restock/fifo.js'
 import type { GeneratedRecord } from '../../../pipelines/generator/generator.js'
 import type { InventoryEvent } from '../../../schemas/index.js'
 import { generatedTemplates, runScripted } from '../alerts/scripted.js'
