@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { StreamcubeError } from '../../schemas/index.js'
 import { createContext, UsageError } from './context.js'
 import { registerApi } from './commands/api.js'
+import { registerBacktest } from './commands/backtest.js'
 import { registerDemo } from './commands/demo.js'
 import { registerGenerate } from './commands/generate.js'
 import { registerKafka } from './commands/kafka.js'
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerDemo(program, ctx)
   registerRun(program, ctx)
   registerRebuild(program, ctx)
+  registerBacktest(program, ctx)
   registerApi(program, ctx)
   for (const command of program.commands) command.exitOverride()
   return program

@@ -1,9 +1,10 @@
 import { createServer } from 'node:http'
 import type { Command } from 'commander'
-import { createWorker, defaultGroupId, EngineError, EngineMetrics, evaluatorFromConfig, PIPELINES, selectPipelines } from '../../../pipelines/index.js'
+import { createWorker, defaultGroupId, EngineError, EngineMetrics, evaluatorFromConfig, PIPELINES, restockSettings, runRestock, runRestockDaily, selectPipelines } from '../../../pipelines/index.js'
 import { requireBrokers } from '../../../schemas/index.js'
 import { connectClickHouse, migrate } from '../../../sinks/index.js'
 import type { CliContext } from '../context.js'
+import { parseTime } from './rebuild.js'
 
 export function registerRun(program: Command, ctx: CliContext): void {
   program
@@ -14,8 +15,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
     })
   program
     .command('run')
-    .description('Run stream pipelines (all, or the named ones) in this process, as one consumer group; `run alerts` runs the alert evaluator')
-    .argument('[pipelines...]', `pipeline names (${PIPELINES.map((p) => p.name).join(', ')}), or alerts; all stream pipelines when omitted`)
+    .description('Run stream pipelines (all, or the named ones) in this process, as one consumer group; `run alerts` runs the alert evaluator; `run restock` the restock forecast once (--daily: every day)')
+    .argument('[pipelines...]', `pipeline names (${PIPELINES.map((p) => p.name).join(', ')}), or alerts, or restock; all stream pipelines when omitted`)
     .option('--brokers <list>', 'host:port[,host:port] (env KAFKA_BROKERS)')
     .option('--group <id>', 'consumer group (env KAFKA_GROUP_ID; default streamcube, or streamcube.<names> for a subset)')
     .option('--clickhouse-url <url>', 'ClickHouse server (env CLICKHOUSE_URL); without it, the embedded engine')
@@ -23,7 +24,9 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--encoding <encoding>', 'json or confluent-avro (env STREAMCUBE_ENCODING)')
     .option('--topic-prefix <prefix>', 'topic prefix (env KAFKA_TOPIC_PREFIX)')
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port (env METRICS_PORT)')
-    .action(async (names: string[], opts: { brokers?: string; group?: string; clickhouseUrl?: string; dataDir?: string; encoding?: string; topicPrefix?: string; metricsPort?: string }) => {
+    .option('--daily', 'restock: keep running, once a day at RESTOCK_RUN_HOUR')
+    .option('--at <time>', 'restock: forecast as of this time (default now)')
+    .action(async (names: string[], opts: { brokers?: string; group?: string; clickhouseUrl?: string; dataDir?: string; encoding?: string; topicPrefix?: string; metricsPort?: string; daily?: boolean; at?: string }) => {
       const config = ctx.config({
         'kafka.brokers': opts.brokers,
         'engine.groupId': opts.group,
@@ -34,6 +37,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
         metricsPort: opts.metricsPort,
       })
       if (names.length === 1 && names[0] === 'alerts') return runAlerts(ctx, config)
+      if (names.length === 1 && names[0] === 'restock') return runRestockCommand(ctx, config, opts)
+      if (names.includes('restock')) return ctx.usageError('run restock on its own: `streamcube run restock` (the forecast reads the cubes, not Kafka)')
       if (names.includes('alerts')) return ctx.usageError('run alerts on its own: `streamcube run alerts` (the evaluator reads the cubes, not Kafka)')
       const brokers = requireBrokers(config)
       let pipelines
@@ -89,6 +94,32 @@ async function runAlerts(ctx: CliContext, config: ReturnType<CliContext['config'
   log.info({ intervalMs: config.alerts.intervalMs }, 'alert evaluator running')
   try {
     await evaluator.run(abort.signal)
+  } finally {
+    await ch.close()
+  }
+}
+
+/** `streamcube run restock`: the restock forecast once, as of now or --at; with --daily every day until SIGTERM/SIGINT. */
+async function runRestockCommand(ctx: CliContext, config: ReturnType<CliContext['config']>, opts: { daily?: boolean; at?: string }): Promise<void> {
+  if (opts.daily && opts.at) return ctx.usageError('--at and --daily do not go together: --daily runs as of each day')
+  const at = opts.at ? parseTime('--at', opts.at, ctx) : Date.now()
+  const log = ctx.log.child({ module: 'restock' })
+  const ch = await connectClickHouse(config.clickhouse, { application: 'streamcube-restock' })
+  try {
+    await migrate(ch, { variant: { cluster: config.clickhouse.cluster }, log: ctx.log.child({ module: 'migrate' }) })
+    const settings = restockSettings(config)
+    if (opts.daily) {
+      const abort = new AbortController()
+      const stop = () => abort.abort()
+      process.once('SIGTERM', stop)
+      process.once('SIGINT', stop)
+      log.info({ runHour: settings.runHour, timezone: settings.timezone }, 'restock forecast running daily')
+      return await runRestockDaily(ch, settings, { log, signal: abort.signal })
+    }
+    const r = await runRestock(ch, settings, { at, log })
+    const suggested = r.rows.filter((x) => x.suggested_qty > 0)
+    const mase = (v: number | null) => (v === null ? '–' : v.toFixed(2))
+    ctx.print(`restock ${r.runDate}: ${r.rows.length} warehouse × sku series in ${r.durationMs} ms; models ${Object.entries(r.models).map(([m, n]) => `${m} ${n}`).join(', ') || 'none'}; backtest MASE ${mase(r.meanMase)} (seasonal-naive ${mase(r.baselineMeanMase)}); ${suggested.length} orders suggested, ${suggested.reduce((s, x) => s + x.suggested_qty, 0)} units`)
   } finally {
     await ch.close()
   }
