@@ -23,6 +23,14 @@ export interface FlushExecutorOptions {
   readonly heartbeat?: () => Promise<void>
   /** Test hook: runs before each table insert (fault injection for outage tests). */
   readonly beforeInsert?: (table: string) => void | Promise<void>
+  /**
+   * Names the stream in every token when its offsets are not unique for ever. A Kafka
+   * topic-partition never reuses an offset; the built-in generator starts at 0 on every run, so
+   * without this a second run into the same database (npm start restarted, a second scripted fill)
+   * reuses the first run's tokens wherever a flush range coincides and ClickHouse drops it as a
+   * duplicate.
+   */
+  readonly streamId?: string
 }
 
 const forwarded = (plan: FlushPlan, r: SourceRecord) => ({ sourceTopic: plan.topic, sourcePartition: plan.partition, sourceOffset: r.offset, key: r.key, value: r.value, headers: r.headers })
@@ -91,7 +99,7 @@ export class FlushExecutor {
     const inserts: { table: string; token: string; rows: readonly Record<string, unknown>[] }[] = []
     for (const [pipeline, tables] of plan.rows) {
       for (const [table, tableRows] of tables) {
-        if (tableRows.length > 0) inserts.push({ table, token: deduplicationToken(pipeline, table, plan.topic, plan.partition, plan.first, plan.last), rows: tableRows })
+        if (tableRows.length > 0) inserts.push({ table, token: deduplicationToken(pipeline, table, this.options.streamId ? `${plan.topic}#${this.options.streamId}` : plan.topic, plan.partition, plan.first, plan.last), rows: tableRows })
       }
     }
     // Largest first, spread over the pooled connections (shared by concurrent flushes of other

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { EventGenerator } from '../generator/generator.js'
 import { createJsonCodec, EventTypes, EVENT_TYPES, jsonEncoder, type EventType } from '../../schemas/index.js'
@@ -38,7 +39,8 @@ export async function runGeneratorSource(options: GeneratorSourceOptions): Promi
     EVENT_TYPES.map((t) => [t, new PartitionProcessor(`generator.${EventTypes[t].topic}`, 0, t, createJsonCodec(t), options.pipelines, policy, null, null)]),
   ) as Record<EventType, PartitionProcessor>
   const offsets: Record<EventType, number> = { behaviour: 0, order: 0, inventory: 0 }
-  const executor = new FlushExecutor({ ch: options.ch, extraConnections: options.extraConnections, forwarder: null, pipelineSet: pipelineSetId(options.pipelines), log: options.log.child({ module: 'sink.clickhouse' }), metrics: options.metrics })
+  // Each run is a new stream (offsets from 0 again): its tokens carry a run id of their own.
+  const executor = new FlushExecutor({ ch: options.ch, extraConnections: options.extraConnections, forwarder: null, pipelineSet: pipelineSetId(options.pipelines), log: options.log.child({ module: 'sink.clickhouse' }), metrics: options.metrics, streamId: randomUUID() })
   const commit = async () => {}
   const inflight: Partial<Record<EventType, Promise<void>>> = {}
   let pending = undefined as ReturnType<EventGenerator['next']> | undefined
