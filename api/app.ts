@@ -19,6 +19,7 @@ import type { ReportContext } from './reports/context.js'
 import { leaderRoutes } from './reports/leaders.js'
 import { campaignRoutes } from './reports/campaigns.js'
 import { expiryRoutes } from './reports/expiry.js'
+import { restockRoutes } from './reports/restock.js'
 import { productRoutes } from './reports/products.js'
 import { profileRoutes } from './reports/profile.js'
 import { qualityRoutes } from './reports/quality.js'
@@ -182,6 +183,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     await v1.register(qualityRoutes)
     await v1.register(repurchaseRoutes)
     await v1.register(expiryRoutes)
+    await v1.register(restockRoutes)
     await v1.register(profileRoutes)
     await v1.register(targetingRoutes)
     await v1.register(campaignRoutes, { ch })

@@ -13,9 +13,9 @@ import { ModelName } from './models.js'
  *   history    daily sales (local days in API_TIMEZONE, from the hour rollup) of the last
  *              historyDays complete days, from the pair's first movement if that is later;
  *   forecast   the next horizonDays days (today first) by the model its rolling backtest chose;
- *   usable     the stock on hand that sells before it expires at the forecast rate (FIFO over
- *              the batches; a shortfall on record — sales without stock — is owed and counts
- *              against it);
+ *   usable     the stock on hand less what expires within the horizon before the forecast
+ *              demand takes it (FIFO over the batches); a shortfall on record — sales without
+ *              stock — is owed and counts against it;
  *   suggested  max(ceil(forecast × safetyFactor), minStock) − usable, not below 0.
  * Today's partial sales are not history: a run at 05:00 forecasts today, tomorrow and the day after.
  */
@@ -105,14 +105,21 @@ async function rows<T>(ch: ClickHouse, query: string, params: Record<string, unk
 
 interface Batch { batch_id: string; on_hand: number; expires: string }
 
-/** Stock of one pair: on hand, what sells before it expires at `perDay` (FIFO), and shortfalls owed. */
-export function usableStock(batches: readonly Batch[], perDay: number, at: number): { onHand: number; usable: number; unusable: number } {
-  const stocked = batches.filter((b) => b.on_hand > 0).sort((a, b) => (a.expires || '9999') .localeCompare(b.expires || '9999') || a.batch_id.localeCompare(b.batch_id))
+/**
+ * Stock of one pair for an order covering [at, horizonEnd): demand takes the batches first-expiring
+ * first at `perDay`; what of a batch expiring before horizonEnd is not taken by then is lost
+ * (unusable); a batch still in date at horizonEnd is stock whatever the demand. A shortfall on
+ * record (sales without stock) is owed and counts against the usable stock.
+ */
+export function usableStock(batches: readonly Batch[], perDay: number, at: number, horizonEnd: number): { onHand: number; usable: number; unusable: number } {
+  const stocked = batches.filter((b) => b.on_hand > 0).sort((a, b) => (a.expires || '9999').localeCompare(b.expires || '9999') || a.batch_id.localeCompare(b.batch_id))
   const owed = batches.filter((b) => b.on_hand < 0).reduce((s, b) => s + b.on_hand, 0)
   const fifo = fifoRisk(stocked.map((b) => ({ on_hand: b.on_hand, expiry_date: b.expires || null })), perDay, at)
-  const sellable = fifo.reduce((s, f) => s + f.sells_before_expiry, 0)
+  const horizonDays = (horizonEnd - at) / DAY
+  // days_to_expiry is rounded to tenths: compare the exact sellable end instead.
+  const lost = stocked.reduce((s, b, i) => (b.expires && Date.parse(`${b.expires}T00:00:00Z`) + DAY <= at + horizonDays * DAY ? s + fifo[i]!.at_risk : s), 0)
   const positive = stocked.reduce((s, b) => s + b.on_hand, 0)
-  return { onHand: positive + owed, usable: sellable + owed, unusable: positive - sellable }
+  return { onHand: positive + owed, usable: positive - lost + owed, unusable: lost }
 }
 
 /** The order that covers the forecast with the safety factor and the minimum stock, after usable stock. */
@@ -207,7 +214,7 @@ export async function runRestock(ch: ClickHouse, settings: RestockSettings, opts
     const f: SeriesForecast = forecastSeries(y, backtest)
     const forecast = f.forecast.map((v) => Math.round(v * 1000) / 1000)
     const total = forecast.reduce((s, v) => s + v, 0)
-    const stock = usableStock(p.batches, total / settings.horizonDays, opts.at)
+    const stock = usableStock(p.batches, total / settings.horizonDays, opts.at, localMidnight(opts.at, settings.timezone) + settings.horizonDays * DAY)
     const minStock = settings.minStock[p.sku] ?? settings.minStock['*'] ?? 0
     const chosen = f.scores[0]
     const baseline = f.scores.find((s) => s.model === ModelName.SEASONAL_NAIVE)
@@ -273,10 +280,11 @@ export async function runRestock(ch: ClickHouse, settings: RestockSettings, opts
 
 /** The newest completed run of a date, or null. */
 export async function lastRestockRun(ch: ClickHouse, runDate?: string): Promise<{ run_date: string; computed_at: string } | null> {
-  const found = await rows<{ run_date: string; computed_at: string }>(ch, `
-    SELECT toString(run_date) AS run_date, toString(computed_at) AS computed_at FROM restock_runs
-    WHERE {date:String} = '' OR run_date = toDate({date:String}) ORDER BY run_date DESC, computed_at DESC LIMIT 1`, { date: runDate ?? '' })
-  return found[0] ?? null
+  // Aliases never reuse a column name: WHERE and ORDER BY must see the columns.
+  const found = await rows<{ day: string; at: string }>(ch, `
+    SELECT toString(run_date) AS day, toString(computed_at) AS at FROM restock_runs
+    WHERE {date:String} = '' OR toString(run_date) = {date:String} ORDER BY run_date DESC, computed_at DESC LIMIT 1`, { date: runDate ?? '' })
+  return found[0] ? { run_date: found[0].day, computed_at: found[0].at } : null
 }
 
 /**

@@ -23,11 +23,13 @@ export interface PlantedDemand {
   readonly seed?: number
   readonly weekly?: readonly number[]
   readonly growthPerDay?: number
+  /** Pipelines to run (default the restock job's sources: inventory and products). */
+  readonly pipelines?: readonly string[]
 }
 
 /**
  * Generates `days` of a small city (3 communities, 20 skus) with the planted demand, through the
- * inventory and products pipelines (the restock job's sources) into `ch`; returns the event count.
+ * real pipelines into `ch`; returns the event count.
  */
 export async function fillPlantedDemand(ch: ClickHouse, planted: PlantedDemand, log: Logger): Promise<number> {
   const start = planted.end - planted.days * DAY
@@ -41,7 +43,7 @@ export async function fillPlantedDemand(ch: ClickHouse, planted: PlantedDemand, 
   })
   return runGeneratorSource({
     generator,
-    pipelines: selectPipelines(['inventory', 'products']),
+    pipelines: selectPipelines(planted.pipelines ?? ['inventory', 'products']),
     ch,
     log,
     signal: new AbortController().signal,

@@ -109,17 +109,20 @@ describe('per-series choice by rolling backtest', () => {
 describe('restock quantities', () => {
   const AT = Date.parse('2026-12-01T00:00:00Z')
 
-  it('usable stock is what sells before it expires at the forecast rate (FIFO); shortfalls are owed', () => {
-    // 10 a day: A (30, expires end of 12-02: 2 days → 20 sell), B (50, 12-31) sells fully, C never expires.
+  it('usable stock loses what expires within the horizon before demand takes it (FIFO); shortfalls are owed', () => {
+    // 10 a day over 3 days: A (30, expires end of 12-02: 2 days → 20 sell, 10 lost); B (50, 12-31) and C (no date) stay in date.
     const batches = [
       { batch_id: 'B', on_hand: 50, expires: '2026-12-31' },
       { batch_id: 'A', on_hand: 30, expires: '2026-12-02' },
       { batch_id: 'C', on_hand: 5, expires: '' },
       { batch_id: '', on_hand: -4, expires: '' },
     ]
-    expect(usableStock(batches, 10, AT)).toEqual({ onHand: 81, usable: 20 + 50 + 5 - 4, unusable: 10 })
-    // At no demand, nothing with an expiry date sells.
-    expect(usableStock(batches, 0, AT)).toEqual({ onHand: 81, usable: 5 - 4, unusable: 80 })
+    const end = AT + 3 * 86_400_000
+    expect(usableStock(batches, 10, AT, end)).toEqual({ onHand: 81, usable: 20 + 50 + 5 - 4, unusable: 10 })
+    // At no demand all of A is lost; B and C are still stock at the end of the horizon.
+    expect(usableStock(batches, 0, AT, end)).toEqual({ onHand: 81, usable: 50 + 5 - 4, unusable: 30 })
+    // A one-day horizon ends before A expires: nothing is lost yet.
+    expect(usableStock(batches, 10, AT, AT + 86_400_000)).toEqual({ onHand: 81, usable: 81, unusable: 0 })
   })
 
   it('suggests max(ceil(forecast × safety), min stock) − usable, never below 0', () => {
