@@ -209,7 +209,14 @@ export async function runRestock(ch: ClickHouse, settings: RestockSettings, opts
   let baseSum = 0
   let maseN = 0
   const backtest = { horizon: settings.horizonDays, folds: settings.backtestFolds }
+  let lastYield = performance.now()
   for (const p of series) {
+    // A city is thousands of series at ~10 ms each: yield to the event loop every ~20 ms, so an
+    // API or a generator in the same process (npm start) keeps answering during the run.
+    if (performance.now() - lastYield > 20) {
+      await new Promise((resolve) => setImmediate(resolve))
+      lastYield = performance.now()
+    }
     const y = p.history
     const f: SeriesForecast = forecastSeries(y, backtest)
     const forecast = f.forecast.map((v) => Math.round(v * 1000) / 1000)

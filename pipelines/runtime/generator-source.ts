@@ -24,6 +24,8 @@ export interface GeneratorSourceOptions {
   readonly now?: () => number
   /** Stop (after flushing) at the first event at or after this time: a bounded, reproducible run (tests, backfills). */
   readonly until?: number
+  /** Called once, when the history before the wall clock has been generated and flushed (a backfill is in the cubes). */
+  readonly onCaughtUp?: () => void
 }
 
 /**
@@ -46,6 +48,8 @@ export async function runGeneratorSource(options: GeneratorSourceOptions): Promi
   let pending = undefined as ReturnType<EventGenerator['next']> | undefined
   let total = 0
   let done = false
+  let caughtUp = false
+  let notify = false
   while (!options.signal.aborted && !done) {
     const until = Math.min(now(), options.until ?? Number.POSITIVE_INFINITY)
     for (let n = 0; n < 50_000; n++) {
@@ -54,7 +58,11 @@ export async function runGeneratorSource(options: GeneratorSourceOptions): Promi
         done = true
         break
       }
-      if (pending.event.event.eventTime > until) break
+      if (pending.event.event.eventTime > until) {
+        notify = !caughtUp
+        caughtUp = true
+        break
+      }
       const p = processors[pending.type]
       p.handle({ offset: String(offsets[pending.type]++), key: Buffer.from(pending.key), value: jsonEncoder.encode(pending.event), headers: {}, timestamp: String(until) })
       pending = undefined
@@ -66,6 +74,11 @@ export async function runGeneratorSource(options: GeneratorSourceOptions): Promi
       await inflight[t]
       const plan = processors[t].takeFlush()
       inflight[t] = plan ? executor.execute(plan, commit) : undefined
+    }
+    if (notify) {
+      notify = false
+      await Promise.all(Object.values(inflight))
+      options.onCaughtUp?.()
     }
     if (done) break
     await sleep(options.intervalMs ?? 1000, options.signal)

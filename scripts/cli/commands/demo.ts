@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { buildApi } from '../../../api/index.js'
-import { EngineMetrics, evaluatorFromConfig, EventGenerator, PIPELINES, policyFor, runGeneratorSource } from '../../../pipelines/index.js'
+import { EngineMetrics, evaluatorFromConfig, EventGenerator, PIPELINES, policyFor, restockSettings, runGeneratorSource, runRestockDaily } from '../../../pipelines/index.js'
 import { connectClickHouse, migrate } from '../../../sinks/index.js'
 import { positiveInt } from '../options.js'
 import type { CliContext } from '../context.js'
@@ -40,6 +40,12 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       await evaluator.syncRulesFile()
       const abort = new AbortController()
       const alerts = evaluator.run(abort.signal)
+      // The restock forecast, daily, on its own connection; its first run waits for the backfill.
+      const restockCh = await connectClickHouse(config.clickhouse, { application: 'streamcube-restock' })
+      let restock: Promise<void> = Promise.resolve()
+      const startRestock = () => {
+        restock = runRestockDaily(restockCh, restockSettings(config), { log: log.child({ module: 'restock' }), signal: abort.signal })
+      }
       const stop = () => abort.abort()
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
@@ -57,6 +63,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
           metrics,
           policy: policyFor(config),
           intervalMs: config.engine.flushIntervalMs,
+          onCaughtUp: startRestock,
         })
       } finally {
         if (timer) clearTimeout(timer)
@@ -64,6 +71,8 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         process.off('SIGTERM', stop)
         await alerts
         await alertsCh.close()
+        await restock
+        await restockCh.close()
         await app.close()
         await apiCh.close()
         for (const c of extraConnections) await c.close()
