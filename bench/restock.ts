@@ -22,7 +22,6 @@ import { loadConfig } from '../schemas/index.js'
 import { connectClickHouse, migrate } from '../sinks/index.js'
 import { fmt, machine, writeSection } from './report.js'
 
-const DAY = 86_400_000
 const HOUR = 3_600_000
 const WEEK = [1.6, 0.7, 0.7, 0.8, 0.9, 1.2, 1.8]
 
