@@ -4,16 +4,12 @@ import { z } from 'zod'
 import { requireRole, scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
 import { Filters } from './params.js'
-import { COMMUNITY_SCOPE, SKU_SCOPE, filterOn, num } from './query.js'
-import { fifoRisk } from '../../pipelines/restock/fifo.js'
+import { assessExpiry } from '../../pipelines/stock/index.js'
 
 /*
- * Expiry / spoilage warning (issue 6). For every community warehouse and sku: the batches on hand
- * (received − sold − lost, from the inventory_batches state), sold first-expiring-first (FIFO) at
- * the average daily sales of the last `turnoverDays` days. For each batch: the days until it
- * expires, the stock that sells before it, its days of cover, the quantity that will not sell
- * before it expires, a risk level and a suggested action — promote, mark down, remove, or transfer
- * to another community whose warehouse sells the sku faster than its own stock covers.
+ * Expiry / spoilage warnings (issue 6): the assessment of pipelines/stock/expiry.ts (FIFO at recent
+ * daily sales, the quantity that will not sell before it expires, risk and suggested action) for
+ * the caller's scope.
  */
 
 const ExpiryQuery = z.object({
@@ -23,52 +19,6 @@ const ExpiryQuery = z.object({
   sku: Filters.shape.sku,
   all: z.enum(['true', 'false']).default('false').transform((v) => v === 'true').describe('also list batches that will sell in time'),
 })
-
-const BATCHES = `
-  SELECT warehouse_id, community_id, sku, batch_id, toInt64(sum(received)) - toInt64(sum(sold)) - toInt64(sum(lost)) AS on_hand,
-         -- aliases never reuse a column name: max(expiry_date) below must see the column
-         toString(max(production_date)) AS produced, toString(max(expiry_date)) AS expires
-  FROM inventory_batches
-  WHERE ${COMMUNITY_SCOPE} AND ${SKU_SCOPE} AND ${filterOn('f_community', 'community_id')} AND ${filterOn('f_sku', 'sku')}
-  GROUP BY warehouse_id, community_id, sku, batch_id
-  HAVING on_hand > 0 AND max(expiry_date) IS NOT NULL
-  ORDER BY warehouse_id, sku, expires, produced, batch_id`
-
-/**
- * Sales per warehouse and sku over the turnover window, and when the window first saw the pair
- * (any movement): a sku stocked for less than the window is averaged over the days it existed.
- */
-const RATES = `
-  SELECT warehouse_id, community_id, sku, sumIf(qty, kind = 'sale') AS sold, toUnixTimestamp(min(window_start)) AS first_seen
-  FROM inventory_movements_minute
-  WHERE window_start >= toDateTime({from:UInt32}, 'UTC') AND window_start < toDateTime({to:UInt32}, 'UTC')
-    AND ${COMMUNITY_SCOPE} AND ${SKU_SCOPE} AND ${filterOn('f_sku', 'sku')}
-  GROUP BY warehouse_id, community_id, sku`
-
-/** On hand per warehouse and sku, for transfer targets. */
-const STOCK = `
-  SELECT warehouse_id, sku, toInt64(sum(received)) - toInt64(sum(sold)) - toInt64(sum(lost)) AS on_hand
-  FROM inventory_batches WHERE ${COMMUNITY_SCOPE} AND ${SKU_SCOPE} AND ${filterOn('f_sku', 'sku')}
-  GROUP BY warehouse_id, sku`
-
-export interface BatchRisk {
-  warehouse_id: string
-  community_id: string
-  sku: string
-  batch_id: string
-  on_hand: number
-  production_date: string
-  expiry_date: string
-  days_to_expiry: number
-  daily_sales: number
-  stock_ahead: number
-  days_of_cover: number | null
-  sells_before_expiry: number
-  at_risk: number
-  risk: 'ok' | 'medium' | 'high' | 'expired'
-  action: 'none' | 'promote' | 'mark_down' | 'transfer' | 'remove'
-  transfer_to: { community_id: string; warehouse_id: string; spare_demand: number } | null
-}
 
 export const expiryRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
@@ -80,52 +30,8 @@ export const expiryRoutes: FastifyPluginAsync = async (app) => {
     const scope = scopeParams(req.principal, { community: q.community, sku: q.sku })
     const at = q.at ?? ctx.now()
     return sendReport(req, reply, ctx, { to: at }, async () => {
-      const dayEnd = Math.floor(at / 60_000) * 60
-      const params = { ...scope, f_community: q.community ?? [], f_sku: q.sku ?? [], from: dayEnd - q.turnoverDays * 86_400, to: dayEnd }
-      const [batches, rates, stock] = await Promise.all([
-        ctx.queries.rows<{ warehouse_id: string; community_id: string; sku: string; batch_id: string; on_hand: number; produced: string; expires: string }>(BATCHES, params),
-        ctx.queries.rows<{ warehouse_id: string; community_id: string; sku: string; sold: number; first_seen: number }>(RATES, params),
-        ctx.queries.rows<{ warehouse_id: string; sku: string; on_hand: number }>(STOCK, params),
-      ])
-      // Days observed: the window, or less for a pair first seen inside it (at least an hour).
-      const dailySales = (r: { sold: number; first_seen: number }) => num(r.sold) / Math.max(1 / 24, Math.min(q.turnoverDays, (params.to - num(r.first_seen)) / 86_400))
-      const rate = new Map(rates.map((r) => [`${r.warehouse_id}|${r.sku}`, dailySales(r)]))
-      const onHand = new Map(stock.map((s) => [`${s.warehouse_id}|${s.sku}`, num(s.on_hand)]))
-      const groups = new Map<string, typeof batches>()
-      for (const b of batches) {
-        const k = `${b.warehouse_id}|${b.sku}`
-        groups.set(k, [...(groups.get(k) ?? []), b])
-      }
-      const out: BatchRisk[] = []
-      for (const [k, list] of groups) {
-        const perDay = rate.get(k) ?? 0
-        const fifo = fifoRisk(list.map((b) => ({ on_hand: num(b.on_hand), expiry_date: b.expires })), perDay, at)
-        list.forEach((b, i) => {
-          // BATCHES keeps only batches with an expiry date, so every one has its days to expiry.
-          const f = { ...fifo[i]!, days_to_expiry: fifo[i]!.days_to_expiry as number }
-          const onHandB = num(b.on_hand)
-          const risk: BatchRisk['risk'] = f.days_to_expiry <= 0 ? 'expired' : f.at_risk === 0 ? 'ok' : f.at_risk * 2 >= onHandB || f.days_to_expiry <= 1 ? 'high' : 'medium'
-          // Transfer: another warehouse that sells this sku faster than its own stock covers within the batch's remaining days.
-          let transfer: BatchRisk['transfer_to'] = null
-          if (risk === 'medium' || risk === 'high') {
-            for (const r of rates) {
-              if (r.sku !== b.sku || r.warehouse_id === b.warehouse_id) continue
-              const spare = Math.floor(dailySales(r) * f.days_to_expiry - (onHand.get(`${r.warehouse_id}|${r.sku}`) ?? 0))
-              if (spare > 0 && (!transfer || spare > transfer.spare_demand)) transfer = { community_id: r.community_id, warehouse_id: r.warehouse_id, spare_demand: spare }
-            }
-          }
-          const action: BatchRisk['action'] = risk === 'expired' ? 'remove' : risk === 'ok' ? 'none' : transfer && transfer.spare_demand >= f.at_risk / 2 ? 'transfer' : risk === 'high' && f.days_to_expiry <= 2 ? 'mark_down' : 'promote'
-          out.push({ warehouse_id: b.warehouse_id, community_id: b.community_id, sku: b.sku, batch_id: b.batch_id, on_hand: onHandB, production_date: b.produced, expiry_date: b.expires, ...f, daily_sales: Math.round(perDay * 100) / 100, risk, action, transfer_to: action === 'transfer' ? transfer : null })
-        })
-      }
-      const order = { expired: 0, high: 1, medium: 2, ok: 3 }
-      const listed = out.filter((b) => q.all || b.risk !== 'ok').sort((a, b) => order[a.risk] - order[b.risk] || a.days_to_expiry - b.days_to_expiry || b.at_risk - a.at_risk || a.batch_id.localeCompare(b.batch_id))
-      return {
-        at: new Date(at).toISOString(),
-        turnover_days: q.turnoverDays,
-        summary: { batches: out.length, at_risk_batches: out.filter((b) => b.risk !== 'ok').length, at_risk_units: out.reduce((n, b) => n + b.at_risk, 0) },
-        batches: listed,
-      }
+      const { assessed: _assessed, ...report } = await assessExpiry((sql, params) => ctx.queries.rows(sql, params), { at, turnoverDays: q.turnoverDays, scope, community: q.community, sku: q.sku, all: q.all })
+      return report
     })
   })
 }

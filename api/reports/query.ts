@@ -60,10 +60,6 @@ export class ReportQueries {
 /** Numbers as ClickHouse returns them in JSON (64-bit integers as numbers, given the setting above). */
 export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v))
 
-/** The scope predicate on community_id every report appends (parameters from scopeParams). */
-export const COMMUNITY_SCOPE = '({scope_all_communities:UInt8} = 1 OR has({scope_communities:Array(String)}, community_id))'
-export const SKU_SCOPE = '({scope_all_skus:UInt8} = 1 OR has({scope_skus:Array(String)}, sku))'
-
-/** Optional filter predicates: an empty list means no filter. */
-export const filterOn = (param: string, column: string) => `(empty({${param}:Array(String)}) OR has({${param}:Array(String)}, ${column}))`
+/** The scope predicates every report appends (parameters from scopeParams) and list filters: shared with the pipelines. */
+export { COMMUNITY_SCOPE, SKU_SCOPE, filterOn } from '../../pipelines/queries/index.js'
 export const RANGE = 'window_start >= toDateTime({from:UInt32}, \'UTC\') AND window_start < toDateTime({to:UInt32}, \'UTC\')'

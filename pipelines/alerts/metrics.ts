@@ -1,4 +1,6 @@
 import type { ClickHouse } from '../../sinks/index.js'
+import { UNSCOPED } from '../queries/index.js'
+import { assessExpiry } from '../stock/expiry.js'
 import type { AlertRule, AlertWindow, Metric } from './rule.js'
 
 /*
@@ -11,7 +13,7 @@ const MINUTE = 60_000
 const HOUR = 3_600_000
 
 /** Metrics where "no rows" means 0 (counts and sums). */
-export const COUNT_METRICS: ReadonlySet<Metric> = new Set(['orders', 'gmv_cents', 'paying_users', 'active_users', 'late_deliveries'])
+export const COUNT_METRICS: ReadonlySet<Metric> = new Set(['orders', 'gmv_cents', 'paying_users', 'active_users', 'late_deliveries', 'expiry_at_risk_units'])
 
 /** The window [from, to) a rule watches at reference time `ref` (closed minutes and hours only). */
 export function windowRange(w: AlertWindow, ref: number, tz: string): { from: number; to: number } {
@@ -98,6 +100,17 @@ export async function metricValues(ch: ClickHouse, rule: AlertRule, from: number
     }
     case 'dead_letter_rate':
       return rows(ch, `SELECT '' AS group_key, sumIf(events, kind = 'dead_letter') / sumIf(events, kind = 'records') AS value FROM quality_minute WHERE ${RANGE} HAVING sumIf(events, kind = 'records') > 0`, params(rule, from, to))
+    case 'expiry_at_risk_units': {
+      // As of the window's end; the same assessment as /v1/expiry (FIFO at the last 7 days' sales).
+      const query = async <T>(sql: string, p: Record<string, unknown>) => (await ch.client.query({ query: sql, query_params: p, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json<T>()
+      const a = await assessExpiry(query, { at: to, turnoverDays: 7, scope: UNSCOPED, community: rule.filters.community })
+      const out = new Map<string, number>()
+      for (const b of a.assessed) {
+        const k = rule.groupBy ? b.community_id : ''
+        out.set(k, (out.get(k) ?? 0) + b.at_risk)
+      }
+      return out
+    }
     case 'freshness_seconds': {
       const m = await rows(ch, `SELECT '' AS group_key, toUnixTimestamp64Milli(min(w)) AS value FROM (SELECT argMax(watermark, updated_at) AS w FROM streamcube_watermarks GROUP BY group_id, topic, partition) HAVING count() > 0`, {})
       const w = m.get('')

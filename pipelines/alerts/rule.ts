@@ -18,6 +18,7 @@ export const METRICS = {
   complaint_rate: { dims: ['community', 'leader'], help: 'complaints filed in the window / paid orders in the window' },
   freshness_seconds: { dims: [], help: 'seconds the pipelines\' event-time watermark is behind the wall clock' },
   dead_letter_rate: { dims: [], help: 'dead-lettered records / records read, by arrival time, all topics' },
+  expiry_at_risk_units: { dims: ['community'], help: 'units on hand that will not sell before they expire at the last 7 days\' average daily sales (FIFO), as of the window\'s end; static conditions only' },
 } as const
 export type Metric = keyof typeof METRICS
 export type Dimension = 'community' | 'leader' | 'category'
@@ -100,6 +101,8 @@ export const AlertRuleSchema = z
       if (!dims.includes(d)) ctx.addIssue({ code: 'custom', path: ['filters', d], message: `metric ${r.metric} has no ${d} dimension (it has: ${dims.join(', ') || 'none'})` })
     }
     if (r.groupBy && !dims.includes(r.groupBy)) ctx.addIssue({ code: 'custom', path: ['groupBy'], message: `metric ${r.metric} cannot be grouped by ${r.groupBy}` })
+    // Batch stock is kept as its current state, not as history: there are no previous weeks to compare with.
+    if (r.metric === 'expiry_at_risk_units' && r.condition.type !== 'static') ctx.addIssue({ code: 'custom', path: ['condition', 'type'], message: 'metric expiry_at_risk_units takes a static condition (stock has no weekly history)' })
     if (r.condition.type === 'dynamic' && r.window.kind === 'today') ctx.addIssue({ code: 'custom', path: ['window'], message: 'a dynamic baseline needs a fixed-length window (last N minutes or the closed hour)' })
   })
 export type AlertRule = z.output<typeof AlertRuleSchema>

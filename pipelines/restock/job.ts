@@ -4,7 +4,7 @@ import { insertRows, type ClickHouse } from '../../sinks/index.js'
 import { localMidnight } from '../alerts/metrics.js'
 import { sleep } from '../runtime/time.js'
 import { forecastSeries, type SeriesForecast } from './backtest.js'
-import { fifoRisk } from './fifo.js'
+import { fifoRisk } from '../stock/fifo.js'
 import { ModelName } from './models.js'
 
 /*

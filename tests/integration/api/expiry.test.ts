@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { fifoRisk } from '../../../pipelines/restock/fifo.js'
+import { AlertRuleSchema, metricValues } from '../../../pipelines/index.js'
+import { fifoRisk } from '../../../pipelines/stock/fifo.js'
 import type { GeneratedRecord } from '../../../pipelines/generator/generator.js'
 import type { InventoryEvent } from '../../../schemas/index.js'
 import { generatedTemplates, runScripted } from '../alerts/scripted.js'
@@ -51,6 +52,13 @@ describe('expiry warnings', () => {
     expect((await s.get(`/v1/expiry?at=${iso(AT)}`, 'analyst')).body.batches.map((b: { batch_id: string }) => b.batch_id)).toEqual(['A'])
     expect((await s.get(`/v1/expiry?at=${iso(AT)}&all=true`, 'leader')).body.batches).toEqual([])
     expect((await s.get('/v1/expiry?turnoverDays=0', 'analyst')).body.message).toMatch(/querystring\.turnoverDays: must be 1-90/)
+
+    // The alert metric reads the same assessment: the units at risk per community, as of the window's end.
+    const rule = (groupBy: 'community' | null) => AlertRuleSchema.parse({ id: 'x', name: 'x', metric: 'expiry_at_risk_units', groupBy, window: { kind: 'last', minutes: 5 }, condition: { type: 'static', op: '>', threshold: 50 } })
+    const opts = { lateDeliveryMinutes: 240, now: AT }
+    expect(Object.fromEntries(await metricValues(s.ch, rule('community'), AT - 300_000, AT, opts))).toEqual({ 'c-950': byBatch.A.at_risk, 'c-951': 0 })
+    expect(Object.fromEntries(await metricValues(s.ch, rule(null), AT - 300_000, AT, opts))).toEqual({ '': byBatch.A.at_risk })
+    expect(AlertRuleSchema.safeParse({ id: 'x', name: 'x', metric: 'expiry_at_risk_units', window: { kind: 'last', minutes: 5 }, condition: { type: 'dynamic', weeks: 4, k: 3 } }).error?.issues[0]).toMatchObject({ path: ['condition', 'type'] })
   })
 
   it('FIFO: later batches wait behind earlier ones', () => {

@@ -1,0 +1,1 @@
+export { COMMUNITY_SCOPE, SKU_SCOPE, UNSCOPED, filterOn } from './scope.js'
