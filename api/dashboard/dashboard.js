@@ -236,6 +236,25 @@ async function expiry() {
   window.__streamcube.rendered.expiry = body.summary.batches
 }
 
+async function restock() {
+  let body
+  try {
+    body = await get('/v1/restock', { community: community(), suggested: 'true', limit: 10 })
+  } catch (err) {
+    if (/: 403/.test(err.message)) return void ($('restock-panel').style.display = 'none')
+    throw err
+  }
+  const run = body.run
+  const mase = (x) => (x === null || x === undefined ? '—' : x.toFixed(2))
+  $('restock-summary').textContent = run
+    ? `run ${run.run_date} · ${int(body.summary.suggested_orders)} orders, ${int(body.summary.suggested_units)} units · backtest MASE ${mase(run.mean_mase)} (seasonal-naive ${mase(run.baseline_mean_mase)})`
+    : 'no forecast run yet (streamcube run restock)'
+  $('restock').querySelector('tbody').innerHTML = body.rows.length
+    ? body.rows.map((r) => `<tr><td>${r.warehouse_id}</td><td>${r.sku}</td><td>${r.category_id}</td><td>${r.forecast.map((v) => v.toFixed(1)).join(' · ')}</td><td>${r.model}${r.backtest_mase === null ? '' : ` (${mase(r.backtest_mase)})`}</td><td>${int(r.usable_on_hand)}</td><td>${int(r.unusable_on_hand)}</td><td>${int(r.min_stock)}</td><td><b>${int(r.suggested_qty)}</b></td></tr>`).join('')
+    : `<tr><td colspan="9">${run ? 'no order needed' : '—'}</td></tr>`
+  window.__streamcube.rendered.restock = body.rows.length
+}
+
 async function freshness() {
   const body = await get('/v1/freshness')
   const el = $('freshness')
@@ -256,7 +275,7 @@ async function refresh() {
   // Alerts first: the sales chart draws the rules' reference lines.
   let alertError = null
   await alerts().catch((err) => (alertError = `alerts: ${err.message}`))
-  const tasks = { sales, products, activity, leaders, heatmap, timeOfDay, freshness, communities, quality, repurchase, expiry }
+  const tasks = { sales, products, activity, leaders, heatmap, timeOfDay, freshness, communities, quality, repurchase, expiry, restock }
   const results = await Promise.allSettled(Object.values(tasks).map((f) => f()))
   const failed = results.map((r, i) => [Object.keys(tasks)[i], r]).filter(([, r]) => r.status === 'rejected')
   window.__streamcube.errors = [...(alertError ? [alertError] : []), ...failed.map(([name, r]) => `${name}: ${r.reason.message}`)]

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
 import { afterAll, describe, expect, it } from 'vitest'
-import { AlertEvaluator, AlertRuleSchema, putRule } from '../../pipelines/index.js'
+import { AlertEvaluator, AlertRuleSchema, putRule, restockSettings, runRestock } from '../../pipelines/index.js'
+import { loadConfig } from '../../schemas/index.js'
 import { openSecondConnection } from '../services/clickhouse.js'
 import { silent } from '../integration/engine/harness.js'
 import { apiSuite } from '../integration/api/fixture.js'
@@ -40,6 +41,9 @@ describe.runIf(browserAvailable())('dashboard in headless Chromium', () => {
     await putRule(ch, AlertRuleSchema.parse({ id: 'busy', name: 'Busy quarter hour', metric: 'orders', window: { kind: 'last', minutes: 15 }, condition: { type: 'static', op: '>', threshold: 20 } }), 'test')
     const ev = new AlertEvaluator({ ch, log: silent, instance: 'e2e', intervalMs: 60_000, timezone: 'UTC', lateDeliveryMinutes: 240, webhookTimeoutMs: 1000, webhookRetry: { initialMs: 10, maxMs: 10, factor: 1, maxElapsedMs: 0 } })
     expect((await ev.evaluateOnce(NOW)).transitions.map((t) => t.kind)).toEqual(['firing'])
+    // A restock run on these six hours (no complete day yet: zero forecasts, orders for the shortfalls and minimums).
+    const restock = await runRestock(ch, restockSettings(loadConfig({ RESTOCK_MIN_STOCK: '{"*":2}', LOG_LEVEL: 'silent' })), { at: NOW })
+    expect(restock.rows.filter((r) => r.suggested_qty > 0).length).toBeGreaterThan(0)
     await ch.close()
     const address = await s.app.listen({ port: 0, host: '127.0.0.1' })
     browser = await chromium.launch({
@@ -82,6 +86,7 @@ describe.runIf(browserAvailable())('dashboard in headless Chromium', () => {
     expect(state.referenceLines).toBe(1)
     expect(state.rendered.quality, 'the data quality panel is empty').toBeGreaterThan(0)
     expect(state.rendered.expiry, 'the expiry panel assessed no batch').toBeGreaterThan(0)
+    expect(state.rendered.restock, 'the restock panel listed no order').toBe(10)
     // No CDN: every request stays on the API's origin.
     expect(requests.filter((u) => !u.startsWith(address))).toEqual([])
     expect(consoleErrors).toEqual([])
