@@ -88,15 +88,20 @@ export function score(model: ModelName, actual: readonly number[], predicted: re
 
 /**
  * Forecasts the next `horizon` days of a daily series with the model that did best in its rolling
- * backtest. Fallbacks: an all-zero history forecasts 0; a history too short to backtest (fewer than
- * SEASON + horizon + folds − 1 days) forecasts its mean day.
+ * backtest (on fewer folds when the history is short; a model whose minimum length an origin does
+ * not reach sits the backtest out). Fallbacks: an all-zero history forecasts 0; a history too short
+ * for one fold (fewer than SEASON + horizon days) forecasts its mean day.
  */
 export function forecastSeries(y: readonly number[], opts: BacktestOptions): SeriesForecast {
   const { horizon } = opts
   if (y.every((v) => v === 0)) return { model: ModelName.ZERO, forecast: Array.from({ length: horizon }, () => 0), scores: [], fallback: 'all_zero' }
   const fallback = (): SeriesForecast => ({ model: ModelName.MEAN, forecast: MODELS.mean.forecast(y, horizon)!, scores: [], fallback: 'short_history' })
-  if (y.length < SEASON + horizon + opts.folds - 1) return fallback()
-  const scale = maseScale(y.slice(0, y.length - horizon - opts.folds + 1))
+  // A history shorter than the folds need backtests on fewer (a new product's third week still gets
+  // a choice); below one fold of seasonal-naive there is nothing to compare.
+  const folds = Math.min(opts.folds, y.length - SEASON - horizon + 1)
+  if (folds < 1) return fallback()
+  opts = { ...opts, folds }
+  const scale = maseScale(y.slice(0, y.length - horizon - folds + 1))
   const zeroShare = y.filter((v) => v === 0).length / y.length
   const candidates = zeroShare >= (opts.intermittentShare ?? 0.5) ? [...CANDIDATES, MODELS.croston] : CANDIDATES
   const scores: ModelScore[] = []

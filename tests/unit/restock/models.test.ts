@@ -99,6 +99,14 @@ describe('per-series choice by rolling backtest', () => {
     expect((picked.holt_winters ?? 0) + (picked.sarima_weekly ?? 0)).toBeGreaterThan(10)
   })
 
+  it('backtests a short history on fewer folds: two weeks still get a choice, not the mean', () => {
+    const y = poissonSeries(7, (d) => WEEK[d % 7]!, 14)
+    const f = forecastSeries(y, { horizon: 3, folds: 14 })
+    expect(f.fallback).toBeNull()
+    expect(f.scores.map((s) => s.model)).toContain('seasonal_naive')
+    expect(forecastSeries(y.slice(0, 9), { horizon: 3, folds: 14 })).toMatchObject({ model: 'mean', fallback: 'short_history' })
+  })
+
   it('adds Croston for intermittent demand', () => {
     const y = poissonSeries(42, () => 0.3, 56)
     expect(y.filter((v) => v === 0).length / y.length).toBeGreaterThan(0.5)
