@@ -8,7 +8,8 @@ import { RANGE, num } from './query.js'
 
 /*
  * Data quality per pipeline set and topic, from the counts every flush writes (quality_minute, by
- * arrival minute): records read, dead-letter rate by error code, duplicate and late rates; the
+ * arrival minute): records read, dead-letter rate by error code, duplicate and late rates, the
+ * schema-version mix (records by writer schema); the
  * pipelines' watermark lag per topic; and gaps — communities that sent activity in the day before
  * and nothing in the last `silentMinutes`.
  */
@@ -44,7 +45,7 @@ const rate = (n: number, d: number): number | null => (d > 0 ? n / d : null)
 export const qualityRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
   app.withTypeProvider<ZodTypeProvider>().get('/v1/quality', {
-    schema: { tags: ['quality'], summary: 'Data quality per pipeline set and topic: dead-letter rate by error code, duplicate and late rates, watermark lag, silent communities', querystring: QualityQuery },
+    schema: { tags: ['quality'], summary: 'Data quality per pipeline set and topic: dead-letter rate by error code, duplicate and late rates, schema-version mix, watermark lag, silent communities', querystring: QualityQuery },
   }, async (req, reply) => {
     const q = req.query
     requireRole(req.principal, ['admin', 'analyst'], 'data quality')
@@ -55,12 +56,13 @@ export const qualityRoutes: FastifyPluginAsync = async (app) => {
         ctx.queries.rows<{ group_id: string; topic: string; watermark: number; any_idle: number }>(WATERMARKS, {}),
         ctx.queries.rows<{ community_id: string; last_seen: number }>(GAPS, { since: bound(silentFrom - 86_400_000), to: bound(q.to), silent_from: bound(silentFrom) }),
       ])
-      const topics = new Map<string, { pipeline_set: string; topic: string; kinds: Record<string, number>; deadByCode: Record<string, number> }>()
+      const topics = new Map<string, { pipeline_set: string; topic: string; kinds: Record<string, number>; deadByCode: Record<string, number>; schemas: Record<string, number> }>()
       for (const c of counts) {
         const key = `${c.pipeline_set}|${c.topic}`
-        const t = topics.get(key) ?? { pipeline_set: c.pipeline_set, topic: c.topic, kinds: {}, deadByCode: {} }
+        const t = topics.get(key) ?? { pipeline_set: c.pipeline_set, topic: c.topic, kinds: {}, deadByCode: {}, schemas: {} }
         t.kinds[c.kind] = (t.kinds[c.kind] ?? 0) + num(c.n)
         if (c.kind === 'dead_letter') t.deadByCode[c.code] = (t.deadByCode[c.code] ?? 0) + num(c.n)
+        if (c.kind === 'schema') t.schemas[c.code] = (t.schemas[c.code] ?? 0) + num(c.n)
         topics.set(key, t)
       }
       const now = ctx.now()
@@ -83,6 +85,8 @@ export const qualityRoutes: FastifyPluginAsync = async (app) => {
             late: k('late'),
             late_rate: rate(k('late'), events),
             late_accepted: k('late_accepted'),
+            // The writer schemas of the records that decoded (Confluent: per schema id; else the format).
+            schemas: Object.entries(t.schemas).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([schema, n]) => ({ schema, records: n, share: rate(n, k('schema')) })),
           }
         }),
         watermarks: watermarks.map((w) => ({ group_id: w.group_id, topic: w.topic, watermark: new Date(num(w.watermark)).toISOString(), lag_seconds: Math.max(0, (now - num(w.watermark)) / 1000), idle_partitions: num(w.any_idle) > 0 })),

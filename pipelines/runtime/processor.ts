@@ -68,7 +68,7 @@ const emptyCounts = (): FlushCounts => ({ records: 0, accepted: 0, duplicates: 0
  */
 export const QUALITY_PIPELINE = 'quality'
 export const QUALITY_TABLE = 'quality_minute'
-export type QualityKind = 'records' | 'accepted' | 'late_accepted' | 'duplicate' | 'late' | 'dead_letter'
+export type QualityKind = 'records' | 'accepted' | 'late_accepted' | 'duplicate' | 'late' | 'dead_letter' | 'schema'
 
 export function pipelineSetId(pipelines: readonly PipelineDefinition[]): string {
   return createHash('sha256').update(pipelines.map((p) => p.name).sort().join(',')).digest('hex').slice(0, 12)
@@ -85,7 +85,7 @@ export class PartitionProcessor {
   private buffers = new Map<string, CubeBuffer>()
   private quality = new CubeBuffer()
   private qualityMinute = -1
-  private qualityRows = new Map<string, Row>()
+  private qualityRows = new Map<string, Map<string, Row>>()
   private readonly pipelineSet: string
   private deadLetters: DeadLetter[] = []
   private late: LateRecord[] = []
@@ -174,6 +174,8 @@ export class PartitionProcessor {
       this.countQuality(record, 'dead_letter', decoded.error.code)
       return true
     }
+    // Records that decoded, by writer schema: the schema-version mix of data quality.
+    this.countQuality(record, 'schema', this.codec.schemaOf && record.value ? this.codec.schemaOf(record.value) : this.codec.format)
     const position = { topic: this.topic, partition: this.partition, offset: record.offset }
     for (const e of decoded.value) {
       const c = this.state.classify(e.event.eventId, e.event.eventTime, offset)
@@ -220,11 +222,14 @@ export class PartitionProcessor {
       this.qualityMinute = minute
       this.qualityRows = new Map()
     }
-    const k = code ? `${kind}|${code}` : kind
-    let row = this.qualityRows.get(k)
+    // Codes are few per kind (error codes, schema ids): the rows of the minute are found by kind,
+    // then by code, without building a key per record.
+    let byCode = this.qualityRows.get(kind)
+    if (!byCode) this.qualityRows.set(kind, (byCode = new Map()))
+    let row = byCode.get(code)
     if (!row) {
       row = this.quality.row(QUALITY_TABLE, `${minute}|${kind}|${code}`, () => ({ window_start: minute, pipeline_set: this.pipelineSet, topic: this.topic, kind, code, events: 0 }))
-      this.qualityRows.set(k, row)
+      byCode.set(code, row)
     }
     add(row, 'events', 1)
   }

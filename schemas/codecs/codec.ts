@@ -23,6 +23,12 @@ export interface Codec {
    * decode itself stays synchronous on the hot path. A no-op for self-contained formats.
    */
   prepare?(batch: readonly (Buffer | null)[]): Promise<void>
+  /**
+   * The writer schema of a record `decode` accepted (Confluent: `confluent-avro:<schema id>`), for
+   * data quality's schema-version mix. Returns a cached string: it runs on the hot path. A codec
+   * without it is counted under its format.
+   */
+  schemaOf?(bytes: Buffer): string
 }
 
 /** Turns an event into the bytes of a Kafka record value. */

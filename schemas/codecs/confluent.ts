@@ -28,6 +28,7 @@ export interface ConfluentCodecOptions {
  */
 export function createConfluentCodec(options: ConfluentCodecOptions = {}): Codec {
   const limits = options.limits ?? DEFAULT_LIMITS
+  const schemaNames = new Map<number, string>()
   const bounds = options.bounds ?? DEFAULT_TIME_BOUNDS
   const known = new Map<number, Known>()
   for (const [type, id] of Object.entries(options.localIds ?? LOCAL_SCHEMA_IDS)) known.set(id, { type: type as EventType })
@@ -67,6 +68,12 @@ export function createConfluentCodec(options: ConfluentCodecOptions = {}): Codec
       const ids = new Set<number>()
       for (const b of batch) if (b && b.length >= HEADER && b[0] === MAGIC) ids.add(b.readInt32BE(1))
       for (const id of ids) if (!known.has(id)) await resolve(id, registry)
+    },
+    schemaOf(bytes) {
+      const id = bytes.readUInt32BE(1)
+      let name = schemaNames.get(id)
+      if (name === undefined) schemaNames.set(id, (name = `confluent-avro:${id}`))
+      return name
     },
     decode(bytes) {
       if (bytes === null || bytes.length === 0) return fail(DecodeErrorCode.EMPTY, 'the record has no value')

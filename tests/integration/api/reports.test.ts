@@ -249,15 +249,20 @@ describe('reports equal plain SQL over the raw events', () => {
       { window_start: minute / 1000, pipeline_set: 'p', topic: 'generator.orders', kind: 'dead_letter', code: 'DECODE_JSON', events: 7 },
       { window_start: minute / 1000, pipeline_set: 'p', topic: 'generator.orders', kind: 'accepted', code: '', events: 88 },
       { window_start: minute / 1000, pipeline_set: 'p', topic: 'generator.orders', kind: 'duplicate', code: '', events: 2 },
+      { window_start: minute / 1000, pipeline_set: 'p', topic: 'generator.orders', kind: 'schema', code: 'confluent-avro:2', events: 60 },
+      { window_start: minute / 1000, pipeline_set: 'p', topic: 'generator.orders', kind: 'schema', code: 'confluent-avro:7', events: 30 },
     ])
     const res = await s.get(`/v1/quality?from=${iso(DAY_START)}&to=${iso(s.end + 2 * HOUR)}&silentMinutes=60`, 'analyst')
     expect(res.status, JSON.stringify(res.body)).toBe(200)
     const planted = res.body.topics.find((t: { pipeline_set: string }) => t.pipeline_set === 'p')
     expect(planted).toMatchObject({ topic: 'generator.orders', records: 100, dead_lettered: 10, dead_letter_rate: 0.1, duplicates: 2, duplicate_rate: 2 / 90, late_rate: 0,
-      dead_letters_by_code: [{ code: 'DECODE_JSON', records: 7 }, { code: 'DECODE_SCHEMA', records: 3 }] })
+      dead_letters_by_code: [{ code: 'DECODE_JSON', records: 7 }, { code: 'DECODE_SCHEMA', records: 3 }],
+      schemas: [{ schema: 'confluent-avro:2', records: 60, share: 60 / 90 }, { schema: 'confluent-avro:7', records: 30, share: 30 / 90 }] })
     const generated = res.body.topics.filter((t: { pipeline_set: string }) => t.pipeline_set !== 'p')
     expect(generated.map((t: { topic: string; records: number }) => [t.topic, t.records])).toEqual(rs.map((r) => [r.topic, Number(r.n)]))
     for (const t of generated) expect(t.pipeline_set).toBe('activity,facts,gmv,heatmap,inventory,lifecycle,products')
+    // The generator's records are JSON, every one decoded: one schema, all of the records.
+    for (const t of generated) expect(t.schemas, t.topic).toEqual([{ schema: 'json', records: t.records, share: 1 }])
     // Two hours after the data ends, every community that was active is silent.
     const active = await s.sql<{ community_id: string; last: number }>(`SELECT community_id, toUnixTimestamp(max(m)) AS last FROM (
       SELECT community_id, toStartOfMinute(event_time) AS m FROM behaviour_events UNION ALL SELECT community_id, toStartOfMinute(event_time) FROM order_events WHERE status = 'created')

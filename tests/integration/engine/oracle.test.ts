@@ -58,6 +58,8 @@ describe.each(transports())('oracle (%s): every cube equals plain SQL over the r
     const q = Object.fromEntries((await quality.json<{ kind: string; n: string }>()).map((r) => [r.kind, Number(r.n)]))
     expect(q).toMatchObject({ records: planted.records.length, dead_letter: planted.malformed, duplicate: planted.duplicates, late: lateIds.size, accepted: valid })
     expect(q.late_accepted).toBeGreaterThan(0)
+    // Every record that decoded is counted once under its writer schema.
+    expect(q.schema).toBe(planted.records.length - planted.malformed)
     const results = await runOracle(ch)
     for (const [name, r] of Object.entries(results)) {
       if (!r.rare || EVENTS >= 200_000) expect(r.oracleRows, `${name}: the oracle side is empty`).toBeGreaterThan(0)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { allocate, DEFAULT_EVENT_TIME_POLICY, decodeCheckpoint, deduplicationToken, encodeCheckpoint, EventGenerator, PartitionProcessor, PIPELINES, type FlushPlan } from '../../../pipelines/index.js'
-import { createJsonCodec, jsonEncoder } from '../../../schemas/index.js'
+import { avroType, createConfluentCodec, createConfluentEncoder, createJsonCodec, jsonEncoder, LOCAL_SCHEMA_IDS, type TypedEvent } from '../../../schemas/index.js'
 import { BOUNDS, START } from '../fixtures.js'
 
 const records = new EventGenerator({ seed: 4, start: START })
@@ -85,5 +85,34 @@ describe('refund allocation', () => {
       const weights = Array.from({ length: 1 + (i % 5) }, (_, k) => ((i * 7 + k * 13) % 50) + 1)
       expect(allocate(i * 3 + 1, weights).reduce((a, b) => a + b, 0)).toBe(i * 3 + 1)
     }
+  })
+})
+
+/** The typed event of a JSON-encoded generated record. */
+function decodeJson(value: Buffer): TypedEvent {
+  const r = createJsonCodec('order', { bounds: BOUNDS }).decode(value)
+  if (!r.ok) throw new Error(r.error.message)
+  return r.value[0]!
+}
+
+describe('data quality counts', () => {
+  it('count the records that decoded by writer schema (Confluent schema id), dead letters apart', async () => {
+    // Two writer schema ids of the same record type, as after a compatible schema change: id 2 is
+    // local, id 12 comes from the registry (here the same schema registered again).
+    const registry = { fetch: async (id: number) => (id === 12 ? avroType('order') : undefined), register: async () => 12 }
+    const codec = createConfluentCodec({ registry, bounds: BOUNDS })
+    const orders = records.slice(0, 30).map((r) => decodeJson(r.value))
+    const v1 = createConfluentEncoder(LOCAL_SCHEMA_IDS)
+    const v2 = createConfluentEncoder({ ...LOCAL_SCHEMA_IDS, order: 12 })
+    const batch = orders.map((e, i) => ({ offset: String(i), key: Buffer.from('k'), value: (i % 3 === 0 ? v2 : v1).encode(e), headers: {}, timestamp: '0' }))
+    batch.push({ offset: '30', key: Buffer.from('k'), value: Buffer.from([0, 0, 0, 0, 99, 1]), headers: {}, timestamp: '0' })
+    await codec.prepare!(batch.map((r) => r.value))
+    const p = new PartitionProcessor('t.orders', 0, 'order', codec, PIPELINES, DEFAULT_EVENT_TIME_POLICY, null, null)
+    for (const r of batch) p.handle(r)
+    const quality = p.takeFlush()!.rows.get('quality')!.get('quality_minute')!
+    const byKind = (kind: string) => Object.fromEntries(quality.filter((q) => q.kind === kind).map((q) => [q.code, q.events]))
+    expect(byKind('schema')).toEqual({ 'confluent-avro:2': 20, 'confluent-avro:12': 10 })
+    expect(byKind('records')).toEqual({ '': 31 })
+    expect(byKind('dead_letter')).toEqual({ DECODE_UNKNOWN_SCHEMA_ID: 1 })
   })
 })
