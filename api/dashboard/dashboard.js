@@ -209,7 +209,8 @@ async function quality() {
   }
   $('quality-summary').textContent = body.silent_communities.length ? `${body.silent_communities.length} communities silent for an hour: ${body.silent_communities.slice(0, 5).map((c) => c.community_id).join(', ')}` : 'no silent communities'
   $('quality').querySelector('tbody').innerHTML = body.topics.map((t) => `<tr><td>${t.topic}</td><td>${t.pipeline_set.split(',').length} pipelines</td><td>${int(t.records)}</td>
-    <td>${pct(t.dead_letter_rate)}</td><td>${t.dead_letters_by_code[0]?.code ?? '—'}</td><td>${pct(t.duplicate_rate)}</td><td>${pct(t.late_rate)}</td></tr>`).join('')
+    <td>${pct(t.dead_letter_rate)}</td><td>${t.dead_letters_by_code[0]?.code ?? '—'}</td><td>${pct(t.duplicate_rate)}</td><td>${pct(t.late_rate)}</td>
+    <td>${(t.schemas ?? []).map((x) => `${x.schema} ${pct(x.share)}`).join(' · ') || '—'}</td></tr>`).join('')
   window.__streamcube.rendered.quality = body.topics.length
 }
 
@@ -255,6 +256,84 @@ async function restock() {
   window.__streamcube.rendered.restock = body.rows.length
 }
 
+/** Hides a panel the key's role may not read (403); rethrows anything else. */
+async function orHide(panel, load) {
+  try {
+    return await load()
+  } catch (err) {
+    if (/: 403/.test(err.message)) {
+      $(panel).style.display = 'none'
+      return null
+    }
+    throw err
+  }
+}
+
+/** The selected community, or the first one known when "all" is selected (a profile is of one community). */
+function profileCommunity() {
+  return community() || [...$('community').options].map((o) => o.value).find(Boolean) || ''
+}
+
+async function profile() {
+  const id = profileCommunity()
+  if (!id) return
+  const body = await orHide('profile-panel', () => get(`/v1/communities/${encodeURIComponent(id)}/profile`, range()))
+  if (!body) return
+  const b = body.basket
+  $('profile-summary').textContent = `${id}${community() ? '' : ' (pick a community above)'} · basket ${b.avg_basket_cents === null ? '—' : money(b.avg_basket_cents)} vs ${b.city_avg_basket_cents === null ? '—' : money(b.city_avg_basket_cents)} · new users ${pct(body.users.new_share)} vs ${pct(body.users.city_new_share)} (${body.compared_with})`
+  const cats = body.categories.slice(0, 8)
+  chart('chart-profile').setOption({
+    tooltip: { trigger: 'axis' },
+    legend: { data: [id, 'city'] },
+    grid: { left: 90, right: 20, top: 30, bottom: 25 },
+    xAxis: { type: 'value', axisLabel: { formatter: (v) => `${Math.round(v * 100)}%` } },
+    yAxis: { type: 'category', inverse: true, data: cats.map((c) => c.category_id) },
+    series: [
+      { name: id, type: 'bar', data: cats.map((c) => c.share ?? 0), itemStyle: { color: '#3461d9' } },
+      { name: 'city', type: 'bar', data: cats.map((c) => c.city_share ?? 0), itemStyle: { color: '#b8c4e6' } },
+    ],
+  }, true)
+  window.__streamcube.rendered['chart-profile'] = cats.length
+}
+
+async function targeting() {
+  const category = $('target-category').value
+  const [target, sites] = await Promise.all([
+    orHide('targeting-panel', () => get('/v1/targeting', { ...range(), category, limit: 5 })),
+    orHide('targeting-panel', () => get('/v1/sites/rank', { ...range(), category, daypart: 'evening', limit: 5 })),
+  ])
+  if (!target || !sites) return
+  const n = Math.max(target.communities.length, sites.communities.length)
+  $('targeting').querySelector('tbody').innerHTML = n
+    ? Array.from({ length: n }, (_, i) => {
+      const t = target.communities[i]
+      const p = sites.communities[i]
+      return `<tr><td>${i + 1}</td><td>${t?.community_id ?? ''}</td><td>${t ? (t.affinity === null ? '—' : t.affinity.toFixed(2)) : ''}</td><td>${t ? pct(t.penetration) : ''}</td><td>${p?.community_id ?? ''}</td><td>${p ? p.score.toFixed(2) : ''}</td><td>${p ? int(p.active_users) : ''}</td></tr>`
+    }).join('')
+    : '<tr><td colspan="7">no data in the range</td></tr>'
+  window.__streamcube.rendered.targeting = target.communities.length
+  window.__streamcube.rendered.sites = sites.communities.length
+}
+
+async function campaigns() {
+  const list = await orHide('campaigns-panel', () => get('/v1/campaigns'))
+  if (!list) return
+  const ended = list.campaigns.filter((c) => Date.parse(c.to) <= Date.now()).sort((a, b) => Date.parse(b.to) - Date.parse(a.to)).slice(0, 5)
+  const effects = await Promise.all(ended.map((c) => get(`/v1/campaigns/${encodeURIComponent(c.id)}/effect`).catch((err) => ({ error: err.message }))))
+  const cell = (m) => (m.uplift === null ? '—' : `<span class="${m.significant ? 'firing' : ''}">${m.uplift >= 0 ? '+' : ''}${(m.uplift * 100).toFixed(0)}%${m.significant ? ' *' : ''}</span>`)
+  $('campaigns-summary').textContent = `${list.campaigns.length} registered, ${ended.length} ended shown · * outside the 95 % interval of the baseline weeks`
+  $('campaigns').querySelector('tbody').innerHTML = ended.length
+    ? ended.map((c, i) => {
+      const e = effects[i]
+      const window = `${new Date(c.from).toLocaleString()} – ${new Date(c.to).toLocaleString()}`
+      return e.error
+        ? `<tr><td>${c.name}</td><td>${c.communities.join(', ')}</td><td>${window}</td><td colspan="4">${e.error}</td></tr>`
+        : `<tr><td>${c.name}</td><td>${c.communities.join(', ')}</td><td>${window}</td><td>${cell(e.gmv_cents)}</td><td>${cell(e.orders)}</td><td>${cell(e.active_users)}</td><td>${cell(e.new_users)}</td></tr>`
+    }).join('')
+    : '<tr><td colspan="7">no campaign has ended (POST /v1/campaigns registers one)</td></tr>'
+  window.__streamcube.rendered.campaigns = ended.length
+}
+
 async function freshness() {
   const body = await get('/v1/freshness')
   const el = $('freshness')
@@ -275,9 +354,12 @@ async function refresh() {
   // Alerts first: the sales chart draws the rules' reference lines.
   let alertError = null
   await alerts().catch((err) => (alertError = `alerts: ${err.message}`))
-  const tasks = { sales, products, activity, leaders, heatmap, timeOfDay, freshness, communities, quality, repurchase, expiry, restock }
-  const results = await Promise.allSettled(Object.values(tasks).map((f) => f()))
-  const failed = results.map((r, i) => [Object.keys(tasks)[i], r]).filter(([, r]) => r.status === 'rejected')
+  // The community list first: the profile panel shows one community even when "all" is selected.
+  const listed = await communities().then(() => null, (err) => err)
+  const tasks = { sales, products, activity, leaders, heatmap, timeOfDay, freshness, quality, repurchase, expiry, restock, profile, targeting, campaigns }
+  const settled = await Promise.allSettled(Object.values(tasks).map((f) => f()))
+  const failed = Object.keys(tasks).map((name, i) => [name, settled[i]]).filter(([, r]) => r.status === 'rejected')
+  if (listed) failed.unshift(['communities', { reason: listed }])
   window.__streamcube.errors = [...(alertError ? [alertError] : []), ...failed.map(([name, r]) => `${name}: ${r.reason.message}`)]
   $('error').style.display = failed.length ? 'block' : 'none'
   $('error').textContent = window.__streamcube.errors.join(' · ')
@@ -285,6 +367,6 @@ async function refresh() {
   running = false
 }
 
-for (const id of ['community', 'range', 'products-mode']) $(id).addEventListener('change', refresh)
+for (const id of ['community', 'range', 'products-mode', 'target-category']) $(id).addEventListener('change', refresh)
 refresh()
 setInterval(refresh, POLL_MS)

@@ -18,7 +18,7 @@ import { apiSuite } from '../integration/api/fixture.js'
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const HOUR = 3_600_000
 const NOW = Math.floor(Date.now() / 60_000) * 60_000
-const CHARTS = ['chart-sales', 'chart-products', 'chart-funnel', 'chart-leaders', 'chart-heatmap', 'chart-tod', 'chart-repurchase']
+const CHARTS = ['chart-sales', 'chart-products', 'chart-funnel', 'chart-leaders', 'chart-heatmap', 'chart-tod', 'chart-repurchase', 'chart-profile']
 
 function browserAvailable(): boolean {
   if (existsSync(CHROMIUM)) return true
@@ -45,6 +45,9 @@ describe.runIf(browserAvailable())('dashboard in headless Chromium', () => {
     const restock = await runRestock(ch, restockSettings(loadConfig({ RESTOCK_MIN_STOCK: '{"*":2}', LOG_LEVEL: 'silent' })), { at: NOW })
     expect(restock.rows.filter((r) => r.suggested_qty > 0).length).toBeGreaterThan(0)
     await ch.close()
+    // A campaign that ended an hour ago, for the campaigns panel.
+    const campaign = await s.app.inject({ method: 'POST', url: '/v1/campaigns', headers: { 'x-api-key': s.keys.admin }, payload: { id: 'e2e-promo', name: 'Evening promo', communities: ['c-001'], from: new Date(NOW - 3 * HOUR).toISOString(), to: new Date(NOW - HOUR).toISOString() } })
+    expect(campaign.statusCode, campaign.body).toBe(201)
     const address = await s.app.listen({ port: 0, host: '127.0.0.1' })
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -87,6 +90,9 @@ describe.runIf(browserAvailable())('dashboard in headless Chromium', () => {
     expect(state.rendered.quality, 'the data quality panel is empty').toBeGreaterThan(0)
     expect(state.rendered.expiry, 'the expiry panel assessed no batch').toBeGreaterThan(0)
     expect(state.rendered.restock, 'the restock panel listed no order').toBe(10)
+    expect(state.rendered.targeting, 'the targeting table is empty').toBeGreaterThan(0)
+    expect(state.rendered.sites, 'the site ranking is empty').toBeGreaterThan(0)
+    expect(state.rendered.campaigns, 'the ended campaign is not listed').toBe(1)
     // No CDN: every request stays on the API's origin.
     expect(requests.filter((u) => !u.startsWith(address))).toEqual([])
     expect(consoleErrors).toEqual([])
