@@ -11,11 +11,17 @@ import { communityBuyersSql } from './orders-sql.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
 
 /*
- * Campaign effect (issue 6). A campaign (communities, a time range, optionally categories) is
- * registered through the API; its effect compares GMV, orders, active users and new users in the
- * campaign window with the same weekday-hours of each of the previous `weeks` weeks: uplift =
- * value / baseline mean − 1, with a 95 % interval from the baseline's week-to-week spread (a
- * prediction interval for one more week without the campaign).
+ * Campaign effect (issue 6). A campaign (communities or a bounding box, a time range, optionally
+ * categories or skus) is registered through the API; its effect compares GMV, orders, active users
+ * and new users in the campaign window with the same weekday-hours of each of the previous `weeks`
+ * weeks: uplift = value / baseline mean − 1, with a 95 % interval from the baseline's week-to-week
+ * spread (a prediction interval for one more week without the campaign).
+ *
+ * Where it is measured: a community campaign on the communities' cubes (gmv, or products for skus;
+ * activity; buyers per community for new users); a bbox campaign on the heatmap cells (geohash 7,
+ * ≈ 150 m, selected by their centre) inside the box — paid orders and GMV at the delivery point,
+ * active users at located events — and its new users are those new to the communities that had
+ * activity in the box in that window. The heatmap has no categories, so a bbox campaign takes none.
  */
 
 const WEEK = 7 * 86_400_000
@@ -26,12 +32,21 @@ export const CampaignSchema = z
   .object({
     id: Id,
     name: z.string().min(1).max(200),
-    communities: z.array(Id).min(1, 'a campaign runs in at least one community').max(100),
+    communities: z.array(Id).max(100).default([]).describe('the communities it runs in (or give bbox)'),
+    bbox: z
+      .tuple([z.number().min(-180).max(180), z.number().min(-90).max(90), z.number().min(-180).max(180), z.number().min(-90).max(90)], { message: 'expected [minLon, minLat, maxLon, maxLat]' })
+      .refine(([a, b, c, d]) => a < c && b < d, 'min must be below max ([minLon, minLat, maxLon, maxLat])')
+      .optional()
+      .describe('or the area it runs in: [minLon, minLat, maxLon, maxLat] (WGS 84)'),
     categories: z.array(Id).max(100).default([]).describe('GMV and orders of these categories only (empty: all)'),
+    skus: z.array(Id).max(100).default([]).describe('GMV and orders of these skus only (empty: all)'),
     from: instant,
     to: instant,
   })
   .strict()
+  .refine((c) => c.communities.length > 0 || c.bbox !== undefined, { path: ['communities'], message: 'a campaign runs in at least one community, or in a bbox' })
+  .refine((c) => !(c.communities.length > 0 && c.bbox), { path: ['bbox'], message: 'name communities or a bbox, not both' })
+  .refine((c) => !c.bbox || (c.categories.length === 0 && c.skus.length === 0), { path: ['bbox'], message: 'a bbox campaign measures every category (the heatmap cube has none): drop categories and skus, or name communities' })
   .refine((c) => Date.parse(c.from) < Date.parse(c.to), { path: ['to'], message: 'must be after from' })
   .refine((c) => Date.parse(c.to) - Date.parse(c.from) <= WEEK, { path: ['to'], message: 'a campaign window may last at most 7 days (its baseline is the same weekday-hours of earlier weeks)' })
 export type Campaign = z.output<typeof CampaignSchema>
@@ -59,17 +74,40 @@ export function uplift(value: number, baseline: readonly number[]): { baseline_m
   }
 }
 
+type Rows = { queries: { rows<T>(q: string, p: Record<string, unknown>): Promise<T[]> } }
+
+/** Heatmap cells of the finest precision whose centre lies in the box. */
+const IN_BOX = `precision = 7 AND (geohashDecode(cell) AS ll).1 >= {min_lon:Float64} AND ll.1 <= {max_lon:Float64} AND ll.2 >= {min_lat:Float64} AND ll.2 <= {max_lat:Float64}`
+
 /** One window's value of each metric (active users are distinct per window, so one query per window). */
-async function windowValues(ctx: { queries: { rows<T>(q: string, p: Record<string, unknown>): Promise<T[]> } }, c: Campaign, from: number, to: number, scope: Record<string, unknown>) {
+async function windowValues(ctx: Rows, c: Campaign, from: number, to: number, scope: Record<string, unknown>) {
   const table = (cube: string) => `${cube}_${grainFor(from, to, 'hour').name}`
-  const p = { ...scope, communities: c.communities, categories: c.categories, from: bound(from), to: bound(to), from_ms: from, to_ms: to }
+  const box = c.bbox ? { min_lon: c.bbox[0], min_lat: c.bbox[1], max_lon: c.bbox[2], max_lat: c.bbox[3] } : {}
+  const p = { ...scope, ...box, communities: c.communities, categories: c.categories, skus: c.skus, from: bound(from), to: bound(to), from_ms: from, to_ms: to, heat: table('heatmap') }
+  // New users: first paid in the window, in the campaign's communities (for a box, those active in it then).
+  const where = c.bbox
+    ? `${COMMUNITY_SCOPE} AND community_id IN (SELECT DISTINCT community_id FROM {heat:Identifier} WHERE ${RANGE} AND ${IN_BOX})`
+    : `${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id)`
+  const newUsers = ctx.queries.rows<{ users: number }>(`SELECT countIf(first_paid >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')) AS users FROM (${communityBuyersSql(where)})`, p)
+  if (c.bbox) {
+    const [[h], [n]] = await Promise.all([
+      ctx.queries.rows<{ gmv: number; orders: number; users: number }>(`SELECT sum(gmv_cents) AS gmv, sum(orders) AS orders, uniqMerge(users) AS users FROM {heat:Identifier}
+        WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND ${IN_BOX}`, p),
+      newUsers,
+    ])
+    return { gmv_cents: num(h?.gmv), orders: num(h?.orders), active_users: num(h?.users), new_users: num(n?.users) }
+  }
+  // A sku campaign reads the products cube (order lines of those skus: one per order and sku).
+  const sales = c.skus.length
+    ? ctx.queries.rows<{ gmv: number; orders: number }>(`SELECT sum(gmv_cents) AS gmv, sum(orders) AS orders FROM {table:Identifier}
+      WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id) AND has({skus:Array(String)}, sku) AND ${filterOn('categories', 'category_id')}`, { ...p, table: table('products') })
+    : ctx.queries.rows<{ gmv: number; orders: number }>(`SELECT sum(gmv_cents) AS gmv, uniqMerge(orders) AS orders FROM {table:Identifier}
+      WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id) AND ${filterOn('categories', 'category_id')}`, { ...p, table: table('gmv') })
   const [[g], [a], [n]] = await Promise.all([
-    ctx.queries.rows<{ gmv: number; orders: number }>(`SELECT sum(gmv_cents) AS gmv, uniqMerge(orders) AS orders FROM {table:Identifier}
-      WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id) AND ${filterOn('categories', 'category_id')}`, { ...p, table: table('gmv') }),
+    sales,
     ctx.queries.rows<{ users: number }>(`SELECT uniqMerge(users) AS users FROM {table:Identifier}
       WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id)`, { ...p, table: table('activity') }),
-    ctx.queries.rows<{ users: number }>(`SELECT countIf(first_paid >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')) AS users
-      FROM (${communityBuyersSql(`${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id)`)})`, p),
+    newUsers,
   ])
   return { gmv_cents: num(g?.gmv), orders: num(g?.orders), active_users: num(a?.users), new_users: num(n?.users) }
 }
@@ -115,6 +153,7 @@ export const campaignRoutes: FastifyPluginAsync<{ ch: ClickHouse }> = async (app
       const metric = (k: keyof typeof campaign) => ({ value: campaign[k], baseline: weeks.map((w) => w[k]), ...uplift(campaign[k], weeks.map((w) => w[k])) })
       return {
         campaign: c,
+        measured_on: c.bbox ? 'heatmap cells (geohash 7) in the bbox' : c.skus.length ? 'products of the skus in the communities' : 'the communities',
         baseline_weeks: req.query.weeks,
         gmv_cents: metric('gmv_cents'),
         orders: metric('orders'),

@@ -39,7 +39,7 @@ describe('campaign effect', () => {
     expect((await post(campaign)).statusCode).toBe(409)
     expect((await post(campaign, 'analyst')).statusCode).toBe(403)
     expect((await post({ ...campaign, id: 'x', to: iso(C - HOUR) })).json().message).toMatch(/body\.to: must be after from/)
-    expect((await post({ ...campaign, id: 'x', communities: [] })).json().message).toMatch(/body\.communities: a campaign runs in at least one community/)
+    expect((await post({ ...campaign, id: 'x', communities: [] })).json().message).toMatch(/body\.communities: a campaign runs in at least one community, or in a bbox/)
     expect((await s.get('/v1/campaigns', 'analyst')).body.campaigns.map((c: { id: string }) => c.id)).toEqual(['spring-fruit'])
 
     const res = await s.get('/v1/campaigns/spring-fruit/effect?weeks=4', 'analyst')
@@ -54,6 +54,28 @@ describe('campaign effect', () => {
     expect((await s.get('/v1/campaigns/nope/effect', 'analyst')).status).toBe(404)
     expect((await s.get('/v1/campaigns/spring-fruit/effect?weeks=1', 'analyst')).body.message).toMatch(/querystring\.weeks: must be 2-12/)
     expect((await s.get('/v1/campaigns/spring-fruit/effect', 'leader')).status).toBe(403)
+
+    // The same orders measured by area: a box around their delivery point, and one elsewhere.
+    const t = generatedTemplates(6).order
+    const d = 0.002
+    const box = [t.deliveryLon - d, t.deliveryLat - d, t.deliveryLon + d, t.deliveryLat + d]
+    expect((await post({ ...campaign, id: 'area', communities: [], bbox: box })).statusCode).toBe(201)
+    expect((await post({ ...campaign, id: 'away', communities: [], bbox: [box[0]! + 1, box[1]!, box[2]! + 1, box[3]!] })).statusCode).toBe(201)
+    const area = (await s.get('/v1/campaigns/area/effect?weeks=4', 'analyst')).body
+    expect(area, JSON.stringify(area)).toMatchObject({ measured_on: 'heatmap cells (geohash 7) in the bbox', orders: { value: 40, baseline, uplift: 1, significant: true }, new_users: { value: 40, baseline, uplift: 1 } })
+    expect(area.gmv_cents.uplift).toBeCloseTo(1, 12)
+    expect(area.active_users.value).toBe(40)
+    expect((await s.get('/v1/campaigns/away/effect?weeks=4', 'analyst')).body).toMatchObject({ orders: { value: 0, baseline: [0, 0, 0, 0], uplift: null }, new_users: { value: 0 } })
+    // By sku: one of the order's lines (every planted order has the template's lines).
+    const line = t.lines[0]!
+    expect((await post({ ...campaign, id: 'one-sku', skus: [line.sku] })).statusCode).toBe(201)
+    const sku = (await s.get('/v1/campaigns/one-sku/effect?weeks=4', 'analyst')).body
+    expect(sku).toMatchObject({ measured_on: 'products of the skus in the communities', orders: { value: 40, baseline, uplift: 1 } })
+    expect(sku.gmv_cents.value).toBe(40 * line.qty * line.unitPriceCents)
+    // What a campaign cannot be.
+    expect((await post({ ...campaign, id: 'x', bbox: box })).json().message).toMatch(/body\.bbox: name communities or a bbox, not both/)
+    expect((await post({ ...campaign, id: 'x', communities: [], bbox: box, categories: ['fruit'] })).json().message).toMatch(/body\.bbox: a bbox campaign measures every category/)
+    expect((await post({ ...campaign, id: 'x', communities: [], bbox: [box[2], box[1], box[0], box[3]] })).json().message).toMatch(/body\.bbox: min must be below max/)
   })
 
   it('uplift and its interval', () => {
