@@ -315,6 +315,9 @@ async function targeting() {
   window.__streamcube.rendered.sites = sites.communities.length
 }
 
+/** Where a campaign runs: its communities, or its box. */
+const where = (c) => (c.communities.length ? c.communities.join(', ') : `bbox ${c.bbox.map((v) => v.toFixed(3)).join(', ')}`)
+
 async function campaigns() {
   const list = await orHide('campaigns-panel', () => get('/v1/campaigns'))
   if (!list) return
@@ -327,8 +330,8 @@ async function campaigns() {
       const e = effects[i]
       const window = `${new Date(c.from).toLocaleString()} – ${new Date(c.to).toLocaleString()}`
       return e.error
-        ? `<tr><td>${c.name}</td><td>${c.communities.join(', ')}</td><td>${window}</td><td colspan="4">${e.error}</td></tr>`
-        : `<tr><td>${c.name}</td><td>${c.communities.join(', ')}</td><td>${window}</td><td>${cell(e.gmv_cents)}</td><td>${cell(e.orders)}</td><td>${cell(e.active_users)}</td><td>${cell(e.new_users)}</td></tr>`
+        ? `<tr><td>${c.name}</td><td>${where(c)}</td><td>${window}</td><td colspan="4">${e.error}</td></tr>`
+        : `<tr><td>${c.name}</td><td>${where(c)}</td><td>${window}</td><td>${cell(e.gmv_cents)}</td><td>${cell(e.orders)}</td><td>${cell(e.active_users)}</td><td>${cell(e.new_users)}</td></tr>`
     }).join('')
     : '<tr><td colspan="7">no campaign has ended (POST /v1/campaigns registers one)</td></tr>'
   window.__streamcube.rendered.campaigns = ended.length
