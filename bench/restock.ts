@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import pino from 'pino'
-import { fillPlantedDemand, forecastSeries, MODELS, restockSettings, runRestock } from '../pipelines/index.js'
+import { fillPlantedDemand, forecastSeries, MODELS, Random, restockSettings, runRestock } from '../pipelines/index.js'
 import { loadConfig } from '../schemas/index.js'
 import { connectClickHouse, migrate } from '../sinks/index.js'
 import { fmt, machine, writeSection } from './report.js'
@@ -25,19 +25,8 @@ import { fmt, machine, writeSection } from './report.js'
 const HOUR = 3_600_000
 const WEEK = [1.6, 0.7, 0.7, 0.8, 0.9, 1.2, 1.8]
 
-let seed = 12345
-const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647
-const poisson = (l: number) => {
-  const limit = Math.exp(-l)
-  let k = 0
-  let p = 1
-  do {
-    k++
-    p *= rnd()
-  } while (p > limit)
-  return k - 1
-}
-const series = Array.from({ length: 300 }, (_, i) => Array.from({ length: 56 }, (_, d) => poisson((2 + (i % 20)) * WEEK[d % 7]!)))
+const random = new Random(12345)
+const series = Array.from({ length: 300 }, (_, i) => Array.from({ length: 56 }, (_, d) => random.poisson((2 + (i % 20)) * WEEK[d % 7]!)))
 
 function perSeriesMs(fn: (y: readonly number[]) => unknown): number {
   fn(series[0]!) // warm-up (the arima package compiles its WebAssembly on first use)

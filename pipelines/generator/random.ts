@@ -66,6 +66,18 @@ export class Random {
   }
 
   /** Log-normal with the given median and shape σ. */
+  /** A Poisson count with mean `lambda` (Knuth's product of uniforms; fine for the small means of daily sales). */
+  poisson(lambda: number): number {
+    const limit = Math.exp(-lambda)
+    let k = 0
+    let p = 1
+    do {
+      k++
+      p *= this.next()
+    } while (p > limit)
+    return k - 1
+  }
+
   logNormal(median: number, sigma: number): number {
     return median * Math.exp(sigma * this.normal())
   }
