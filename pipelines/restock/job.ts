@@ -270,7 +270,6 @@ export async function runRestock(ch: ClickHouse, settings: RestockSettings, opts
     await insertRows(ch, 'restock_forecast', out.slice(i, i + CHUNK).map((r) => ({ ...r, computed_at: dateTime64(r.computed_at) })), { deduplicationToken: `restock/${runDate}/${computedAt}/${i}` })
   }
   const durationMs = now() - started
-  const { timezone, ...rest } = settings
   await insertRows(ch, 'restock_runs', [{
     run_date: runDate,
     computed_at: dateTime64(computedAt),
@@ -279,7 +278,7 @@ export async function runRestock(ch: ClickHouse, settings: RestockSettings, opts
     mean_mase: result.meanMase,
     baseline_mean_mase: result.baselineMeanMase,
     duration_ms: durationMs,
-    settings: JSON.stringify({ ...rest, timezone, at: new Date(opts.at).toISOString() }),
+    settings: JSON.stringify({ ...settings, at: new Date(opts.at).toISOString() }),
   }], { deduplicationToken: `restock-run/${runDate}/${computedAt}` })
   opts.log?.info({ runDate, series: out.length, models, meanMase: result.meanMase, baselineMeanMase: result.baselineMeanMase, durationMs }, 'restock forecast written')
   return { ...result, durationMs }
