@@ -85,7 +85,8 @@ export class PartitionProcessor {
   private buffers = new Map<string, CubeBuffer>()
   private quality = new CubeBuffer()
   private qualityMinute = -1
-  private qualityRows = new Map<string, Map<string, Row>>()
+  private qualityRows = new Map<string, Row>()
+  private qualityCoded = new Map<string, Map<string, Row>>()
   private readonly pipelineSet: string
   private deadLetters: DeadLetter[] = []
   private late: LateRecord[] = []
@@ -166,35 +167,37 @@ export class PartitionProcessor {
     }
     this.last = record.offset
     this.counts.records++
-    this.countQuality(record, 'records', '')
+    const ms = Number(record.timestamp)
+    const minute = Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 60_000) * 60 : 0
+    this.countQuality(minute, 'records', '')
     const decoded = this.codec.decode(record.value)
     if (!decoded.ok) {
       this.deadLetters.push({ record, error: decoded.error })
       this.counts.deadLettered++
-      this.countQuality(record, 'dead_letter', decoded.error.code)
+      this.countQuality(minute, 'dead_letter', decoded.error.code)
       return true
     }
     // Records that decoded, by writer schema: the schema-version mix of data quality.
-    this.countQuality(record, 'schema', this.codec.schemaOf && record.value ? this.codec.schemaOf(record.value) : this.codec.format)
+    this.countQuality(minute, 'schema', this.codec.schemaOf && record.value ? this.codec.schemaOf(record.value) : this.codec.format)
     const position = { topic: this.topic, partition: this.partition, offset: record.offset }
     for (const e of decoded.value) {
       const c = this.state.classify(e.event.eventId, e.event.eventTime, offset)
       if (c === Classification.duplicate) {
         this.counts.duplicates++
-        this.countQuality(record, 'duplicate', '')
+        this.countQuality(minute, 'duplicate', '')
         continue
       }
       if (c === Classification.tooLate) {
         this.late.push({ record, eventId: e.event.eventId, eventTime: e.event.eventTime, watermark: this.state.watermark })
         this.counts.tooLate++
-        this.countQuality(record, 'late', '')
+        this.countQuality(minute, 'late', '')
         continue
       }
       this.counts.accepted++
-      this.countQuality(record, 'accepted', '')
+      this.countQuality(minute, 'accepted', '')
       if (e.event.eventTime < this.state.watermark) {
         this.counts.lateAccepted++
-        this.countQuality(record, 'late_accepted', '')
+        this.countQuality(minute, 'late_accepted', '')
       }
       if (e.event.eventTime < this.minTime) this.minTime = e.event.eventTime
       if (e.event.eventTime > this.maxTime) this.maxTime = e.event.eventTime
@@ -212,24 +215,29 @@ export class PartitionProcessor {
   }
 
   /**
-   * Per record on the hot path: the rows of the current arrival minute are kept at hand (records
-   * of a fetch mostly share one), so a count is a lookup by kind, not a key built per record.
+   * Per record on the hot path (a few times a record): the rows of the current arrival minute are
+   * kept at hand (records of a fetch mostly share one). A count without a code is one lookup by
+   * kind; one with a code (error codes, schema ids: few per kind) a lookup by kind, then code. No
+   * key is built per record.
    */
-  private countQuality(record: SourceRecord, kind: QualityKind, code: string): void {
-    const ms = Number(record.timestamp)
-    const minute = Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 60_000) * 60 : 0
+  private countQuality(minute: number, kind: QualityKind, code: string): void {
     if (minute !== this.qualityMinute) {
       this.qualityMinute = minute
       this.qualityRows = new Map()
+      this.qualityCoded = new Map()
     }
-    // Codes are few per kind (error codes, schema ids): the rows of the minute are found by kind,
-    // then by code, without building a key per record.
-    let byCode = this.qualityRows.get(kind)
-    if (!byCode) this.qualityRows.set(kind, (byCode = new Map()))
-    let row = byCode.get(code)
+    let row: Row | undefined
+    let byCode: Map<string, Row> | undefined
+    if (code === '') row = this.qualityRows.get(kind)
+    else {
+      byCode = this.qualityCoded.get(kind)
+      if (!byCode) this.qualityCoded.set(kind, (byCode = new Map()))
+      row = byCode.get(code)
+    }
     if (!row) {
       row = this.quality.row(QUALITY_TABLE, `${minute}|${kind}|${code}`, () => ({ window_start: minute, pipeline_set: this.pipelineSet, topic: this.topic, kind, code, events: 0 }))
-      byCode.set(code, row)
+      if (byCode) byCode.set(code, row)
+      else this.qualityRows.set(kind, row)
     }
     add(row, 'events', 1)
   }
@@ -282,6 +290,7 @@ export class PartitionProcessor {
     this.quality = new CubeBuffer()
     this.qualityMinute = -1
     this.qualityRows = new Map()
+    this.qualityCoded = new Map()
     this.deadLetters = []
     this.late = []
     this.counts = emptyCounts()
