@@ -42,6 +42,25 @@ describe('configuration', () => {
     expect((error as ConfigError).problems).toHaveLength(4)
   })
 
+  it('reads the restock settings, and names the key of RESTOCK_MIN_STOCK that is wrong', () => {
+    expect(loadConfig({}).restock).toEqual({ historyDays: 56, horizonDays: 3, safetyFactor: 1.2, minStock: {}, backtestFolds: 14, runHour: 5 })
+    expect(loadConfig({ RESTOCK_MIN_STOCK: '{"*":2,"sku-0001":20}', RESTOCK_SAFETY_FACTOR: '1.5' }).restock).toMatchObject({ minStock: { '*': 2, 'sku-0001': 20 }, safetyFactor: 1.5 })
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env)
+      } catch (err) {
+        return (err as ConfigError).problems
+      }
+      return []
+    }
+    expect(problems({ RESTOCK_MIN_STOCK: '{"sku-0001":-1}' })).toEqual([expect.stringMatching(/^RESTOCK_MIN_STOCK is invalid at sku-0001 \(.*\): set it to a JSON object of sku → units/)])
+    expect(problems({ RESTOCK_MIN_STOCK: 'ten' })).toEqual([expect.stringMatching(/^RESTOCK_MIN_STOCK is invalid \(.*\): set it to a JSON object/)])
+    expect(problems({ RESTOCK_HISTORY_DAYS: '3', RESTOCK_SAFETY_FACTOR: '0.5' })).toEqual([
+      expect.stringMatching(/^RESTOCK_HISTORY_DAYS is invalid \(at least 7 days\)/),
+      expect.stringMatching(/^RESTOCK_SAFETY_FACTOR is invalid \(at least 1\)/),
+    ])
+  })
+
   it('refuses a dedup horizon longer than the allowed lateness, naming the variable', () => {
     expect(() => loadConfig({ ALLOWED_LATENESS_MS: '1000', DEDUP_HORIZON_MS: '5000' })).toThrow(/DEDUP_HORIZON_MS is invalid \(must not exceed the allowed lateness\)/)
     expect(loadConfig({ ALLOWED_LATENESS_MS: '1000', DEDUP_HORIZON_MS: '500' }).engine.dedupHorizonMs).toBe(500)
