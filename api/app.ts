@@ -8,7 +8,7 @@ import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCom
 import type { Logger } from 'pino'
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { loadConfig, type Config } from '../schemas/index.js'
-import { appliedMigrations, loadMigrations, RAW_TABLES, type ClickHouse } from '../sinks/index.js'
+import { appliedMigrations, connectClickHouse, loadMigrations, RAW_TABLES, type ClickHouse } from '../sinks/index.js'
 import { ANONYMOUS_ANALYST, hashApiKey, KeyRing, loadApiKeys } from './auth.js'
 import { ReportCache } from './cache.js'
 import { dashboardRoutes } from './dashboard/routes.js'
@@ -31,6 +31,8 @@ import { targetingRoutes } from './reports/targeting.js'
 
 export interface ApiOptions {
   readonly ch: ClickHouse
+  /** More sessions for report queries (embedded engine: a session runs one statement at a time); see openQuerySessions. */
+  readonly querySessions?: readonly ClickHouse[]
   readonly log: Logger
   /** Validated configuration; default: read from the environment. */
   readonly config?: Config
@@ -38,6 +40,16 @@ export interface ApiOptions {
   readonly metricsRegistries?: readonly Registry[]
   /** Wall clock (tests). */
   readonly now?: () => number
+}
+
+/**
+ * The extra report-query sessions API_SESSIONS asks for, next to `ch`: on the embedded engine more
+ * connections to the same data directory (each its own session); on a server none, since its
+ * HTTP client already runs queries concurrently. The caller closes them.
+ */
+export async function openQuerySessions(config: Config, ch: ClickHouse): Promise<ClickHouse[]> {
+  if (ch.kind !== 'embedded') return []
+  return Promise.all(Array.from({ length: config.api.sessions - 1 }, () => connectClickHouse(config.clickhouse, { application: 'streamcube-api' })))
 }
 
 /**
@@ -62,7 +74,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   const cacheResults = new Counter({ name: 'streamcube_api_cache_total', help: 'Report cache lookups: hit, miss (query run), shared (joined a query already running)', labelNames: ['result'], registers: [registry] })
   const now = options.now ?? Date.now
   const reports: ReportContext = {
-    queries: new ReportQueries(ch, config.api.queryTimeoutMs, app.log),
+    queries: new ReportQueries(ch, config.api.queryTimeoutMs, app.log, options.querySessions),
     cache: new ReportCache(config.api.cacheMaxEntries, cacheResults, now),
     config,
     now,

@@ -1,4 +1,4 @@
-export { buildApi } from './app.js'
+export { buildApi, openQuerySessions } from './app.js'
 export type { ApiOptions } from './app.js'
 export { ApiError, ApiErrorCode } from './errors.js'
 export { hashApiKey, loadApiKeys, maskAddress, maskName, maskPhone, newApiKey, Role, KeyRing } from './auth.js'

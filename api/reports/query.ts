@@ -11,20 +11,49 @@ export type QueryParams = Record<string, unknown>
  * naming the timeout, never a hang. An unreachable ClickHouse is a 503.
  *
  * The settings go with every statement: on the embedded engine they become session settings, and
- * the API's connection is its own session, so nothing leaks into the pipelines' inserts.
+ * the API's connections are sessions of their own, so nothing leaks into the pipelines' inserts.
+ * On the embedded engine a session runs one statement at a time: with several sessions
+ * (API_SESSIONS) a query takes an idle one, or waits for the first to free up, and new queries run
+ * in parallel (chDB executes separate sessions concurrently).
  */
 export class ReportQueries {
+  private readonly idle: ClickHouse[]
+  private readonly waiting: ((c: ClickHouse) => void)[] = []
+
   constructor(
-    private readonly ch: ClickHouse,
+    ch: ClickHouse,
     readonly timeoutMs: number,
     private readonly log: FastifyBaseLogger,
-  ) {}
+    sessions: readonly ClickHouse[] = [],
+  ) {
+    this.idle = [ch, ...sessions]
+    this.sessions = this.idle.length
+  }
+
+  /** How many sessions queries are spread over. */
+  readonly sessions: number
+
+  private acquire(): Promise<ClickHouse> {
+    const c = this.idle.pop()
+    if (c) return Promise.resolve(c)
+    return new Promise((resolve) => this.waiting.push(resolve))
+  }
+
+  private release(c: ClickHouse): void {
+    const next = this.waiting.shift()
+    if (next) next(c)
+    else this.idle.push(c)
+  }
 
   async rows<T>(query: string, params: QueryParams): Promise<T[]> {
     const abort = new AbortController()
+    // The deadline counts from the request: time spent waiting for a session is part of it.
     const timer = setTimeout(() => abort.abort(), this.timeoutMs)
+    let ch: ClickHouse | undefined
     try {
-      const rs = await this.ch.client.query({
+      ch = await this.acquire()
+      if (abort.signal.aborted) throw Object.assign(new Error('timed out waiting for a session'), { type: 'TIMEOUT_EXCEEDED' })
+      const rs = await ch.client.query({
         query,
         query_params: params,
         format: 'JSONEachRow',
@@ -40,6 +69,7 @@ export class ReportQueries {
       throw this.classify(err, abort.signal.aborted)
     } finally {
       clearTimeout(timer)
+      if (ch) this.release(ch)
     }
   }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { buildApi, loadApiKeys, newApiKey, Role } from '../../../api/index.js'
+import { buildApi, loadApiKeys, newApiKey, openQuerySessions, Role } from '../../../api/index.js'
 import { connectClickHouse } from '../../../sinks/index.js'
 import type { CliContext } from '../context.js'
 
@@ -17,7 +17,8 @@ export function registerApi(program: Command, ctx: CliContext): void {
       const config = ctx.config({ 'api.port': opts.port, 'api.host': opts.host, 'clickhouse.url': opts.clickhouseUrl, 'clickhouse.dataDir': opts.dataDir, 'api.keysFile': opts.keysFile })
       loadApiKeys(config) // a bad key file stops start-up before anything connects
       const ch = await connectClickHouse(config.clickhouse, { application: 'streamcube-api' })
-      const app = await buildApi({ ch, log: ctx.log, config })
+      const querySessions = await openQuerySessions(config, ch)
+      const app = await buildApi({ ch, querySessions, log: ctx.log, config })
       const address = await app.listen({ port: config.api.port, host: config.api.host })
       ctx.print(`streamcube api: ${ch.kind} ClickHouse; reports under ${address}/v1, dashboard at ${address}/, OpenAPI at ${address}/docs`)
       await new Promise<void>((resolve) => {
@@ -25,6 +26,7 @@ export function registerApi(program: Command, ctx: CliContext): void {
         process.once('SIGTERM', resolve)
       })
       await app.close()
+      for (const c of querySessions) await c.close()
       await ch.close()
     })
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { buildApi } from '../../../api/index.js'
+import { buildApi, openQuerySessions } from '../../../api/index.js'
 import { EngineMetrics, evaluatorFromConfig, EventGenerator, PIPELINES, policyFor, restockSettings, runGeneratorSource, runRestockDaily } from '../../../pipelines/index.js'
 import { connectClickHouse, migrate } from '../../../sinks/index.js'
 import { positiveInt } from '../options.js'
@@ -30,7 +30,8 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       const extraConnections = await Promise.all(Array.from({ length: config.engine.sinkConnections - 1 }, () => connectClickHouse(config.clickhouse, { application: 'streamcube-demo' })))
       await migrate(ch, { log: log.child({ module: 'migrate' }) })
       const metrics = new EngineMetrics()
-      const app = await buildApi({ ch: apiCh, log, config, metricsRegistries: [metrics.registry] })
+      const querySessions = await openQuerySessions(config, apiCh)
+      const app = await buildApi({ ch: apiCh, querySessions, log, config, metricsRegistries: [metrics.registry] })
       const address = await app.listen({ port: config.api.port, host: config.api.host })
       ctx.print(`streamcube demo: ${ch.kind} ClickHouse (${ch.kind === 'embedded' ? config.clickhouse.dataDir : config.clickhouse.url}), pipelines ${PIPELINES.map((p) => p.name).join(', ')}; page and API at ${address}`)
 
@@ -74,6 +75,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         await restock
         await restockCh.close()
         await app.close()
+        for (const c of querySessions) await c.close()
         await apiCh.close()
         for (const c of extraConnections) await c.close()
         await ch.close()

@@ -47,6 +47,7 @@ export interface ApiSuite {
 export function apiSuite(name: string, env: Record<string, string> = {}, fillHours = FILL_HOURS, start = DAY_START): ApiSuite {
   const suite = {} as ApiSuite
   let apiCh: ClickHouse
+  let sessions: ClickHouse[] = []
   beforeAll(async () => {
     suite.ch = await openTestClickHouse(name)
     await migrate(suite.ch)
@@ -67,12 +68,15 @@ export function apiSuite(name: string, env: Record<string, string> = {}, fillHou
     const { keys, entries } = testKeys()
     suite.keys = keys
     apiCh = await openSecondConnection(suite.ch)
+    // Report queries over several sessions, as `streamcube api` and `npm start` run them.
+    sessions = await Promise.all([openSecondConnection(suite.ch), openSecondConnection(suite.ch)])
     const config = loadConfig({ API_KEYS: JSON.stringify(entries), LOG_LEVEL: 'silent', API_RATE_LIMIT: '100000', ...env })
-    suite.app = await buildApi({ ch: apiCh, log: silent, config, now: () => end })
+    suite.app = await buildApi({ ch: apiCh, querySessions: sessions, log: silent, config, now: () => end })
     await suite.app.ready()
   }, 180_000)
   afterAll(async () => {
     await suite.app?.close()
+    for (const c of sessions) await c.close()
     await apiCh?.close()
     await suite.ch?.drop()
   })

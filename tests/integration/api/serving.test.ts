@@ -42,6 +42,30 @@ describe('serving: cache, ETag, deadlines, rate limits, OpenAPI, health', () => 
     await ch.close()
   })
 
+  it('spreads queries over its sessions: concurrent queries give the answers they give one at a time', async () => {
+    const sessions = await Promise.all([openSecondConnection(s.ch), openSecondConnection(s.ch), openSecondConnection(s.ch)])
+    const pooled = new ReportQueries(sessions[0]!, 5_000, silent, sessions.slice(1))
+    expect(pooled.sessions).toBe(3)
+    const sql = 'SELECT community_id, sum(gmv_cents) AS gmv FROM gmv_minute WHERE community_id = {c:String} GROUP BY community_id'
+    const communities = Array.from({ length: 12 }, (_, i) => `c-${String(i + 1).padStart(3, '0')}`)
+    const serial: unknown[] = []
+    for (const c of communities) serial.push(await pooled.rows(sql, { c }))
+    expect(await Promise.all(communities.map((c) => pooled.rows(sql, { c })))).toEqual(serial)
+    expect(serial.flat()).toHaveLength(12)
+    // (How much faster in parallel is bench/api.ts' question, not a test's.)
+    for (const c of sessions) await c.close()
+  })
+
+  it('a query that waits for a busy session past its deadline is a 504 too', async () => {
+    const ch = await openSecondConnection(s.ch)
+    const one = new ReportQueries(ch, 300, silent)
+    const hog = one.rows('SELECT count() AS n FROM numbers(200) WHERE sleepEachRow(0.05) = 0 SETTINGS max_block_size = 1', {}).catch((e: unknown) => e)
+    const waiting = await one.rows('SELECT 1 AS one', {}).catch((e: unknown) => e)
+    expect(waiting).toMatchObject({ statusCode: 504, code: 'API_QUERY_TIMEOUT' })
+    expect(await hog).toMatchObject({ statusCode: 504 })
+    await ch.close()
+  })
+
   it('an unreachable ClickHouse is a 503, and /ready says so', async () => {
     const dead = { client: (await import('@clickhouse/client')).createClient({ url: 'http://127.0.0.1:1', request_timeout: 2000 }), kind: 'server' as const, database: 'x', close: async () => {} }
     const queries = new ReportQueries(dead, 2000, silent)
