@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { ClickHouse } from '../../sinks/index.js'
-import { insertRows } from '../../sinks/index.js'
+import { listDefinitions, putDefinition } from '../../pipelines/queries/index.js'
 import { requireRole, scopeParams } from '../auth.js'
 import { ApiError, ApiErrorCode, badRequest } from '../errors.js'
 import { sendReport } from './context.js'
@@ -112,9 +112,14 @@ async function windowValues(ctx: Rows, c: Campaign, from: number, to: number, sc
   return { gmv_cents: num(g?.gmv), orders: num(g?.orders), active_users: num(a?.users), new_users: num(n?.users) }
 }
 
+const CAMPAIGNS = { table: 'campaigns', idColumn: 'campaign_id' } as const
+
 async function listCampaigns(ch: ClickHouse): Promise<Campaign[]> {
-  const rs = await ch.client.query({ query: 'SELECT argMax(definition, version) AS d FROM campaigns GROUP BY campaign_id HAVING argMax(deleted, version) = 0 ORDER BY campaign_id', format: 'JSONEachRow' })
-  return (await rs.json<{ d: string }>()).map((r) => CampaignSchema.parse(JSON.parse(r.d)))
+  // As with alert rules: a stored definition a newer release no longer accepts is skipped.
+  return (await listDefinitions(ch, CAMPAIGNS)).flatMap((d) => {
+    const parsed = CampaignSchema.safeParse(d)
+    return parsed.success ? [parsed.data] : []
+  })
 }
 
 export const campaignRoutes: FastifyPluginAsync<{ ch: ClickHouse }> = async (app, opts) => {
@@ -129,7 +134,7 @@ export const campaignRoutes: FastifyPluginAsync<{ ch: ClickHouse }> = async (app
   typed.post('/v1/campaigns', { schema: { tags: ['analytics'], summary: 'Register a campaign (admin)', body: CampaignSchema } }, async (req, reply) => {
     requireRole(req.principal, ['admin'], 'or register campaigns (admin only)')
     if ((await listCampaigns(opts.ch)).some((c) => c.id === req.body.id)) throw new ApiError(ApiErrorCode.CONFLICT, 409, `campaign ${req.body.id} exists`)
-    await insertRows(opts.ch, 'campaigns', [{ campaign_id: req.body.id, version: Date.now(), deleted: 0, definition: JSON.stringify(req.body), updated_at: Date.now(), updated_by: req.principal.name }])
+    await putDefinition(opts.ch, CAMPAIGNS, req.body.id, req.body, req.principal.name)
     return reply.status(201).send(req.body)
   })
   typed.get('/v1/campaigns/:id/effect', {

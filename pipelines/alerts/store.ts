@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { ConfigError, ConfigErrorCode } from '../../schemas/index.js'
 import { insertRows, type ClickHouse } from '../../sinks/index.js'
+import { deleteDefinition, listDefinitions, putDefinition } from '../queries/definitions.js'
 import { AlertRuleSchema, ruleIssues, type AlertRule } from './rule.js'
 import type { AlertState, AlertStatus } from './state.js'
 
@@ -14,18 +15,14 @@ import type { AlertState, AlertStatus } from './state.js'
 const q = async <T>(ch: ClickHouse, query: string, query_params: Record<string, unknown> = {}): Promise<T[]> =>
   (await ch.client.query({ query, query_params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json<T>()
 
-let lastVersion = 0
-/** Strictly increasing within the process, close to wall-clock milliseconds across processes. */
-const nextVersion = () => (lastVersion = Math.max(lastVersion + 1, Date.now()))
+const RULES = { table: 'alert_rules', idColumn: 'rule_id' } as const
 
 /** Every rule (latest version, not deleted). */
 export async function listRules(ch: ClickHouse): Promise<AlertRule[]> {
-  const rows = await q<{ definition: string }>(ch, `
-    SELECT argMax(definition, version) AS definition FROM alert_rules GROUP BY rule_id HAVING argMax(deleted, version) = 0 ORDER BY rule_id`)
   // Stored definitions were validated on the way in; a definition a newer release no longer
   // accepts is skipped rather than stopping every other rule.
-  return rows.flatMap((r) => {
-    const parsed = AlertRuleSchema.safeParse(JSON.parse(r.definition))
+  return (await listDefinitions(ch, RULES)).flatMap((d) => {
+    const parsed = AlertRuleSchema.safeParse(d)
     return parsed.success ? [parsed.data] : []
   })
 }
@@ -35,11 +32,11 @@ export async function getRule(ch: ClickHouse, id: string): Promise<AlertRule | n
 }
 
 export async function putRule(ch: ClickHouse, rule: AlertRule, by: string): Promise<void> {
-  await insertRows(ch, 'alert_rules', [{ rule_id: rule.id, version: nextVersion(), deleted: 0, definition: JSON.stringify(rule), updated_at: Date.now(), updated_by: by }])
+  await putDefinition(ch, RULES, rule.id, rule, by)
 }
 
 export async function deleteRule(ch: ClickHouse, id: string, by: string): Promise<void> {
-  await insertRows(ch, 'alert_rules', [{ rule_id: id, version: nextVersion(), deleted: 1, definition: '{}', updated_at: Date.now(), updated_by: by }])
+  await deleteDefinition(ch, RULES, id, by)
 }
 
 const RuleFile = z.union([z.array(z.unknown()), z.object({ rules: z.array(z.unknown()) }).transform((f) => f.rules)])
