@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { Grain } from '../../pipelines/queries/index.js'
 
 /*
  * Query parameters every report shares, as zod schemas: the one source of validation (a bad value
@@ -10,13 +11,9 @@ const HOUR = 3_600_000
 const DAY = 86_400_000
 export const MAX_RANGE_MS = 400 * DAY
 
-/** Cube grains, finest first, with the table suffix and the bucket length. */
-export const GRAINS = [
-  { name: 'minute', ms: MINUTE },
-  { name: 'hour', ms: HOUR },
-  { name: 'day', ms: DAY },
-] as const
-export type Grain = (typeof GRAINS)[number]['name']
+/** Grains, the grain that answers a range exactly, and range ends: shared with the alert metrics. */
+export { GRAINS, bound, grainFor } from '../../pipelines/queries/index.js'
+export type { Grain } from '../../pipelines/queries/index.js'
 export const Granularity = z.enum(['minute', 'hour', 'day'])
 
 const ID = /^[A-Za-z0-9._:-]{1,64}$/
@@ -54,20 +51,6 @@ export function resolveRange(q: { from?: number; to?: number }, now: number, ctx
   return { from, to }
 }
 
-/**
- * The coarsest cube grain that answers [from, to) exactly at `finest` or finer: both ends must fall
- * on its bucket boundaries (UTC), or a coarser bucket would reach outside the range. A day range
- * from midnight UTC reads the day rollup; a range from 10:30 reads the minute cube.
- */
-export function grainFor(from: number, to: number, coarsest: Grain = 'day'): (typeof GRAINS)[number] {
-  let chosen: (typeof GRAINS)[number] = GRAINS[0]
-  for (const g of GRAINS) {
-    if (from % g.ms === 0 && to % g.ms === 0) chosen = g
-    if (g.name === coarsest) break
-  }
-  return chosen
-}
-
 /** Bucket starts of a series over [from, to), for filling buckets without rows with zeros. */
 export function bucketStarts(from: number, to: number, stepMs: number): number[] {
   const out: number[] = []
@@ -79,10 +62,3 @@ export const STEP_MS: Record<Grain, number> = { minute: MINUTE, hour: HOUR, day:
 
 /** At most this many points in a series: a week by minute is too many, by hour is fine. */
 export const MAX_POINTS = 5_000
-
-/**
- * A range end as the whole seconds the cubes' `window_start` (DateTime, seconds) compares with:
- * `window_start >= from` and `window_start < to` hold for exactly the same buckets when a
- * millisecond end is rounded up, so a range may end at any instant.
- */
-export const bound = (ms: number): number => Math.ceil(ms / 1000)

@@ -92,4 +92,4 @@ export const num = (v: unknown): number => (v === null || v === undefined ? 0 : 
 
 /** The scope predicates every report appends (parameters from scopeParams) and list filters: shared with the pipelines. */
 export { COMMUNITY_SCOPE, SKU_SCOPE, filterOn } from '../../pipelines/queries/index.js'
-export const RANGE = 'window_start >= toDateTime({from:UInt32}, \'UTC\') AND window_start < toDateTime({to:UInt32}, \'UTC\')'
+export { RANGE } from '../../pipelines/queries/index.js'

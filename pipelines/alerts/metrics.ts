@@ -1,5 +1,5 @@
 import type { ClickHouse } from '../../sinks/index.js'
-import { UNSCOPED } from '../queries/index.js'
+import { RANGE, UNSCOPED, bound, grainFor } from '../queries/index.js'
 import { assessExpiry } from '../stock/expiry.js'
 import type { AlertRule, AlertWindow, Metric } from './rule.js'
 
@@ -51,15 +51,15 @@ function where(rule: AlertRule): string {
 
 function params(rule: AlertRule, from: number, to: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    from: Math.ceil(from / 1000), to: Math.ceil(to / 1000), from_ms: from, to_ms: to,
+    from: bound(from), to: bound(to), from_ms: from, to_ms: to,
     f_community: rule.filters.community ?? [], f_leader: rule.filters.leader ?? [], f_category: rule.filters.category ?? [],
     ...extra,
   }
 }
 
 const groupExpr = (rule: AlertRule) => (rule.groupBy ? COLUMN[rule.groupBy] : "''")
-const grain = (from: number, to: number) => (from % HOUR === 0 && to % HOUR === 0 ? 'hour' : 'minute')
-const RANGE = "window_start >= toDateTime({from:UInt32}, 'UTC') AND window_start < toDateTime({to:UInt32}, 'UTC')"
+/** The hour rollup for whole hours, else the minute cube (alert windows are at most a day). */
+const grain = (from: number, to: number) => grainFor(from, to, 'hour').name
 
 async function rows(ch: ClickHouse, query: string, p: Record<string, unknown>): Promise<Map<string, number>> {
   const rs = await ch.client.query({ query, query_params: p, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })
