@@ -352,4 +352,20 @@ describe('reports equal plain SQL over the raw events', () => {
     // One UTC day spans two local days (08:00 to 08:00 next day).
     expect(res.body.weekdays + res.body.weekend_days).toBe(2)
   })
+
+  it('time of day in a zone half an hour off whole hours (Asia/Kolkata, +5:30) is exact too', async () => {
+    const res = await s.get(`/v1/time-of-day?${q(R_DAY)}&tz=Asia/Kolkata`)
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    const oracle = await s.sql<{ weekend: number; hour: number; orders: number }>(`
+      SELECT toDayOfWeek(event_time, 0, 'Asia/Kolkata') >= 6 AS weekend, toHour(event_time, 'Asia/Kolkata') AS hour, uniqExact(order_id) AS orders
+      FROM order_events WHERE status = 'paid' AND ${IN_RANGE} GROUP BY weekend, hour`, secs(R_DAY))
+    const got = [...res.body.weekday.map((h: Record<string, number>) => ({ ...h, weekend: 0 })), ...res.body.weekend.map((h: Record<string, number>) => ({ ...h, weekend: 1 }))].filter((h) => h.orders > 0)
+    expect(got.map((h) => ({ weekend: h.weekend, hour: h.hour, orders: h.orders })).sort((a, b) => a.weekend - b.weekend || a.hour - b.hour))
+      .toEqual(oracle.map((o) => ({ weekend: Number(o.weekend), hour: o.hour, orders: o.orders })).sort((a, b) => a.weekend - b.weekend || a.hour - b.hour))
+    // Its curves come from the minute cubes: a range older than they keep is refused, naming from.
+    const old = await s.get(`/v1/time-of-day?from=${iso(s.end - 40 * 86_400_000)}&to=${iso(s.end)}&tz=Asia/Kolkata`)
+    expect(old.status).toBe(400)
+    expect(old.body.message).toMatch(/^querystring\.from: Asia\/Kolkata is not a whole number of hours from UTC/)
+    expect((await s.get(`/v1/time-of-day?from=${iso(s.end - 40 * 86_400_000)}&to=${iso(s.end)}&tz=Asia/Shanghai`)).status).toBe(200)
+  })
 })
