@@ -5,9 +5,8 @@ import { geohashBounds } from '../../pipelines/definitions/geohash.js'
 import type { HEATMAP_PRECISIONS } from '../../pipelines/definitions/heatmap.js'
 import { validTimeZone } from '../../schemas/index.js'
 import { requireRole, scopeParams } from '../auth.js'
-import { badRequest } from '../errors.js'
 import { sendReport } from './context.js'
-import { Filters, Granularity, STEP_MS, TimeRange, bucketStarts, grainFor, resolveRange, bound } from './params.js'
+import { Filters, Granularity, STEP_MS, TimeRange, bucketStarts, grainFor, localHourGrain, resolveRange, bound } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
 import { seriesGranularity } from './sales.js'
 
@@ -89,16 +88,6 @@ const TIME_OF_DAY = `
          uniqMerge(orders) AS orders, sum(gmv_cents) AS gmv_cents
   FROM {table:Identifier} WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND ${filterOn('f_community', 'community_id')} AND ${filterOn('f_category', 'category_id')}
   GROUP BY weekend, hour`
-
-/** How long the minute cubes keep their rows (their TTL in sql/migrations/0002_cubes.sql). */
-const MINUTE_CUBE_DAYS = 30
-
-/** The offset of a time zone from UTC at an instant, in minutes (+330 for Asia/Kolkata). */
-export function offsetMinutes(tz: string, at: number): number {
-  const name = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'longOffset' }).formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT'
-  const m = /^GMT([+-])(\d{1,2})(?::(\d{2}))?$/.exec(name)
-  return m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0)) : 0
-}
 
 /** Local weekdays and weekend days in [from, to) (a day counts when any of its hours is in range). */
 export function dayKinds(from: number, to: number, tz: string): { weekdays: number; weekend_days: number } {
@@ -197,17 +186,11 @@ export const activityRoutes: FastifyPluginAsync = async (app) => {
     requireRole(req.principal, ['admin', 'analyst', 'leader'], 'time-of-day patterns')
     const scope = scopeParams(req.principal, { community: q.community })
     const tz = q.tz ?? ctx.config.api.timezone
-    // Hour buckets fall on local hours only where the zone's offset is a whole number of hours;
-    // elsewhere (India +5:30, Nepal +5:45, …) the curves come from the minute cubes, which are kept
-    // MINUTE_CUBE_DAYS (sql/migrations/0002_cubes.sql).
-    const wholeHours = [q.from, (q.from + q.to) / 2, q.to - 1].every((t) => offsetMinutes(tz, t) % 60 === 0)
-    if (!wholeHours && q.from < ctx.now() - MINUTE_CUBE_DAYS * 86_400_000) {
-      throw badRequest(`querystring.from: ${tz} is not a whole number of hours from UTC, so its curves come from the minute cubes, which keep ${MINUTE_CUBE_DAYS} days: start the range within them`)
-    }
+    const coarsest = localHourGrain(tz, q.from, q.to, ctx.now())
     return sendReport(req, reply, ctx, q, async () => {
       const rows = await ctx.queries.rows<Record<string, unknown>>(TIME_OF_DAY, {
         ...scope, f_community: q.community ?? [], f_category: q.category ?? [], from: bound(q.from), to: bound(q.to), tz,
-        table: `gmv_${grainFor(q.from, q.to, wholeHours ? 'hour' : 'minute').name}`,
+        table: `gmv_${grainFor(q.from, q.to, coarsest).name}`,
       })
       const days = dayKinds(q.from, q.to, tz)
       const curve = (weekend: boolean) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { Grain } from '../../pipelines/queries/index.js'
+import { badRequest } from '../errors.js'
 
 /*
  * Query parameters every report shares, as zod schemas: the one source of validation (a bad value
@@ -62,3 +63,27 @@ export const STEP_MS: Record<Grain, number> = { minute: MINUTE, hour: HOUR, day:
 
 /** At most this many points in a series: a week by minute is too many, by hour is fine. */
 export const MAX_POINTS = 5_000
+
+/** How long the minute cubes keep their rows (their TTL in sql/migrations/0002_cubes.sql). */
+export const MINUTE_CUBE_DAYS = 30
+
+/** The offset of a time zone from UTC at an instant, in minutes (+330 for Asia/Kolkata). */
+export function offsetMinutes(tz: string, at: number): number {
+  const name = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'longOffset' }).formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT'
+  const m = /^GMT([+-])(\d{1,2})(?::(\d{2}))?$/.exec(name)
+  return m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0)) : 0
+}
+
+/**
+ * The coarsest grain a report by local hour of `tz` may read: hour buckets fall on local hours only
+ * where the zone's offset is a whole number of hours; elsewhere (India +5:30, Nepal +5:45,
+ * Newfoundland −3:30, …) the minute cubes, which keep MINUTE_CUBE_DAYS — a range starting before
+ * them is a 400 naming `from`. (Offsets are checked at both ends and the middle of the range.)
+ */
+export function localHourGrain(tz: string, from: number, to: number, now: number): 'hour' | 'minute' {
+  if ([from, (from + to) / 2, to - 1].every((t) => offsetMinutes(tz, t) % 60 === 0)) return 'hour'
+  if (from < now - MINUTE_CUBE_DAYS * DAY) {
+    throw badRequest(`querystring.from: ${tz} is not a whole number of hours from UTC, so reports by local hour come from the minute cubes, which keep ${MINUTE_CUBE_DAYS} days: start the range within them`)
+  }
+  return 'minute'
+}

@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { validTimeZone } from '../../schemas/index.js'
 import { requireRole, scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
-import { TimeRange, bound, grainFor, resolveRange } from './params.js'
+import { TimeRange, bound, grainFor, localHourGrain, resolveRange } from './params.js'
 import { communityBuyersSql } from './orders-sql.js'
 import { COMMUNITY_SCOPE, RANGE, num } from './query.js'
 
@@ -79,13 +79,14 @@ export const profileRoutes: FastifyPluginAsync = async (app) => {
     requireRole(req.principal, ['admin', 'analyst', 'leader'], 'community profiles')
     const scope = scopeParams(req.principal, { community: [id] })
     const tz = q.tz ?? ctx.config.api.timezone
+    const byLocalHour = grainFor(q.from, q.to, localHourGrain(tz, q.from, q.to, ctx.now())).name
     return sendReport(req, reply, ctx, q, async () => {
       const grain = grainFor(q.from, q.to).name
       const base = { ...scope, id, from: bound(q.from), to: bound(q.to), from_ms: q.from, to_ms: q.to, tz }
       const [categories, [basket], hours, prices, [users]] = await Promise.all([
         ctx.queries.rows<{ category_id: string; mine: number; all: number }>(CATEGORIES, { ...base, table: `gmv_${grain}` }),
         ctx.queries.rows<{ mine_gmv: number; mine_orders: number; all_gmv: number; all_orders: number }>(BASKET, { ...base, table: `gmv_${grain}` }),
-        ctx.queries.rows<{ hour: number; mine: number; all: number }>(HOURS, { ...base, table: `gmv_${grainFor(q.from, q.to, 'hour').name}` }),
+        ctx.queries.rows<{ hour: number; mine: number; all: number }>(HOURS, { ...base, table: `gmv_${byLocalHour}` }),
         ctx.queries.rows<{ band: number; mine: number; all: number }>(PRICES, { ...base, table: `products_${grain}` }),
         ctx.queries.rows<{ mine_users: number; mine_new: number; all_users: number; all_new: number }>(NEW_USERS, base),
       ])

@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { validTimeZone } from '../../schemas/index.js'
 import { requireRole, scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
-import { TimeRange, bound, grainFor, resolveRange } from './params.js'
+import { TimeRange, bound, grainFor, localHourGrain, resolveRange } from './params.js'
 import { DAYPARTS, PRICE_BANDS } from './profile.js'
 import { COMMUNITY_SCOPE, RANGE, num } from './query.js'
 
@@ -60,11 +60,13 @@ export const siteRoutes: FastifyPluginAsync = async (app) => {
     const bandIndex = PRICE_BANDS.findIndex((b) => b.band === q.priceBand)
     const lo = bandIndex > 0 ? (PRICE_BANDS[bandIndex - 1] as { max: number }).max : 0
     const hi = bandIndex >= 0 ? (PRICE_BANDS[bandIndex] as { max: number }).max : Number.MAX_SAFE_INTEGER
+    const tz = q.tz ?? ctx.config.api.timezone
+    const byLocalHour = grainFor(q.from, q.to, localHourGrain(tz, q.from, q.to, ctx.now())).name
     return sendReport(req, reply, ctx, q, async () => {
       const grain = grainFor(q.from, q.to).name
-      const base = { ...scope, from: bound(q.from), to: bound(q.to), tz: q.tz ?? ctx.config.api.timezone, h_from: part.from, h_to: part.to, category: q.category ?? '', lo, hi }
+      const base = { ...scope, from: bound(q.from), to: bound(q.to), tz, h_from: part.from, h_to: part.to, category: q.category ?? '', lo, hi }
       const [users, gmv, cells, bands] = await Promise.all([
-        ctx.queries.rows<{ community_id: string; users: number }>(USERS, { ...base, table: `activity_${grainFor(q.from, q.to, 'hour').name}` }),
+        ctx.queries.rows<{ community_id: string; users: number }>(USERS, { ...base, table: `activity_${byLocalHour}` }),
         ctx.queries.rows<{ community_id: string; target: number; total: number }>(GMV, { ...base, table: `gmv_${grain}` }),
         ctx.queries.rows<{ community_id: string; cells: number }>(CELLS, { ...base, table: `heatmap_${grain}` }),
         ctx.queries.rows<{ community_id: string; in_band: number; all: number }>(BANDS, { ...base, table: `products_${grain}` }),
