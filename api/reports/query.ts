@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { ClickHouse } from '../../sinks/index.js'
+import { SessionPool, type ClickHouse } from '../../sinks/index.js'
 import { ApiError, ApiErrorCode } from '../errors.js'
 
 /** A report query's parameters: ClickHouse binds them (`{name:Type}`); the SQL text never changes with the input. */
@@ -17,8 +17,7 @@ export type QueryParams = Record<string, unknown>
  * in parallel (chDB executes separate sessions concurrently).
  */
 export class ReportQueries {
-  private readonly idle: ClickHouse[]
-  private readonly waiting: ((c: ClickHouse) => void)[] = []
+  private readonly pool: SessionPool
 
   constructor(
     ch: ClickHouse,
@@ -26,23 +25,12 @@ export class ReportQueries {
     private readonly log: FastifyBaseLogger,
     sessions: readonly ClickHouse[] = [],
   ) {
-    this.idle = [ch, ...sessions]
-    this.sessions = this.idle.length
+    this.pool = new SessionPool([ch, ...sessions])
   }
 
   /** How many sessions queries are spread over. */
-  readonly sessions: number
-
-  private acquire(): Promise<ClickHouse> {
-    const c = this.idle.pop()
-    if (c) return Promise.resolve(c)
-    return new Promise((resolve) => this.waiting.push(resolve))
-  }
-
-  private release(c: ClickHouse): void {
-    const next = this.waiting.shift()
-    if (next) next(c)
-    else this.idle.push(c)
+  get sessions(): number {
+    return this.pool.size
   }
 
   async rows<T>(query: string, params: QueryParams): Promise<T[]> {
@@ -51,7 +39,7 @@ export class ReportQueries {
     const timer = setTimeout(() => abort.abort(), this.timeoutMs)
     let ch: ClickHouse | undefined
     try {
-      ch = await this.acquire()
+      ch = await this.pool.acquire()
       if (abort.signal.aborted) throw Object.assign(new Error('timed out waiting for a session'), { type: 'TIMEOUT_EXCEEDED' })
       const rs = await ch.client.query({
         query,
@@ -69,7 +57,7 @@ export class ReportQueries {
       throw this.classify(err, abort.signal.aborted)
     } finally {
       clearTimeout(timer)
-      if (ch) this.release(ch)
+      if (ch) this.pool.release(ch)
     }
   }
 

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { requireRole, scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
 import { Filters } from './params.js'
+import { LATEST_RESTOCK_RUN } from '../../pipelines/restock/index.js'
 import { COMMUNITY_SCOPE, SKU_SCOPE, filterOn, num } from './query.js'
 
 /*
@@ -21,11 +22,6 @@ const RestockQuery = z.object({
   suggested: z.enum(['true', 'false']).default('false').transform((v) => v === 'true').describe('only rows with an order suggested'),
   limit: z.coerce.number().int().min(1, 'must be 1-5000').max(5000, 'must be 1-5000').default(500).describe('rows, largest suggested order first'),
 })
-
-const RUN = `
-  SELECT toString(run_date) AS day, toString(computed_at) AS at, series, models, mean_mase, baseline_mean_mase, duration_ms, settings
-  FROM restock_runs WHERE {date:String} = '' OR toString(run_date) = {date:String}
-  ORDER BY run_date DESC, computed_at DESC LIMIT 1`
 
 const ROWS = `
   SELECT warehouse_id, community_id, sku, category_id, model, fallback, history_days, history_sold, forecast, forecast_total,
@@ -46,7 +42,7 @@ export const restockRoutes: FastifyPluginAsync = async (app) => {
     const scope = scopeParams(req.principal, { community: q.community, sku: q.sku })
     // A run is written once a day: cache briefly so a new run shows within seconds.
     return sendReport(req, reply, ctx, null, async () => {
-      const [run] = await ctx.queries.rows<{ day: string; at: string; series: number; models: Record<string, number>; mean_mase: number | null; baseline_mean_mase: number | null; duration_ms: number; settings: string }>(RUN, { date: q.date ?? '' })
+      const [run] = await ctx.queries.rows<{ day: string; at: string; series: number; models: Record<string, number>; mean_mase: number | null; baseline_mean_mase: number | null; duration_ms: number; settings: string }>(LATEST_RESTOCK_RUN, { date: q.date ?? '' })
       if (!run) return { run: null, summary: { series: 0, suggested_orders: 0, suggested_units: 0 }, rows: [] }
       const rows = await ctx.queries.rows<Record<string, unknown> & { suggested_qty: number }>(ROWS, { ...scope, run_date: run.day, computed_at: run.at, f_community: q.community ?? [], f_category: q.category ?? [], f_sku: q.sku ?? [], suggested: q.suggested ? 1 : 0 })
       const suggested = rows.filter((r) => num(r.suggested_qty) > 0)

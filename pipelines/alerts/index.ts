@@ -5,4 +5,4 @@ export type { AlertRule, AlertRuleInput, Metric, NotifierConfig } from './rule.j
 export { applyRules, deleteRule, getRule, listRules, loadStates, putRule, readRuleFile } from './store.js'
 export { dynamicCondition, initialState, staticCondition, step } from './state.js'
 export type { AlertState, AlertStatus, Evaluation, Transition } from './state.js'
-export { localMidnight, metricValues, windowRange } from './metrics.js'
+export { metricValues, windowRange } from './metrics.js'

@@ -1,6 +1,7 @@
-import type { ClickHouse } from '../../sinks/index.js'
+import { queryRows, type ClickHouse } from '../../sinks/index.js'
 import { RANGE, UNSCOPED, bound, grainFor } from '../queries/index.js'
 import { assessExpiry } from '../stock/expiry.js'
+import { localMidnight } from '../runtime/time.js'
 import type { AlertRule, AlertWindow, Metric } from './rule.js'
 
 /*
@@ -32,13 +33,6 @@ export function windowRange(w: AlertWindow, ref: number, tz: string): { from: nu
   }
 }
 
-/** The UTC instant of the local midnight that starts `ref`'s day in `tz`. */
-export function localMidnight(ref: number, tz: string): number {
-  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(ref).map((p) => [p.type, p.value]))
-  const sinceMidnight = ((Number(parts.hour) * 60 + Number(parts.minute)) * 60 + Number(parts.second)) * 1000 + (ref % 1000)
-  return ref - sinceMidnight
-}
-
 const COLUMN = { community: 'community_id', leader: 'leader_id', category: 'category_id' } as const
 
 function where(rule: AlertRule): string {
@@ -62,9 +56,8 @@ const groupExpr = (rule: AlertRule) => (rule.groupBy ? COLUMN[rule.groupBy] : "'
 const grain = (from: number, to: number) => grainFor(from, to, 'hour').name
 
 async function rows(ch: ClickHouse, query: string, p: Record<string, unknown>): Promise<Map<string, number>> {
-  const rs = await ch.client.query({ query, query_params: p, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })
   const out = new Map<string, number>()
-  for (const r of await rs.json<{ group_key: string; value: number | null }>()) if (r.value !== null) out.set(String(r.group_key), Number(r.value))
+  for (const r of await queryRows<{ group_key: string; value: number | null }>(ch, query, p)) if (r.value !== null) out.set(String(r.group_key), Number(r.value))
   return out
 }
 
@@ -102,8 +95,7 @@ export async function metricValues(ch: ClickHouse, rule: AlertRule, from: number
       return rows(ch, `SELECT '' AS group_key, sumIf(events, kind = 'dead_letter') / sumIf(events, kind = 'records') AS value FROM quality_minute WHERE ${RANGE} HAVING sumIf(events, kind = 'records') > 0`, params(rule, from, to))
     case 'expiry_at_risk_units': {
       // As of the window's end; the same assessment as /v1/expiry (FIFO at the last 7 days' sales).
-      const query = async <T>(sql: string, p: Record<string, unknown>) => (await ch.client.query({ query: sql, query_params: p, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json<T>()
-      const a = await assessExpiry(query, { at: to, turnoverDays: 7, scope: UNSCOPED, community: rule.filters.community })
+      const a = await assessExpiry((sql, p) => queryRows(ch, sql, p), { at: to, turnoverDays: 7, scope: UNSCOPED, community: rule.filters.community })
       const out = new Map<string, number>()
       for (const b of a.assessed) {
         const k = rule.groupBy ? b.community_id : ''

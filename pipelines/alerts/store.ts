@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { ConfigError, ConfigErrorCode } from '../../schemas/index.js'
-import { insertRows, type ClickHouse } from '../../sinks/index.js'
+import { insertRows, queryRows, type ClickHouse } from '../../sinks/index.js'
 import { deleteDefinition, listDefinitions, putDefinition } from '../queries/definitions.js'
 import { AlertRuleSchema, ruleIssues, type AlertRule } from './rule.js'
 import type { AlertState, AlertStatus } from './state.js'
@@ -11,9 +11,6 @@ import type { AlertState, AlertStatus } from './state.js'
  * Rules, states and history in ClickHouse, shared by every API and evaluator instance. Rules are
  * versioned rows (the latest wins; a delete is a version with deleted = 1).
  */
-
-const q = async <T>(ch: ClickHouse, query: string, query_params: Record<string, unknown> = {}): Promise<T[]> =>
-  (await ch.client.query({ query, query_params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json<T>()
 
 const RULES = { table: 'alert_rules', idColumn: 'rule_id' } as const
 
@@ -95,7 +92,7 @@ interface StateRow {
 
 /** The latest state of every group of the given rules (all rules when `ruleIds` is null). */
 export async function loadStates(ch: ClickHouse, ruleIds: readonly string[] | null): Promise<AlertState[]> {
-  const rows = await q<StateRow>(ch, `
+  const rows = await queryRows<StateRow>(ch, `
     SELECT rule_id, group_key, argMax(status, version) AS status, argMax(firing, version) AS firing, argMax(episode, version) AS episode,
            toUnixTimestamp64Milli(argMax(pending_since, version)) AS pending_ms, toUnixTimestamp64Milli(argMax(fired_at, version)) AS fired_ms,
            toUnixTimestamp64Milli(argMax(last_notified_at, version)) AS notified_ms, argMax(repeats, version) AS repeats,

@@ -100,13 +100,13 @@ export function forecastSeries(y: readonly number[], opts: BacktestOptions): Ser
   // a choice); below one fold of seasonal-naive there is nothing to compare.
   const folds = Math.min(opts.folds, y.length - SEASON - horizon + 1)
   if (folds < 1) return fallback()
-  opts = { ...opts, folds }
+  const backtest = { ...opts, folds }
   const scale = maseScale(y.slice(0, y.length - horizon - folds + 1))
   const zeroShare = y.filter((v) => v === 0).length / y.length
-  const candidates = zeroShare >= (opts.intermittentShare ?? 0.5) ? [...CANDIDATES, MODELS.croston] : CANDIDATES
+  const candidates = zeroShare >= (backtest.intermittentShare ?? 0.5) ? [...CANDIDATES, MODELS.croston] : CANDIDATES
   const scores: ModelScore[] = []
   for (const m of candidates) {
-    const e = rollingErrors(m, y, opts)
+    const e = rollingErrors(m, y, backtest)
     if (e) scores.push(score(m.name, e.actual, e.predicted, scale))
   }
   // Stable: on equal MAE the earlier (simpler) candidate stays first.

@@ -1,4 +1,4 @@
-import { forecastSeries, maseScale, type BacktestOptions } from './backtest.js'
+import { forecastSeries, maseScale, score, type BacktestOptions, type ModelScore } from './backtest.js'
 import { MODELS, ModelName, type ForecastModel } from './models.js'
 
 /*
@@ -15,16 +15,9 @@ export interface EvaluationOptions extends BacktestOptions {
   readonly origins: number
 }
 
-/** Errors of one forecaster on one series: absolute errors, percentage errors (days with sales), and the MASE scale. */
-export interface SeriesErrors {
-  readonly abs: number[]
-  readonly pct: number[]
-  readonly scale: number | null
-}
-
 export interface SeriesEvaluation {
   /** By model name, plus 'chosen' for the per-series choice; a model that failed an origin is absent. */
-  readonly errors: Readonly<Record<string, SeriesErrors>>
+  readonly scores: Readonly<Record<string, ModelScore & { readonly points: number }>>
   /** What the choice picked at each origin. */
   readonly picks: readonly ModelName[]
 }
@@ -35,33 +28,36 @@ const EVALUATED: readonly ForecastModel[] = [MODELS.seasonal_naive, MODELS.holt_
 export function evaluateSeries(y: readonly number[], opts: EvaluationOptions): SeriesEvaluation | null {
   const first = y.length - opts.horizon - opts.origins + 1
   if (first < 1) return null
-  const scale = maseScale(y.slice(0, first))
-  const errors: Record<string, SeriesErrors> = {}
+  const forecasts = new Map<string, { actual: number[]; predicted: number[] }>()
   const failed = new Set<string>()
   const picks: ModelName[] = []
   const record = (name: string, f: readonly number[] | null, origin: number) => {
-    if (failed.has(name)) return
     if (!f) {
       failed.add(name)
-      delete errors[name]
+      forecasts.delete(name)
       return
     }
-    const e = (errors[name] ??= { abs: [], pct: [], scale })
+    let e = forecasts.get(name)
+    if (!e) forecasts.set(name, (e = { actual: [], predicted: [] }))
     for (let k = 0; k < opts.horizon; k++) {
-      const a = y[origin + k]!
-      const err = Math.abs(a - f[k]!)
-      e.abs.push(err)
-      if (a > 0) e.pct.push(err / a)
+      e.actual.push(y[origin + k]!)
+      e.predicted.push(f[k]!)
     }
   }
   for (let origin = first; origin + opts.horizon <= y.length; origin++) {
     const history = y.slice(0, origin)
-    for (const m of EVALUATED) record(m.name, history.length >= m.minLength ? m.forecast(history, opts.horizon) : null, origin)
+    for (const m of EVALUATED) {
+      // A model that failed one origin is out: no use fitting it on the others.
+      if (!failed.has(m.name)) record(m.name, history.length >= m.minLength ? m.forecast(history, opts.horizon) : null, origin)
+    }
     const chosen = forecastSeries(history, opts)
     picks.push(chosen.model)
     record('chosen', chosen.forecast, origin)
   }
-  return { errors, picks }
+  const scale = maseScale(y.slice(0, first))
+  const scores: Record<string, ModelScore & { points: number }> = {}
+  for (const [name, e] of forecasts) scores[name] = { ...score(name as ModelName, e.actual, e.predicted, scale), points: e.actual.length }
+  return { scores, picks }
 }
 
 export interface AccuracyRow {
@@ -77,33 +73,23 @@ export interface AccuracyRow {
 
 /** Aggregates series evaluations into one row per forecaster ('chosen' last). */
 export function accuracyTable(evaluations: readonly SeriesEvaluation[]): AccuracyRow[] {
-  const names = [...EVALUATED.map((m) => m.name as string), 'chosen']
-  const mean = (xs: number[]) => (xs.length ? xs.reduce((s, v) => s + v, 0) / xs.length : null)
-  const sum = (xs: readonly number[]) => xs.reduce((s, v) => s + v, 0)
+  const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((s, v) => s + v, 0) / xs.length : null)
   const rows: AccuracyRow[] = []
-  for (const name of names) {
-    const maes: number[] = []
-    const mapes: number[] = []
-    const mases: number[] = []
-    let err = 0
-    let base = 0
-    let n = 0
-    for (const ev of evaluations) {
-      const e = ev.errors[name]
-      if (!e) continue
-      n++
-      const mae = sum(e.abs) / e.abs.length
-      maes.push(mae)
-      if (e.pct.length) mapes.push((100 * sum(e.pct)) / e.pct.length)
-      if (e.scale) mases.push(mae / e.scale)
-      const b = ev.errors[ModelName.SEASONAL_NAIVE]
-      if (b) {
-        err += sum(e.abs)
-        base += sum(b.abs)
-      }
-    }
-    if (n === 0) continue
-    rows.push({ forecaster: name, series: n, mae: mean(maes)!, mape: mean(mapes), mase: mean(mases), relativeMae: base > 0 ? err / base : null })
+  for (const name of [...EVALUATED.map((m) => m.name as string), 'chosen']) {
+    const mine = evaluations.flatMap((ev) => (ev.scores[name] ? [{ s: ev.scores[name], base: ev.scores[ModelName.SEASONAL_NAIVE] }] : []))
+    if (mine.length === 0) continue
+    // Total absolute errors (MAE × points), over the series seasonal-naive forecast too.
+    const paired = mine.filter((m) => m.base)
+    const err = paired.reduce((n, m) => n + m.s.mae * m.s.points, 0)
+    const base = paired.reduce((n, m) => n + m.base!.mae * m.base!.points, 0)
+    rows.push({
+      forecaster: name,
+      series: mine.length,
+      mae: mean(mine.map((m) => m.s.mae))!,
+      mape: mean(mine.flatMap((m) => (m.s.mape === null ? [] : [m.s.mape]))),
+      mase: mean(mine.flatMap((m) => (m.s.mase === null ? [] : [m.s.mase]))),
+      relativeMae: base > 0 ? err / base : null,
+    })
   }
   return rows
 }

@@ -2,7 +2,7 @@ export { MODELS, ModelName, SEASON, fitArima, holtWinters, croston, sane } from 
 export type { ForecastModel } from './models.js'
 export { forecastSeries, rollingErrors, score, maseScale } from './backtest.js'
 export type { BacktestOptions, ModelScore, SeriesForecast } from './backtest.js'
-export { runRestock, runRestockDaily, lastRestockRun, loadRestockSeries, restockSettings, usableStock, suggestedQuantity, localDateOf } from './job.js'
+export { runRestock, runRestockDaily, lastRestockRun, LATEST_RESTOCK_RUN, loadRestockSeries, restockSettings, usableStock, suggestedQuantity } from './job.js'
 export { fillPlantedDemand, PLANTED_WEEKLY } from './planted.js'
 export type { PlantedDemand } from './planted.js'
 export { evaluateSeries, accuracyTable } from './evaluate.js'

@@ -1,8 +1,7 @@
 import type { Logger } from 'pino'
 import type { Config } from '../../schemas/index.js'
-import { insertRows, type ClickHouse } from '../../sinks/index.js'
-import { localMidnight } from '../alerts/metrics.js'
-import { sleep } from '../runtime/time.js'
+import { insertRows, queryRows, type ClickHouse } from '../../sinks/index.js'
+import { localDateOf, localMidnight, sleep } from '../runtime/time.js'
 import { forecastSeries, type SeriesForecast } from './backtest.js'
 import { fifoRisk } from '../stock/fifo.js'
 import { ModelName } from './models.js'
@@ -66,11 +65,6 @@ export interface RestockRunResult {
   readonly durationMs: number
 }
 
-/** The local calendar date (YYYY-MM-DD) of an instant in a time zone. */
-export function localDateOf(ms: number, tz: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(ms)
-}
-
 /** A DateTime64(3) value as ClickHouse parses it from JSON. */
 const dateTime64 = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
 const addDays = (date: string, n: number) => new Date(Date.parse(`${date}T00:00:00Z`) + n * DAY).toISOString().slice(0, 10)
@@ -98,11 +92,6 @@ const BATCHES = `
 
 const CATEGORIES = 'SELECT sku, any(category_id) AS category FROM products_day GROUP BY sku'
 
-async function rows<T>(ch: ClickHouse, query: string, params: Record<string, unknown>): Promise<T[]> {
-  const rs = await ch.client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })
-  return rs.json<T>()
-}
-
 interface Batch { batch_id: string; on_hand: number; expires: string }
 
 /**
@@ -115,9 +104,8 @@ export function usableStock(batches: readonly Batch[], perDay: number, at: numbe
   const stocked = batches.filter((b) => b.on_hand > 0).sort((a, b) => (a.expires || '9999').localeCompare(b.expires || '9999') || a.batch_id.localeCompare(b.batch_id))
   const owed = batches.filter((b) => b.on_hand < 0).reduce((s, b) => s + b.on_hand, 0)
   const fifo = fifoRisk(stocked.map((b) => ({ on_hand: b.on_hand, expiry_date: b.expires || null })), perDay, at)
-  const horizonDays = (horizonEnd - at) / DAY
-  // days_to_expiry is rounded to tenths: compare the exact sellable end instead.
-  const lost = stocked.reduce((s, b, i) => (b.expires && Date.parse(`${b.expires}T00:00:00Z`) + DAY <= at + horizonDays * DAY ? s + fifo[i]!.at_risk : s), 0)
+  // days_to_expiry is rounded to tenths: compare the exact sellable end (the end of its expiry date, UTC).
+  const lost = stocked.reduce((s, b, i) => (b.expires && Date.parse(`${b.expires}T00:00:00Z`) + DAY <= horizonEnd ? s + fifo[i]!.at_risk : s), 0)
   const positive = stocked.reduce((s, b) => s + b.on_hand, 0)
   return { onHand: positive + owed, usable: positive - lost + owed, unusable: lost }
 }
@@ -154,10 +142,10 @@ export async function loadRestockSeries(ch: ClickHouse, settings: Pick<RestockSe
   const pre = from - DAY
   const params = { tz, pre: Math.floor(pre / 1000), to: Math.floor(to / 1000) }
   const [history, earlier, batches, categories] = await Promise.all([
-    rows<{ warehouse_id: string; community_id: string; sku: string; day: string; sold: number }>(ch, HISTORY, params),
-    rows<{ warehouse_id: string; sku: string }>(ch, EARLIER, params),
-    rows<{ warehouse_id: string; community_id: string; sku: string; batch_id: string; on_hand: number; expires: string }>(ch, BATCHES, {}),
-    rows<{ sku: string; category: string }>(ch, CATEGORIES, {}),
+    queryRows<{ warehouse_id: string; community_id: string; sku: string; day: string; sold: number }>(ch, HISTORY, params),
+    queryRows<{ warehouse_id: string; sku: string }>(ch, EARLIER, params),
+    queryRows<{ warehouse_id: string; community_id: string; sku: string; batch_id: string; on_hand: number; expires: string }>(ch, BATCHES, {}),
+    queryRows<{ sku: string; category: string }>(ch, CATEGORIES, {}),
   ])
   const category = new Map(categories.map((c) => [c.sku, c.category]))
   const existedBefore = new Set(earlier.map((e) => `${e.warehouse_id}|${e.sku}`))
@@ -209,6 +197,7 @@ export async function runRestock(ch: ClickHouse, settings: RestockSettings, opts
   let baseSum = 0
   let maseN = 0
   const backtest = { horizon: settings.horizonDays, folds: settings.backtestFolds }
+  const horizonEnd = localMidnight(opts.at, settings.timezone) + settings.horizonDays * DAY
   let lastYield = performance.now()
   for (const p of series) {
     // A city is thousands of series at ~10 ms each: yield to the event loop every ~20 ms, so an
@@ -221,7 +210,7 @@ export async function runRestock(ch: ClickHouse, settings: RestockSettings, opts
     const f: SeriesForecast = forecastSeries(y, backtest)
     const forecast = f.forecast.map((v) => Math.round(v * 1000) / 1000)
     const total = forecast.reduce((s, v) => s + v, 0)
-    const stock = usableStock(p.batches, total / settings.horizonDays, opts.at, localMidnight(opts.at, settings.timezone) + settings.horizonDays * DAY)
+    const stock = usableStock(p.batches, total / settings.horizonDays, opts.at, horizonEnd)
     const minStock = settings.minStock[p.sku] ?? settings.minStock['*'] ?? 0
     const chosen = f.scores[0]
     const baseline = f.scores.find((s) => s.model === ModelName.SEASONAL_NAIVE)
@@ -284,13 +273,19 @@ export async function runRestock(ch: ClickHouse, settings: RestockSettings, opts
   return { ...result, durationMs }
 }
 
-/** The newest completed run of a date, or null. */
+/**
+ * The newest completed run, of the date {date:String} or of any date when it is empty. Aliases
+ * never reuse a column name: WHERE and ORDER BY must see the columns.
+ */
+export const LATEST_RESTOCK_RUN = `
+  SELECT toString(run_date) AS day, toString(computed_at) AS at, series, models, mean_mase, baseline_mean_mase, duration_ms, settings
+  FROM restock_runs WHERE {date:String} = '' OR toString(run_date) = {date:String}
+  ORDER BY run_date DESC, computed_at DESC LIMIT 1`
+
+/** The newest completed run of a date (any date without one), or null. */
 export async function lastRestockRun(ch: ClickHouse, runDate?: string): Promise<{ run_date: string; computed_at: string } | null> {
-  // Aliases never reuse a column name: WHERE and ORDER BY must see the columns.
-  const found = await rows<{ day: string; at: string }>(ch, `
-    SELECT toString(run_date) AS day, toString(computed_at) AS at FROM restock_runs
-    WHERE {date:String} = '' OR toString(run_date) = {date:String} ORDER BY run_date DESC, computed_at DESC LIMIT 1`, { date: runDate ?? '' })
-  return found[0] ? { run_date: found[0].day, computed_at: found[0].at } : null
+  const [found] = await queryRows<{ day: string; at: string }>(ch, LATEST_RESTOCK_RUN, { date: runDate ?? '' })
+  return found ? { run_date: found.day, computed_at: found.at } : null
 }
 
 /**

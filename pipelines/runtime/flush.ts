@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { insertRows, withRetry, type ClickHouse, type Forwarder, type RetryPolicy } from '../../sinks/index.js'
+import { insertRows, SessionPool, withRetry, type ClickHouse, type Forwarder, type RetryPolicy } from '../../sinks/index.js'
 import { deduplicationToken, encodeCheckpoint } from './checkpoint.js'
 import type { FlushPlan, SourceRecord } from './processor.js'
 import type { EngineMetrics } from './metrics.js'
@@ -47,40 +47,27 @@ const forwarded = (plan: FlushPlan, r: SourceRecord) => ({ sourceTopic: plan.top
  */
 export class FlushExecutor {
   private pausedSince: number | null = null
-  /** Idle connections, and who waits for one: a session runs one statement at a time. */
-  private readonly idle: ClickHouse[]
-  private readonly waiting: ((c: ClickHouse) => void)[] = []
+  /** A session runs one statement at a time: inserts take an idle connection or wait. */
+  private readonly pool: SessionPool
 
   constructor(private readonly options: FlushExecutorOptions) {
-    this.idle = [options.ch, ...(options.extraConnections ?? [])]
+    this.pool = new SessionPool([options.ch, ...(options.extraConnections ?? [])])
   }
 
   /** How many connections the executor spreads inserts over. */
   get connections(): number {
-    return 1 + (this.options.extraConnections?.length ?? 0)
+    return this.pool.size
   }
 
   /** An insert outside the flush protocol (no token, no retry): status tables such as watermarks. */
   async insertPlain(table: string, rows: readonly Record<string, unknown>[]): Promise<void> {
     if (rows.length === 0) return
-    const connection = await this.acquire()
+    const connection = await this.pool.acquire()
     try {
       await insertRows(connection, table, rows)
     } finally {
-      this.release(connection)
+      this.pool.release(connection)
     }
-  }
-
-  private acquire(): Promise<ClickHouse> {
-    const c = this.idle.pop()
-    if (c) return Promise.resolve(c)
-    return new Promise((resolve) => this.waiting.push(resolve))
-  }
-
-  private release(c: ClickHouse): void {
-    const next = this.waiting.shift()
-    if (next) next(c)
-    else this.idle.push(c)
   }
 
   async execute(plan: FlushPlan, commit: CommitFn): Promise<void> {
@@ -108,14 +95,14 @@ export class FlushExecutor {
     inserts.sort((a, b) => b.rows.length - a.rows.length)
     await Promise.all(
       inserts.map(async (job) => {
-        const connection = await this.acquire()
+        const connection = await this.pool.acquire()
         try {
           await this.retrying('insert', async () => {
             await this.options.beforeInsert?.(job.table)
             await insertRows(connection, job.table, job.rows, { deduplicationToken: job.token, aggregateArrays: true })
           })
         } finally {
-          this.release(connection)
+          this.pool.release(connection)
         }
       }),
     )

@@ -49,9 +49,9 @@ export async function runGeneratorSource(options: GeneratorSourceOptions): Promi
   let total = 0
   let done = false
   let caughtUp = false
-  let notify = false
   while (!options.signal.aborted && !done) {
     const until = Math.min(now(), options.until ?? Number.POSITIVE_INFINITY)
+    let reachedNow = false
     for (let n = 0; n < 50_000; n++) {
       pending ??= options.generator.next()
       if (options.until !== undefined && pending.event.event.eventTime >= options.until) {
@@ -59,8 +59,7 @@ export async function runGeneratorSource(options: GeneratorSourceOptions): Promi
         break
       }
       if (pending.event.event.eventTime > until) {
-        notify = !caughtUp
-        caughtUp = true
+        reachedNow = true
         break
       }
       const p = processors[pending.type]
@@ -75,8 +74,8 @@ export async function runGeneratorSource(options: GeneratorSourceOptions): Promi
       const plan = processors[t].takeFlush()
       inflight[t] = plan ? executor.execute(plan, commit) : undefined
     }
-    if (notify) {
-      notify = false
+    if (reachedNow && !caughtUp) {
+      caughtUp = true
       await Promise.all(Object.values(inflight))
       options.onCaughtUp?.()
     }

@@ -1,6 +1,6 @@
 export { CubeBuffer, add, collect } from './cube-buffer.js'
 export type { Row } from './cube-buffer.js'
-export { minuteStart, MINUTE_MS, sleep } from './time.js'
+export { minuteStart, MINUTE_MS, sleep, localMidnight, localDateOf } from './time.js'
 export { PartitionState, Classification, DEFAULT_EVENT_TIME_POLICY } from './partition-state.js'
 export type { EventTimePolicy, PartitionCheckpoint } from './partition-state.js'
 export { encodeCheckpoint, decodeCheckpoint, deduplicationToken } from './checkpoint.js'

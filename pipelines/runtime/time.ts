@@ -24,3 +24,15 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', onAbort, { once: true })
   })
 }
+
+/** The UTC instant of the local midnight that starts `ref`'s day in `tz`. */
+export function localMidnight(ref: number, tz: string): number {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(ref).map((p) => [p.type, p.value]))
+  const sinceMidnight = ((Number(parts.hour) * 60 + Number(parts.minute)) * 60 + Number(parts.second)) * 1000 + (ref % 1000)
+  return ref - sinceMidnight
+}
+
+/** The local calendar date (YYYY-MM-DD) of an instant in a time zone. */
+export function localDateOf(ms: number, tz: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(ms)
+}
