@@ -28,9 +28,9 @@ let token = 0
 async function perInsert(table: string, rows: number, row: (i: number) => Record<string, unknown>): Promise<number> {
   const reps = Math.max(5, Math.min(100, Math.floor(20_000 / rows)))
   const batch = Array.from({ length: rows }, (_, i) => row(i))
-  await insertRows(ch, table, batch, { deduplicationToken: `warm-${token++}`, aggregateArrays: true })
+  await insertRows(ch, table, batch, { deduplicationToken: `warm-${token++}`, partialAggregates: true })
   const start = performance.now()
-  for (let r = 0; r < reps; r++) await insertRows(ch, table, batch, { deduplicationToken: `t-${token++}`, aggregateArrays: true })
+  for (let r = 0; r < reps; r++) await insertRows(ch, table, batch, { deduplicationToken: `t-${token++}`, partialAggregates: true })
   return (performance.now() - start) / reps
 }
 

@@ -119,7 +119,7 @@ export async function rebuildCube(options: RebuildOptions): Promise<RebuildResul
     }
     const minuteRows = buffer.tables().get(target.minute) ?? []
     // A token per run and hour: a retried hour is not counted twice, a later rebuild is not dropped.
-    await insertRows(ch, target.minute, minuteRows, { deduplicationToken: `rebuild/${run}/${target.minute}/${start}`, aggregateArrays: true })
+    await insertRows(ch, target.minute, minuteRows, { deduplicationToken: `rebuild/${run}/${target.minute}/${start}`, partialAggregates: true })
     rows += minuteRows.length
   }
   log.info({ cube: target.name, from: new Date(from).toISOString(), to: new Date(to).toISOString(), events, rows }, 'cube rebuilt')

@@ -99,7 +99,7 @@ export class FlushExecutor {
         try {
           await this.retrying('insert', async () => {
             await this.options.beforeInsert?.(job.table)
-            await insertRows(connection, job.table, job.rows, { deduplicationToken: job.token, aggregateArrays: true })
+            await insertRows(connection, job.table, job.rows, { deduplicationToken: job.token, partialAggregates: true })
           })
         } finally {
           this.pool.release(connection)

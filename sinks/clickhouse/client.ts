@@ -22,7 +22,7 @@ export type ClickHouseKind = (typeof ClickHouseKind)[keyof typeof ClickHouseKind
  * a SQL string, parsed by the engine's parallel parser) and the settings travel in the INSERT's
  * own SETTINGS clause, so they are query-scoped and cannot leak into the next statement.
  */
-export type RawInsert = (params: { table: string; values: Buffer; format: 'JSONEachRow'; settings: Record<string, string | number> }) => Promise<unknown>
+export type RawInsert = (params: { table: string; columns?: readonly string[]; values: Buffer; format: 'JSONEachRow' | 'JSONCompactEachRow'; settings: Record<string, string | number> }) => Promise<unknown>
 
 /** A connected client and what it is connected to. */
 export interface ClickHouse {

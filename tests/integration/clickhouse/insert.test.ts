@@ -30,7 +30,7 @@ describe('inserting into ClickHouse', () => {
 
   it('a replayed insert is not counted twice by the hour and day rollups either', async () => {
     const row = { window_start: Math.floor(START / 1000), community_id: 'c-1', leader_id: 'l-1', category_id: 'fruit', gmv_cents: 500, items: 1, orders: '["o1"]', paying_users: '["u1"]', refund_cents: 0, refunded_orders: '[]', cancelled_orders: '[]' }
-    for (let i = 0; i < 3; i++) await insertRows(ch, 'gmv_minute', [row], { deduplicationToken: 'gmv/gmv_minute/t/0/0-0', aggregateArrays: true })
+    for (let i = 0; i < 3; i++) await insertRows(ch, 'gmv_minute', [row], { deduplicationToken: 'gmv/gmv_minute/t/0/0-0', partialAggregates: true })
     const rs = await ch.client.query({ query: 'SELECT (SELECT sum(gmv_cents) FROM gmv_minute) AS m, (SELECT sum(gmv_cents) FROM gmv_hour) AS h, (SELECT sum(gmv_cents) FROM gmv_day) AS d, (SELECT uniqMerge(orders) FROM gmv_hour) AS o', format: 'JSONEachRow' })
     const [sums] = await rs.json<Record<string, string | number>>()
     expect(Object.fromEntries(Object.entries(sums ?? {}).map(([k, v]) => [k, Number(v)]))).toEqual({ m: 500, h: 500, d: 500, o: 1 })
@@ -44,6 +44,24 @@ describe('inserting into ClickHouse', () => {
     // And a different token after no token lands too.
     await insertRows(ch, 'behaviour_events', rows(3, 300), { deduplicationToken: 'tokB' })
     expect(await count(ch, 'behaviour_events')).toBe(15)
+  })
+
+  it('a batch of one shape (by position) and a batch of mixed shapes (by name) land alike: absent values become defaults, text round-trips', async () => {
+    await ch.client.command({ query: 'TRUNCATE TABLE behaviour_events' })
+    const text = 'tab\there "quoted" back\\slash\nnewline €'
+    const shaped = rows(3, 400).map((r, i) => ({ ...r, sku: i === 0 ? undefined : r.sku, query: i === 1 ? text : null }))
+    const mixed = rows(3, 500).map((r, i) => (i === 0 ? { ...r, query: text } : (({ sku: _sku, ...rest }) => rest)(r)))
+    await insertRows(ch, 'behaviour_events', shaped, { deduplicationToken: 'shape/one' })
+    await insertRows(ch, 'behaviour_events', mixed, { deduplicationToken: 'shape/mixed' })
+    const rs = await ch.client.query({ query: 'SELECT event_id, sku, query, toUnixTimestamp64Milli(event_time) AS event_ms FROM behaviour_events ORDER BY event_id', format: 'JSONEachRow' })
+    expect((await rs.json<Record<string, unknown>>()).map((r) => ({ ...r, event_ms: Number(r.event_ms) }))).toEqual([
+      { event_id: 'e400', sku: null, query: null, event_ms: START },
+      { event_id: 'e401', sku: 's', query: text, event_ms: START + 1 },
+      { event_id: 'e402', sku: 's', query: null, event_ms: START + 2 },
+      { event_id: 'e500', sku: 's', query: text, event_ms: START },
+      { event_id: 'e501', sku: null, query: null, event_ms: START + 1 },
+      { event_id: 'e502', sku: null, query: null, event_ms: START + 2 },
+    ])
   })
 
   it('raw fact rows of generated events hold exactly what the events say (a first oracle)', async () => {
