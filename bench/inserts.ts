@@ -1,16 +1,22 @@
 /**
- * Question: what does one insert cost the embedded engine, by table kind and by row count? The
+ * Questions: what does one insert cost the embedded engine, by table kind and by row count? And
+ * what does the insert format cost on the rows a flush really writes? The
  * flush policy (pipelines/runtime/flush-policy.ts) rests on the answer: if an insert's fixed cost
  * dominates small flushes, a worker that flushes every partition every second while it catches up
  * on a backlog spends its time on fixed costs, not on rows.
- * Baselines in the same run: a Memory table (no parts at all) and a plain MergeTree (one part).
+ * Baselines in the same run: a Memory table (no parts at all) and a plain MergeTree (one part);
+ * for the format, the sink's previous path (JSONEachRow, the engine collapsing each block on insert)
+ * on the same rows, into a fresh copy of the same tables.
  *
  * Run: npx tsx bench/inserts.ts   (no services needed: embedded chDB in a temporary directory)
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { EventGenerator, PartitionProcessor, PIPELINES, DEFAULT_EVENT_TIME_POLICY } from '../pipelines/index.js'
+import { createJsonCodec, jsonEncoder, EVENT_TYPES, EventTypes } from '../schemas/index.js'
 import { connectClickHouse, insertRows, migrate } from '../sinks/index.js'
+import { jsonEachRow } from '../sinks/clickhouse/insert.js'
 import { fmt, machine, writeSection } from './report.js'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'bench-inserts-'))
@@ -57,6 +63,51 @@ for (const [label, table, row] of kinds) {
   lines.push(`| ${label} | ${ms.map((m) => m.toFixed(1)).join(' | ')} | ${fmt((sizes.at(-1)! / ms.at(-1)!) * 1000)} |`)
   console.log(lines.at(-1))
 }
+// The rows of real flushes: 200k generated events through every pipeline, flushed every 20k
+// records per stream (the size of a catching-up flush), inserted 10k rows at a time.
+const flushes: { table: string; rows: Record<string, unknown>[] }[] = []
+{
+  const processors = EVENT_TYPES.map((t) => new PartitionProcessor(`bench.${EventTypes[t].topic}`, 0, t, createJsonCodec(t), PIPELINES, DEFAULT_EVENT_TIME_POLICY, null, null))
+  const offsets = [0, 0, 0]
+  const take = (i: number) => {
+    const plan = processors[i]!.takeFlush()
+    for (const tables of plan?.rows.values() ?? []) for (const [table, rows] of tables) for (let j = 0; j < rows.length; j += 10_000) flushes.push({ table, rows: rows.slice(j, j + 10_000) as Record<string, unknown>[] })
+  }
+  for (const r of new EventGenerator({ seed: 3, start: Date.now() - 2 * 86_400_000 }).take(200_000)) {
+    const i = EVENT_TYPES.indexOf(r.type)
+    processors[i]!.handle({ offset: String(offsets[i]!++), key: null, value: jsonEncoder.encode(r.event), headers: {}, timestamp: String(Date.now()) })
+    if (offsets[i]! % 20_000 === 0) take(i)
+  }
+  for (let i = 0; i < processors.length; i++) take(i)
+}
+const formatTables = ['behaviour_events', 'order_events', 'heatmap_minute', 'activity_minute', 'gmv_minute', 'products_minute']
+const formats: Record<string, { before: number; after: number; rows: number }> = {}
+for (const table of formatTables) {
+  const jobs = flushes.filter((f) => f.table === table)
+  const rows = jobs.reduce((n, j) => n + j.rows.length, 0)
+  const timed = async (insert: (rows: Record<string, unknown>[], token: string) => Promise<unknown>) => {
+    await command(`TRUNCATE TABLE ${table}`)
+    const start = performance.now()
+    for (const job of jobs) await insert(job.rows, `fmt-${token++}`)
+    return performance.now() - start
+  }
+  // Each path twice, alternating, the better of each (the first pass also warms the tables).
+  const before = (rows: Record<string, unknown>[], t: string) =>
+    ch.rawInsert!({ table, values: jsonEachRow(rows), format: 'JSONEachRow', settings: { insert_deduplication_token: t, insert_deduplicate: 1, deduplicate_blocks_in_dependent_materialized_views: 1, async_insert: 0, aggregate_function_input_format: 'array' } })
+  const after = (rows: Record<string, unknown>[], t: string) => insertRows(ch, table, rows, { deduplicationToken: t, partialAggregates: true })
+  const b1 = await timed(before)
+  const a1 = await timed(after)
+  const b2 = await timed(before)
+  const a2 = await timed(after)
+  formats[table] = { before: Math.min(b1, b2), after: Math.min(a1, a2), rows }
+  console.log(table, formats[table])
+}
+const formatLines = [
+  '| table | rows | JSONEachRow, collapsed on insert (baseline: the previous path) ms | JSONCompactEachRow + column list, optimize_on_insert = 0 for cubes ms | after / before |',
+  '|---|---:|---:|---:|---:|',
+  ...formatTables.map((t) => { const f = formats[t]!; return `| ${t} | ${fmt(f.rows)} | ${fmt(f.before)} | ${fmt(f.after)} | ${(f.after / f.before).toFixed(2)} |` }),
+]
+
 const selectStart = performance.now()
 for (let r = 0; r < 50; r++) await ch.client.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((x) => x.json())
 const selectMs = (performance.now() - selectStart) / 50
@@ -68,9 +119,15 @@ writeSection(
   `### Inserts into the embedded engine: fixed cost per insert
 
 Question: what does one insert cost, by table kind and row count? (It sets the flush policy.)
-Command: \`npx tsx bench/inserts.ts\` — ${machine()}; embedded chDB, JSONEachRow through chDB's raw insert, a deduplication token on every insert.
+Command: \`npx tsx bench/inserts.ts\` — ${machine()}; embedded chDB, the sink's insertRows through chDB's raw insert, a deduplication token on every insert.
 
 ${lines.join('\n')}
 
-A round trip of \`SELECT 1\` on the same connection: ${selectMs.toFixed(1)} ms.`,
+A round trip of \`SELECT 1\` on the same connection: ${selectMs.toFixed(1)} ms.
+
+The insert format, on the rows real flushes write (200k generated events through every pipeline,
+flushes of 20k records per stream, inserts of up to 10k rows; serialising included; the better of
+two passes each):
+
+${formatLines.join('\n')}`,
 )
