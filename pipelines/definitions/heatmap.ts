@@ -6,6 +6,7 @@ import { geohash } from './geohash.js'
 const TABLE = 'heatmap_minute'
 /** Geohash precisions: ~4.9 km (city), ~1.2 km (district), ~153 m (block) cells. */
 export const HEATMAP_PRECISIONS = [5, 6, 7] as const
+const FINEST = Math.max(...HEATMAP_PRECISIONS)
 
 /**
  * Geo activity by minute, geohash cell (three precisions) and community: paid orders and GMV at the
@@ -32,8 +33,10 @@ export const heatmap: PipelineDefinition = {
       lon = e.event.lon
     } else return
     const window = minuteStart(e.event.eventTime)
+    // A geohash is the prefix of every finer one of the same point: encode the finest once.
+    const finest = geohash(lat, lon, FINEST)
     for (const precision of HEATMAP_PRECISIONS) {
-      const cell = geohash(lat, lon, precision)
+      const cell = precision === FINEST ? finest : finest.slice(0, precision)
       const r = out.row(TABLE, `${window}|${precision}|${cell}|${e.event.communityId}`, () => ({
         window_start: window / 1000,
         precision,

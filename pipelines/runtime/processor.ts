@@ -82,7 +82,8 @@ export function pipelineSetId(pipelines: readonly PipelineDefinition[]): string 
 export class PartitionProcessor {
   private readonly state: PartitionState
   private readonly pipelines: readonly PipelineDefinition[]
-  private buffers = new Map<string, CubeBuffer>()
+  /** One buffer per pipeline of this stream, in the order of `pipelines`. */
+  private buffers: CubeBuffer[]
   private quality = new CubeBuffer()
   private qualityMinute = -1
   private qualityRows = new Map<string, Row>()
@@ -113,6 +114,7 @@ export class PartitionProcessor {
     committed: bigint | null,
   ) {
     this.pipelines = pipelines.filter((p) => p.sources.includes(type))
+    this.buffers = this.pipelines.map(() => new CubeBuffer())
     this.pipelineSet = pipelines.map((p) => p.name).sort().join(',')
     this.state = new PartitionState(policy, checkpoint ?? undefined)
     this.before = this.state.checkpoint()
@@ -132,7 +134,7 @@ export class PartitionProcessor {
 
   get bufferedRows(): number {
     let n = 0
-    for (const b of this.buffers.values()) n += b.size
+    for (const b of this.buffers) n += b.size
     return n + this.deadLetters.length + this.late.length
   }
 
@@ -201,15 +203,8 @@ export class PartitionProcessor {
       }
       if (e.event.eventTime < this.minTime) this.minTime = e.event.eventTime
       if (e.event.eventTime > this.maxTime) this.maxTime = e.event.eventTime
-      for (const p of this.pipelines) {
-        let buffer = this.buffers.get(p.name)
-        if (!buffer) {
-          buffer = new CubeBuffer()
-          this.buffers.set(p.name, buffer)
-        }
-        p.accumulate(e, buffer, position)
-        this.counts.byPipeline[p.name] = (this.counts.byPipeline[p.name] ?? 0) + 1
-      }
+      // Every accepted event goes to every pipeline of the stream (byPipeline is filled at the flush).
+      for (let i = 0; i < this.pipelines.length; i++) (this.pipelines[i] as PipelineDefinition).accumulate(e, this.buffers[i] as CubeBuffer, position)
     }
     return true
   }
@@ -270,7 +265,12 @@ export class PartitionProcessor {
       this.pendingFlushed = true
     }
     const rows = new Map<string, Map<string, Row[]>>()
-    for (const [pipeline, buffer] of this.buffers) rows.set(pipeline, buffer.tables())
+    if (this.counts.accepted > 0) {
+      this.pipelines.forEach((p, i) => {
+        rows.set(p.name, (this.buffers[i] as CubeBuffer).tables())
+        this.counts.byPipeline[p.name] = this.counts.accepted
+      })
+    }
     rows.set(QUALITY_PIPELINE, this.quality.tables())
     const plan: FlushPlan = {
       topic: this.topic,
@@ -286,7 +286,7 @@ export class PartitionProcessor {
       minEventTime: this.minTime,
       maxEventTime: this.maxTime,
     }
-    this.buffers = new Map()
+    this.buffers = this.pipelines.map(() => new CubeBuffer())
     this.quality = new CubeBuffer()
     this.qualityMinute = -1
     this.qualityRows = new Map()

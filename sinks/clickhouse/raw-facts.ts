@@ -9,10 +9,6 @@ export interface SourcePosition {
 
 export const RAW_TABLES = { behaviour: 'behaviour_events', order: 'order_events', inventory: 'inventory_events' } as const
 
-function source(pos: SourcePosition) {
-  return { source_topic: pos.topic, source_partition: pos.partition, source_offset: pos.offset }
-}
-
 function behaviourRow(e: BehaviourEvent, pos: SourcePosition): Record<string, unknown> {
   return {
     event_id: e.eventId,
@@ -27,7 +23,9 @@ function behaviourRow(e: BehaviourEvent, pos: SourcePosition): Record<string, un
     channel: e.channel,
     lat: e.lat,
     lon: e.lon,
-    ...source(pos),
+    source_topic: pos.topic,
+    source_partition: pos.partition,
+    source_offset: pos.offset,
   }
 }
 
@@ -52,7 +50,9 @@ function orderRow(e: OrderEvent, pos: SourcePosition): Record<string, unknown> {
     customer_name: e.customer.name,
     customer_phone: e.customer.phone,
     customer_address: e.customer.address,
-    ...source(pos),
+    source_topic: pos.topic,
+    source_partition: pos.partition,
+    source_offset: pos.offset,
   }
 }
 
@@ -70,7 +70,9 @@ function inventoryRow(e: InventoryEvent, pos: SourcePosition): Record<string, un
     expiry_date: e.expiryDate,
     loss_reason: e.lossReason,
     order_id: e.orderId,
-    ...source(pos),
+    source_topic: pos.topic,
+    source_partition: pos.partition,
+    source_offset: pos.offset,
   }
 }
 
