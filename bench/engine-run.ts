@@ -1,7 +1,7 @@
 /**
  * One measured run of bench/engine.ts, in a process of its own: the embedded engine keeps the
  * memory it took (its allocator does not give it back), so runs sharing a process would report
- * each other's RSS. Prints one JSON line: { rate, peakRss, baseRss, [sent, p50, p99] }.
+ * each other's RSS. Prints one JSON line: { rate, peakRss, baseRss, [sent, p50, p99 as bucket labels] }.
  *
  * RUN=throughput: a worker over pre-filled topics until every partition is committed.
  * RUN=freshness: a worker, then a steady live load from bench/load.ts in another process for
@@ -57,7 +57,7 @@ async function committedEverything(groupId: string): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function main(): Promise<Record<string, number>> {
+async function main(): Promise<Record<string, number | string>> {
   const ch = await connectClickHouse({ url, database, dataDir })
   await migrate(ch)
   const extraConnections = [await connectClickHouse({ url, database, dataDir })]
@@ -117,8 +117,8 @@ async function main(): Promise<Record<string, number>> {
     await worker.stop()
     await running
     const all = await metrics.registry.getMetricsAsJSON()
-    /** A quantile's bucket bound, summed over the histogram's label sets. */
-    const quantile = (name: string, q: number) => {
+    /** A quantile as its bucket bound ("≤ 2 s"), summed over the histogram's label sets; past the last bound, "> 10 s". */
+    const quantile = (name: string, q: number): string => {
       const byLe = new Map<number, number>()
       for (const v of all.find((m) => m.name === name)?.values ?? []) {
         if ((v as { metricName?: string }).metricName !== `${name}_bucket`) continue
@@ -127,7 +127,9 @@ async function main(): Promise<Record<string, number>> {
       }
       const buckets = [...byLe].sort((a, b) => a[0] - b[0])
       const total = buckets.at(-1)?.[1] ?? 0
-      return buckets.find(([, n]) => n >= q * total)?.[0] ?? Number.NaN
+      const le = buckets.find(([, n]) => n >= q * total)?.[0]
+      if (le === undefined || total === 0) return 'n/a'
+      return Number.isFinite(le) ? `≤ ${le} s` : `> ${buckets.filter(([b]) => Number.isFinite(b)).at(-1)?.[0]} s`
     }
     const f = 'streamcube_freshness_seconds'
     const fl = 'streamcube_flush_seconds'
