@@ -133,7 +133,7 @@ async function main(): Promise<Record<string, number | string>> {
     }
     const f = 'streamcube_freshness_seconds'
     const fl = 'streamcube_flush_seconds'
-    return { rate: sent / (warmup + seconds), sent, p50: quantile(f, 0.5), p99: quantile(f, 0.99), flushP50: quantile(fl, 0.5), flushP99: quantile(fl, 0.99), peakRss, baseRss }
+    return { rate: sent / (warmup + seconds), sent, p50: quantile(f, 0.5), p99: quantile(f, 0.99), flushP50: quantile(fl, 0.5), flushP99: quantile(fl, 0.99), insertP50: quantile('streamcube_insert_seconds', 0.5), insertP99: quantile('streamcube_insert_seconds', 0.99), peakRss, baseRss }
   } finally {
     await admin.disconnect()
     for (const c of extraConnections) await c.close()

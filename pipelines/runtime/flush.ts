@@ -76,6 +76,7 @@ export class FlushExecutor {
     const next = (BigInt(plan.last) + 1n).toString()
     const set = this.options.pipelineSet
     await commit(plan.topic, plan.partition, plan.first, encodeCheckpoint(plan.before, set, plan.last))
+    const pendingCommitted = performance.now()
 
     if (forwarder) {
       // Records are decoded once for the whole pipeline set, so the header names the set.
@@ -83,6 +84,7 @@ export class FlushExecutor {
       await this.retrying('forward', () => forwarder.late(plan.late.map((l) => ({ record: forwarded(plan, l.record), eventId: l.eventId, eventTime: l.eventTime, watermark: l.watermark })), set))
     }
 
+    const forwardedAt = performance.now()
     const inserts: { table: string; token: string; rows: readonly Record<string, unknown>[] }[] = []
     for (const [pipeline, tables] of plan.rows) {
       for (const [table, tableRows] of tables) {
@@ -96,19 +98,29 @@ export class FlushExecutor {
     await Promise.all(
       inserts.map(async (job) => {
         const connection = await this.pool.acquire()
+        const insertStarted = performance.now()
         try {
           await this.retrying('insert', async () => {
             await this.options.beforeInsert?.(job.table)
             await insertRows(connection, job.table, job.rows, { deduplicationToken: job.token, partialAggregates: true })
           })
+          metrics?.insertSeconds.observe({ table: job.table }, (performance.now() - insertStarted) / 1000)
         } finally {
           this.pool.release(connection)
         }
       }),
     )
     const rows = inserts.reduce((n, i) => n + i.rows.length, 0)
+    const insertedAt = performance.now()
 
     await commit(plan.topic, plan.partition, next, encodeCheckpoint(plan.after, set))
+    if (metrics) {
+      const phase = metrics.flushPhaseSeconds
+      phase.observe({ phase: 'pending_commit' }, (pendingCommitted - started) / 1000)
+      phase.observe({ phase: 'forward' }, (forwardedAt - pendingCommitted) / 1000)
+      phase.observe({ phase: 'inserts' }, (insertedAt - forwardedAt) / 1000)
+      phase.observe({ phase: 'commit' }, (performance.now() - insertedAt) / 1000)
+    }
     if (this.pausedSince !== null) {
       log.info({ pausedMs: Date.now() - this.pausedSince }, 'sink recovered: consumption resumed')
       this.pausedSince = null

@@ -13,6 +13,13 @@ export class EngineMetrics {
   readonly retries = new Counter({ name: 'streamcube_retries_total', help: 'Retried sink operations', labelNames: ['operation'], registers: [this.registry] })
   readonly flushRows = new Histogram({ name: 'streamcube_flush_rows', help: 'Rows inserted per flush', buckets: [1, 10, 100, 1000, 10_000, 100_000], registers: [this.registry] })
   readonly flushSeconds = new Histogram({ name: 'streamcube_flush_seconds', help: 'Flush latency (commit pending → inserts → commit)', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] })
+  /**
+   * Where a flush's time goes: the pending commit, forwarding dead letters and late events, the
+   * table inserts (waiting for a sink session included) and the final commit. With insertSeconds
+   * it tells a sink that is slow per insert from one that has too many inserts queued.
+   */
+  readonly flushPhaseSeconds = new Histogram({ name: 'streamcube_flush_phase_seconds', help: 'Flush latency by phase (pending_commit, forward, inserts, commit)', labelNames: ['phase'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] })
+  readonly insertSeconds = new Histogram({ name: 'streamcube_insert_seconds', help: 'One table insert of a flush, on its sink session (retries included), by table', labelNames: ['table'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] })
   readonly freshness = new Histogram({ name: 'streamcube_freshness_seconds', help: 'Event time → committed to ClickHouse, per accepted event', buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300], registers: [this.registry] })
   readonly lag = new Gauge({ name: 'streamcube_consumer_lag', help: 'High watermark − next offset, per partition', labelNames: ['topic', 'partition'], registers: [this.registry] })
   readonly watermark = new Gauge({ name: 'streamcube_watermark_seconds', help: 'Published watermark per partition (event time; wall clock − idle timeout for an idle partition), epoch seconds', labelNames: ['topic', 'partition'], registers: [this.registry] })

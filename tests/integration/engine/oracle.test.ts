@@ -71,5 +71,15 @@ describe.each(transports())('oracle (%s): every cube equals plain SQL over the r
     expect(total('streamcube_dead_lettered_total')).toBe(planted.malformed)
     expect(total('streamcube_late_total')).toBe(lateIds.size)
     expect(total('streamcube_late_accepted_total')).toBeGreaterThan(0)
+    // Every flush observed each of its four phases once, and every table with rows its inserts.
+    const count = (name: string, label: string, value: string) => m.find((x) => x.name === name)?.values.find((v) => (v as { metricName?: string }).metricName === `${name}_count` && v.labels[label] === value)?.value ?? 0
+    const flushes = m.find((x) => x.name === 'streamcube_flush_seconds')?.values.find((v) => (v as { metricName?: string }).metricName === 'streamcube_flush_seconds_count')?.value ?? 0
+    expect(flushes).toBeGreaterThan(0)
+    for (const phase of ['pending_commit', 'forward', 'inserts', 'commit']) expect(count('streamcube_flush_phase_seconds', 'phase', phase), phase).toBe(flushes)
+    for (const table of ['gmv_minute', 'activity_minute', 'heatmap_minute', 'products_minute', 'order_events', 'behaviour_events', 'inventory_events', 'quality_minute']) {
+      const n = count('streamcube_insert_seconds', 'table', table)
+      expect(n, table).toBeGreaterThan(0)
+      expect(n, table).toBeLessThanOrEqual(flushes)
+    }
   })
 })
