@@ -29,6 +29,33 @@ export interface InsertOptions {
  */
 export async function insertRows(ch: ClickHouse, table: string, rows: readonly Record<string, unknown>[], options: InsertOptions = {}): Promise<void> {
   if (rows.length === 0) return
+  // On a server the client serialises the rows itself: only the embedded engine takes our bytes.
+  const encoded: EncodedRows = ch.rawInsert ? encodeRows(rows) : { format: 'JSONEachRow', columns: sharedColumns(rows), values: Buffer.alloc(0), rows: rows.length }
+  await insertEncoded(ch, table, encoded, options, rows)
+}
+
+/** A batch of rows as insert bytes: JSONCompactEachRow with its columns when they share one shape, else JSONEachRow. */
+export interface EncodedRows {
+  readonly format: 'JSONEachRow' | 'JSONCompactEachRow'
+  readonly columns: readonly string[] | null
+  readonly values: Buffer
+  readonly rows: number
+}
+
+/** Encodes rows for insertEncoded (pure: it may run in a worker thread, which then hands over the bytes). */
+export function encodeRows(rows: readonly Record<string, unknown>[]): EncodedRows {
+  const columns = rows.length > 0 ? sharedColumns(rows) : null
+  return columns
+    ? { format: 'JSONCompactEachRow', columns, values: jsonCompactEachRow(rows), rows: rows.length }
+    : { format: 'JSONEachRow', columns: null, values: jsonEachRow(rows), rows: rows.length }
+}
+
+/**
+ * Inserts encoded rows with the sink's settings (see insertRows). The embedded engine takes the
+ * bytes as they are; on a server the client serialises `rows` itself (required there).
+ */
+export async function insertEncoded(ch: ClickHouse, table: string, encoded: EncodedRows, options: InsertOptions = {}, rows?: readonly Record<string, unknown>[]): Promise<void> {
+  if (encoded.rows === 0) return
   const settings = {
     insert_deduplication_token: options.deduplicationToken ?? '',
     insert_deduplicate: 1,
@@ -40,14 +67,15 @@ export async function insertRows(ch: ClickHouse, table: string, rows: readonly R
     aggregate_function_input_format: options.partialAggregates ? 'array' : 'state',
     optimize_on_insert: options.partialAggregates ? 0 : 1,
   } as const
-  const columns = sharedColumns(rows)
+  const columns = encoded.columns ? (encoded.columns as [string, ...string[]]) : undefined
+  // The client serialises JSON formats itself: without the rows there is nothing to give it.
+  if (!ch.rawInsert && !rows) throw new SinkError(SinkErrorCode.INSERT, `insert into ${table}: encoded bytes alone are only accepted by the embedded engine; pass the rows on a server`, { retryable: false, context: { table } })
   try {
     if (ch.rawInsert) {
       // Embedded: one buffer, settings in the INSERT's own SETTINGS clause (query-scoped).
-      if (columns) await ch.rawInsert({ table, columns, values: jsonCompactEachRow(rows), format: 'JSONCompactEachRow', settings })
-      else await ch.rawInsert({ table, values: jsonEachRow(rows), format: 'JSONEachRow', settings })
-    } else if (columns) {
-      await ch.client.insert({ table, columns: columns as [string, ...string[]], values: rows.map((r) => Object.values(r).map((v) => v ?? null)), format: 'JSONCompactEachRow', clickhouse_settings: settings })
+      await ch.rawInsert({ table, columns, values: encoded.values, format: encoded.format, settings })
+    } else if (rows && columns) {
+      await ch.client.insert({ table, columns, values: rows.map((r) => Object.values(r).map((v) => v ?? null)), format: 'JSONCompactEachRow', clickhouse_settings: settings })
     } else {
       await ch.client.insert({ table, values: rows as Record<string, unknown>[], format: 'JSONEachRow', clickhouse_settings: settings })
     }
@@ -55,7 +83,7 @@ export async function insertRows(ch: ClickHouse, table: string, rows: readonly R
     throw new SinkError(SinkErrorCode.INSERT, `insert into ${table} failed: ${(err as Error).message}`, {
       retryable: isRetryableClickHouseError(err),
       cause: err,
-      context: { table, rows: rows.length, token: options.deduplicationToken },
+      context: { table, rows: encoded.rows, token: options.deduplicationToken },
     })
   }
 }
