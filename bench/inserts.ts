@@ -13,10 +13,11 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { EventGenerator, PartitionProcessor, PIPELINES, DEFAULT_EVENT_TIME_POLICY } from '../pipelines/index.js'
-import { createJsonCodec, jsonEncoder, EVENT_TYPES, EventTypes } from '../schemas/index.js'
+import { EventGenerator } from '../pipelines/index.js'
+import { jsonEncoder, EVENT_TYPES } from '../schemas/index.js'
 import { connectClickHouse, insertRows, migrate } from '../sinks/index.js'
 import { jsonEachRow } from '../sinks/clickhouse/insert.js'
+import { streamProcessors } from './processors.js'
 import { fmt, machine, writeSection } from './report.js'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'bench-inserts-'))
@@ -67,7 +68,7 @@ for (const [label, table, row] of kinds) {
 // records per stream (the size of a catching-up flush), inserted 10k rows at a time.
 const flushes: { table: string; rows: Record<string, unknown>[] }[] = []
 {
-  const processors = EVENT_TYPES.map((t) => new PartitionProcessor(`bench.${EventTypes[t].topic}`, 0, t, createJsonCodec(t), PIPELINES, DEFAULT_EVENT_TIME_POLICY, null, null))
+  const processors = [...streamProcessors().values()] // in EVENT_TYPES order
   const offsets = [0, 0, 0]
   const take = (i: number) => {
     const plan = processors[i]!.takeFlush()

@@ -4,9 +4,10 @@
  * insert bytes (transferred back). No I/O here: the embedded engine must stay on the main thread.
  */
 import { parentPort } from 'node:worker_threads'
-import { DEFAULT_EVENT_TIME_POLICY, PartitionProcessor, PIPELINES } from '../pipelines/index.js'
-import { createJsonCodec, EVENT_TYPES, EventTypes, type EventType } from '../schemas/index.js'
+import type { PartitionProcessor } from '../pipelines/index.js'
+import { EVENT_TYPES, type EventType } from '../schemas/index.js'
 import { encodeRows } from '../sinks/clickhouse/insert.js'
+import { streamProcessors } from './processors.js'
 
 export interface HostBatch {
   readonly type: EventType
@@ -23,7 +24,7 @@ export interface HostInsert {
   readonly rows: number
 }
 
-const processors = new Map(EVENT_TYPES.map((t) => [t, new PartitionProcessor(`bench.${EventTypes[t].topic}`, 0, t, createJsonCodec(t), PIPELINES, DEFAULT_EVENT_TIME_POLICY, null, null)]))
+const processors = streamProcessors()
 const offsets = new Map<EventType, number>(EVENT_TYPES.map((t) => [t, 0]))
 
 parentPort?.on('message', (m: HostBatch) => {

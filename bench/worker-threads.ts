@@ -14,11 +14,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { DEFAULT_EVENT_TIME_POLICY, EventGenerator, PartitionProcessor, PIPELINES } from '../pipelines/index.js'
-import { createJsonCodec, EVENT_TYPES, EventTypes, jsonEncoder, type EventType } from '../schemas/index.js'
+import { EventGenerator, type PartitionProcessor } from '../pipelines/index.js'
+import { EVENT_TYPES, jsonEncoder, type EventType } from '../schemas/index.js'
 import { connectClickHouse, migrate, type ClickHouse } from '../sinks/index.js'
 import { encodeRows, insertEncoded } from '../sinks/clickhouse/insert.js'
 import type { HostBatch, HostInsert } from './worker-threads-host.js'
+import { streamProcessors } from './processors.js'
 import { fmt, machine, writeSection } from './report.js'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000)
@@ -59,7 +60,7 @@ const options = (table: string, i: number) => ({ deduplicationToken: `bench/${ru
 
 async function mainThread(): Promise<{ ms: number; cpuMs: number; rows: number }> {
   const ch = await fresh()
-  const processors = new Map(EVENT_TYPES.map((t) => [t, new PartitionProcessor(`bench.${EventTypes[t].topic}`, 0, t, createJsonCodec(t), PIPELINES, DEFAULT_EVENT_TIME_POLICY, null, null)]))
+  const processors = streamProcessors()
   const offsets = new Map<EventType, number>(EVENT_TYPES.map((t) => [t, 0]))
   const inflight: Promise<void>[] = []
   let i = 0

@@ -29,9 +29,14 @@ export interface InsertOptions {
  */
 export async function insertRows(ch: ClickHouse, table: string, rows: readonly Record<string, unknown>[], options: InsertOptions = {}): Promise<void> {
   if (rows.length === 0) return
-  // On a server the client serialises the rows itself: only the embedded engine takes our bytes.
-  const encoded: EncodedRows = ch.rawInsert ? encodeRows(rows) : { format: 'JSONEachRow', columns: sharedColumns(rows), values: Buffer.alloc(0), rows: rows.length }
-  await insertEncoded(ch, table, encoded, options, rows)
+  // Embedded: our bytes, in one buffer. On a server the client serialises the rows itself.
+  if (ch.rawInsert) return insertEncoded(ch, table, encodeRows(rows), options)
+  const columns = sharedColumns(rows) as [string, ...string[]] | null
+  await wrapInsertError(table, rows.length, options, () =>
+    columns
+      ? ch.client.insert({ table, columns, values: rows.map((r) => Object.values(r).map((v) => v ?? null)), format: 'JSONCompactEachRow', clickhouse_settings: sinkSettings(options) })
+      : ch.client.insert({ table, values: rows as Record<string, unknown>[], format: 'JSONEachRow', clickhouse_settings: sinkSettings(options) }),
+  )
 }
 
 /** A batch of rows as insert bytes: JSONCompactEachRow with its columns when they share one shape, else JSONEachRow. */
@@ -51,12 +56,20 @@ export function encodeRows(rows: readonly Record<string, unknown>[]): EncodedRow
 }
 
 /**
- * Inserts encoded rows with the sink's settings (see insertRows). The embedded engine takes the
- * bytes as they are; on a server the client serialises `rows` itself (required there).
+ * Inserts encoded rows into the embedded engine with the sink's settings (see insertRows); the
+ * settings travel in the INSERT's own SETTINGS clause (query-scoped). A server's client takes
+ * rows, not our bytes: use insertRows there.
  */
-export async function insertEncoded(ch: ClickHouse, table: string, encoded: EncodedRows, options: InsertOptions = {}, rows?: readonly Record<string, unknown>[]): Promise<void> {
+export async function insertEncoded(ch: ClickHouse, table: string, encoded: EncodedRows, options: InsertOptions = {}): Promise<void> {
   if (encoded.rows === 0) return
-  const settings = {
+  const raw = ch.rawInsert
+  if (!raw) throw new SinkError(SinkErrorCode.INSERT, `insert into ${table}: encoded bytes are only accepted by the embedded engine; use insertRows on a server`, { retryable: false, context: { table } })
+  await wrapInsertError(table, encoded.rows, options, () => raw({ table, columns: encoded.columns ?? undefined, values: encoded.values, format: encoded.format, settings: sinkSettings(options) }))
+}
+
+/** The settings every sink insert sets (never left to the session). */
+function sinkSettings(options: InsertOptions) {
+  return {
     insert_deduplication_token: options.deduplicationToken ?? '',
     insert_deduplicate: 1,
     // A block the target drops as a duplicate is still pushed to its materialized views;
@@ -67,23 +80,17 @@ export async function insertEncoded(ch: ClickHouse, table: string, encoded: Enco
     aggregate_function_input_format: options.partialAggregates ? 'array' : 'state',
     optimize_on_insert: options.partialAggregates ? 0 : 1,
   } as const
-  const columns = encoded.columns ? (encoded.columns as [string, ...string[]]) : undefined
-  // The client serialises JSON formats itself: without the rows there is nothing to give it.
-  if (!ch.rawInsert && !rows) throw new SinkError(SinkErrorCode.INSERT, `insert into ${table}: encoded bytes alone are only accepted by the embedded engine; pass the rows on a server`, { retryable: false, context: { table } })
+}
+
+/** Runs an insert, turning its failure into a SinkError that says whether a retry can help. */
+async function wrapInsertError(table: string, rows: number, options: InsertOptions, insert: () => Promise<unknown>): Promise<void> {
   try {
-    if (ch.rawInsert) {
-      // Embedded: one buffer, settings in the INSERT's own SETTINGS clause (query-scoped).
-      await ch.rawInsert({ table, columns, values: encoded.values, format: encoded.format, settings })
-    } else if (rows && columns) {
-      await ch.client.insert({ table, columns, values: rows.map((r) => Object.values(r).map((v) => v ?? null)), format: 'JSONCompactEachRow', clickhouse_settings: settings })
-    } else {
-      await ch.client.insert({ table, values: rows as Record<string, unknown>[], format: 'JSONEachRow', clickhouse_settings: settings })
-    }
+    await insert()
   } catch (err) {
     throw new SinkError(SinkErrorCode.INSERT, `insert into ${table} failed: ${(err as Error).message}`, {
       retryable: isRetryableClickHouseError(err),
       cause: err,
-      context: { table, rows: encoded.rows, token: options.deduplicationToken },
+      context: { table, rows, token: options.deduplicationToken },
     })
   }
 }
