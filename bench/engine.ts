@@ -138,12 +138,11 @@ try {
       rows.push(`| ${client} + ${encoding} | ${fmt(all.rate)} | ${fmt(cubes.rate)} | ${fmt(raw)} | ${(all.rate / raw).toFixed(2)} | ${mb(all.peakRss)} / ${mb(cubes.peakRss)} MB (engine open: ${mb(all.baseRss)} MB) |`)
       process.stdout.write(`${rows.at(-1)}\n`)
       if (client === 'kafkajs' && encoding === 'json') {
-        // Baseline in the same run: the flush policy before the lag-aware one (every partition every
-        // second whatever its lag, no worker-wide budget).
-        const old = { RUN: 'throughput', PREFIX: prefix, ENCODING: encoding, CLIENT: client, CATCH_UP_LAG: String(Number.MAX_SAFE_INTEGER), BUFFER_MAX_RECORDS: String(Number.MAX_SAFE_INTEGER) }
-        const oldAll = await measure({ ...old, PIPELINES: 'all' })
-        const oldCubes = await measure({ ...old, PIPELINES: 'cubes' })
-        rows.push(`| kafkajs + json, every partition flushed every second (baseline: the previous policy) | ${fmt(oldAll.rate)} | ${fmt(oldCubes.rate)} | ${fmt(raw)} | ${(oldAll.rate / raw).toFixed(2)} | ${mb(oldAll.peakRss)} / ${mb(oldCubes.peakRss)} MB |`)
+        // Baseline in the same run: every partition flushes on its own (no group commits).
+        const solo = { RUN: 'throughput', PREFIX: prefix, ENCODING: encoding, CLIENT: client, FLUSH_GROUP_MAX: '1' }
+        const soloAll = await measure({ ...solo, PIPELINES: 'all' })
+        const soloCubes = await measure({ ...solo, PIPELINES: 'cubes' })
+        rows.push(`| kafkajs + json, FLUSH_GROUP_MAX=1 (baseline: every partition flushes alone) | ${fmt(soloAll.rate)} | ${fmt(soloCubes.rate)} | ${fmt(raw)} | ${(soloAll.rate / raw).toFixed(2)} | ${mb(soloAll.peakRss)} / ${mb(soloCubes.peakRss)} MB |`)
         process.stdout.write(`${rows.at(-1)}\n`)
       }
     }
@@ -151,17 +150,16 @@ try {
   const gen = await measure({ RUN: 'generator' })
   const fresh = []
   const interval = process.env.FLUSH_INTERVAL_MS ?? '1000'
-  // The rates below, at and above the engine's capacity on a slow machine; one baseline at twice
-  // the flush interval shows what the inserts' fixed cost does to the flush latency.
-  const freshRuns: { client: Client; rate: number; interval: string }[] = FRESHNESS
-    ? [5_000, 10_000, 20_000].flatMap((rate) => CLIENTS.map((client) => ({ client, rate, interval })))
+  // The rates below, at and above the engine's capacity on a slow machine; at each, kafkajs also
+  // with every partition flushing on its own (FLUSH_GROUP_MAX=1): the baseline of group commits.
+  const freshRuns: { client: Client; rate: number; groupMax: string | null }[] = FRESHNESS
+    ? [5_000, 10_000, 20_000].flatMap((rate) => [...CLIENTS.map((client) => ({ client, rate, groupMax: null })), ...(CLIENTS.includes('kafkajs') ? [{ client: 'kafkajs' as Client, rate, groupMax: '1' }] : [])])
     : []
-  if (FRESHNESS && CLIENTS.includes('kafkajs')) freshRuns.splice(1, 0, { client: 'kafkajs', rate: 5_000, interval: String(Number(interval) * 2) })
-  for (const { client, rate, interval: every } of freshRuns) {
+  for (const { client, rate, groupMax } of freshRuns) {
     const prefix = `fresh-${client}-${rate}-${Date.now()}.`
     await admin.createTopics({ waitForLeaders: true, topics: Object.values(EventTypes).map((t) => ({ topic: `${prefix}${t.topic}`, numPartitions: PARTITIONS })) })
-    const r = await measure({ RUN: 'freshness', PREFIX: prefix, CLIENT: client, RATE: String(rate), SECONDS: '20', FLUSH_INTERVAL_MS: every })
-    fresh.push({ client: every === interval ? client : `${client}, flush every ${every} ms (baseline)`, target: rate, ...r })
+    const r = await measure({ RUN: 'freshness', PREFIX: prefix, CLIENT: client, RATE: String(rate), SECONDS: '20', ...(groupMax ? { FLUSH_GROUP_MAX: groupMax } : {}) })
+    fresh.push({ client: groupMax ? `${client}, FLUSH_GROUP_MAX=${groupMax} (baseline: every partition flushes alone)` : client, target: rate, ...r })
     process.stdout.write(`${JSON.stringify(fresh.at(-1))}\n`)
   }
   const body = `### Engine: pre-filled topics → cubes committed, one worker process
@@ -175,7 +173,7 @@ Engine time runs from worker start (group join included) to every partition comm
 ${rows.join('\n')}
 | generator in-process (no Kafka; engine + ClickHouse only) | ${fmt(gen.rate)} | | | | ${mb(gen.peakRss)} MB |
 
-Freshness: JSON, a steady load from a separate process (bench/load.ts, event time = send time), 30 s of warm-up then 20 s measured, flush every ${interval} ms unless the row says otherwise; p50/p99 are bucket bounds of streamcube_freshness_seconds, streamcube_flush_seconds and streamcube_insert_seconds (one table insert on its sink session, all tables); peak RSS of the worker's process (each run in a process of its own).
+Freshness: JSON, a steady load from a separate process (bench/load.ts, event time = send time), 30 s of warm-up then 20 s measured, flush every ${interval} ms, group commits of up to ${process.env.FLUSH_GROUP_MAX ?? 32} partitions unless the row says otherwise; p50/p99 are bucket bounds of streamcube_freshness_seconds, streamcube_flush_seconds and streamcube_insert_seconds (one table insert on its sink session, all tables); peak RSS of the worker's process (each run in a process of its own).
 
 | client | target events/s | sent events/s | freshness p50 | freshness p99 | flush latency p50 / p99 | one table insert p50 / p99 | peak RSS |
 |---|---:|---:|---:|---:|---:|---:|---:|

@@ -31,7 +31,7 @@ export function policyFor(config: Pick<Config, 'engine'>): EventTimePolicy {
 
 export function flushPolicyFor(config: Pick<Config, 'engine'>): FlushPolicy {
   const e = config.engine
-  return { intervalMs: e.flushIntervalMs, catchUpIntervalMs: e.catchUpFlushIntervalMs, catchUpLag: e.catchUpLag, maxRecords: e.flushMaxRecords, bufferMaxRecords: e.bufferMaxRecords }
+  return { intervalMs: e.flushIntervalMs, catchUpIntervalMs: e.catchUpFlushIntervalMs, catchUpLag: e.catchUpLag, maxRecords: e.flushMaxRecords, bufferMaxRecords: e.bufferMaxRecords, groupMax: e.flushGroupMax }
 }
 
 /** The default consumer group of a pipeline set: `streamcube` for all, `streamcube.<names>` for a subset. */
@@ -54,7 +54,7 @@ export function createWorker(args: {
   log: Logger
   metrics?: EngineMetrics
   retry?: RetryPolicy
-  beforeInsert?: (table: string) => void | Promise<void>
+  beforeInsert?: (table: string, token: string) => void | Promise<void>
   clientId?: string
   /** kafkajs socket factory (tests use it to cut connections abruptly). */
   socketFactory?: ISocketFactory

@@ -11,7 +11,12 @@
  *    `catchUpIntervalMs`: the data is already stale, and larger flushes let the worker catch up;
  *  - any partition flushes at `maxRecords` buffered records;
  *  - the worker as a whole holds at most `bufferMaxRecords` unflushed records: over it, the
- *    partition with the most buffered records flushes (bounded memory, whatever the partition count).
+ *    partition with the most buffered records flushes (bounded memory, whatever the partition count);
+ *  - timed flushes are group commits: when any caught-up partition's timed flush is due, every
+ *    caught-up partition with records flushes with it, up to `groupMax` partitions in one insert
+ *    per table (FlushExecutor.executeGroup). The fixed price per insert is then paid once per
+ *    table and interval, not once per partition, table and interval. Size-triggered and
+ *    budget flushes stay per partition (they are large already).
  */
 export interface FlushPolicy {
   readonly intervalMs: number
@@ -19,6 +24,8 @@ export interface FlushPolicy {
   readonly catchUpLag: number
   readonly maxRecords: number
   readonly bufferMaxRecords: number
+  /** At most this many partitions per group flush; 1: every partition flushes on its own. */
+  readonly groupMax: number
 }
 
 /** A partition as the policy sees it. */
@@ -57,4 +64,25 @@ export function overBudget<T extends FlushCandidate>(candidates: Iterable<T>, po
     total -= c.pending
   }
   return out
+}
+
+/**
+ * The timed flushes of one tick, as groups: nothing unless some candidate is due; then the due
+ * ones and every other caught-up candidate with records (lagging ones only when due: their
+ * interval is longer), in chunks of at most `groupMax`. With groupMax 1: each due candidate alone.
+ */
+export function timedFlushGroups<T extends FlushCandidate>(candidates: Iterable<T>, now: number, policy: FlushPolicy): T[][] {
+  const due: T[] = []
+  const ready: T[] = []
+  for (const c of candidates) {
+    if (c.pending === 0) continue
+    if (timedFlushDue(c, now, policy)) due.push(c)
+    else if (c.lag < policy.catchUpLag) ready.push(c)
+  }
+  if (due.length === 0) return []
+  if (policy.groupMax <= 1) return due.map((c) => [c])
+  const all = [...due, ...ready]
+  const groups: T[][] = []
+  for (let i = 0; i < all.length; i += policy.groupMax) groups.push(all.slice(i, i + policy.groupMax))
+  return groups
 }

@@ -1,11 +1,28 @@
 import type { Logger } from 'pino'
 import { insertRows, SessionPool, withRetry, type ClickHouse, type Forwarder, type RetryPolicy } from '../../sinks/index.js'
-import { deduplicationToken, encodeCheckpoint } from './checkpoint.js'
+import { byTopicPartition, deduplicationToken, encodeCheckpoint, groupId, groupToken, type GroupDescriptor } from './checkpoint.js'
 import type { FlushPlan, SourceRecord } from './processor.js'
 import type { EngineMetrics } from './metrics.js'
 
 /** Commits an offset with metadata for one topic-partition (the source's own commit). */
 export type CommitFn = (topic: string, partition: number, offset: string, metadata: string) => Promise<void>
+
+/** One offset commit of a group's member. */
+export interface MemberCommit {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: string
+  readonly metadata: string
+}
+
+/** Commits several topic-partitions' offsets in one request: all of them, or it throws. */
+export type CommitManyFn = (commits: readonly MemberCommit[]) => Promise<void>
+
+interface InsertJob {
+  readonly table: string
+  readonly token: string
+  readonly rows: readonly Record<string, unknown>[]
+}
 
 export interface FlushExecutorOptions {
   readonly ch: ClickHouse
@@ -22,7 +39,7 @@ export interface FlushExecutorOptions {
   /** Called while an insert retries, so the source can keep its group membership alive. */
   readonly heartbeat?: () => Promise<void>
   /** Test hook: runs before each table insert (fault injection for outage tests). */
-  readonly beforeInsert?: (table: string) => void | Promise<void>
+  readonly beforeInsert?: (table: string, token: string) => void | Promise<void>
   /**
    * Names the stream in every token when its offsets are not unique for ever. A Kafka
    * topic-partition never reuses an offset; the built-in generator starts at 0 on every run, so
@@ -71,29 +88,118 @@ export class FlushExecutor {
   }
 
   async execute(plan: FlushPlan, commit: CommitFn): Promise<void> {
-    const { forwarder, log, metrics } = this.options
+    const { log, metrics } = this.options
     const started = performance.now()
     const next = (BigInt(plan.last) + 1n).toString()
     const set = this.options.pipelineSet
     await commit(plan.topic, plan.partition, plan.first, encodeCheckpoint(plan.before, set, plan.last))
     const pendingCommitted = performance.now()
 
-    if (forwarder) {
-      // Records are decoded once for the whole pipeline set, so the header names the set.
-      await this.retrying('forward', () => forwarder.deadLetter(plan.deadLetters.map((d) => ({ record: forwarded(plan, d.record), error: d.error })), set))
-      await this.retrying('forward', () => forwarder.late(plan.late.map((l) => ({ record: forwarded(plan, l.record), eventId: l.eventId, eventTime: l.eventTime, watermark: l.watermark })), set))
-    }
-
+    await this.forward(plan)
     const forwardedAt = performance.now()
-    const inserts: { table: string; token: string; rows: readonly Record<string, unknown>[] }[] = []
+    const inserts: InsertJob[] = []
     for (const [pipeline, tables] of plan.rows) {
       for (const [table, tableRows] of tables) {
         if (tableRows.length > 0) inserts.push({ table, token: deduplicationToken(pipeline, table, this.options.streamId ? `${plan.topic}#${this.options.streamId}` : plan.topic, plan.partition, plan.first, plan.last), rows: tableRows })
       }
     }
-    // Largest first, spread over the pooled connections (shared by concurrent flushes of other
-    // partitions); the order of a flush's inserts does not matter (each has its own token, and
-    // the range is committed only after all of them).
+    await this.insertAll(inserts)
+    const rows = inserts.reduce((n, i) => n + i.rows.length, 0)
+    const insertedAt = performance.now()
+
+    await commit(plan.topic, plan.partition, next, encodeCheckpoint(plan.after, set))
+    this.observePhases(started, pendingCommitted, forwardedAt, insertedAt)
+    this.recovered()
+    const seconds = (performance.now() - started) / 1000
+    metrics?.observeFlush([plan], rows, seconds)
+    log.debug({ topic: plan.topic, partition: plan.partition, first: plan.first, last: plan.last, rows, records: plan.counts.records, ms: Math.round(seconds * 1000) }, 'flushed')
+  }
+
+  /**
+   * A group flush: the plans of several partitions, one insert per table for all of them.
+   *  1. one commit request puts every member's range on record at its `first`, each naming the
+   *     whole group (ids, ranges and states before) — Kafka appends one request's offsets as one
+   *     batch, and the worker treats any member it cannot confirm as a failed flush;
+   *  2. dead letters and late events of every member are forwarded;
+   *  3. each table's rows of all members, concatenated in member order, are inserted with the
+   *     token pipeline/table/group/<id>;
+   *  4. one commit request moves every member past its range with its state after.
+   * A crash before 4 leaves every member pending on the same group: whoever finds one rebuilds
+   * all members' plans from the log (FlushExecutor.writeGroup), so the blocks and tokens are
+   * identical and ClickHouse drops the tables that had landed. A group of one plan is a plain
+   * flush (execute).
+   */
+  async executeGroup(plans: readonly FlushPlan[], commit: CommitManyFn): Promise<void> {
+    const { log, metrics } = this.options
+    const started = performance.now()
+    const set = this.options.pipelineSet
+    const group = this.describeGroup(plans)
+    const ordered = group.members.map((m) => plans.find((p) => p.topic === m.topic && p.partition === m.partition) as FlushPlan)
+    await commit(ordered.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.first, metadata: encodeCheckpoint(p.before, set, p.last, group) })))
+    const pendingCommitted = performance.now()
+    const { forwardedAt, rows } = await this.writeGroup(ordered, group)
+    const insertedAt = performance.now()
+    await commit(ordered.map((p) => ({ topic: p.topic, partition: p.partition, offset: (BigInt(p.last) + 1n).toString(), metadata: encodeCheckpoint(p.after, set) })))
+    const seconds = (performance.now() - started) / 1000
+    this.observePhases(started, pendingCommitted, forwardedAt, insertedAt)
+    if (metrics) {
+      metrics.groupMembers.observe(ordered.length)
+      metrics.observeFlush(ordered, [...rows.values()].reduce((a, b) => a + b, 0), seconds)
+    }
+    this.recovered()
+    log.debug({ group: group.id, members: ordered.length, rows: [...rows.values()].reduce((a, b) => a + b, 0), ms: Math.round(seconds * 1000) }, 'group flushed')
+  }
+
+  /** The group a set of plans forms: members in (topic, partition) order, and its id. */
+  describeGroup(plans: readonly FlushPlan[]): GroupDescriptor {
+    const members = plans.map((p) => ({ topic: p.topic, partition: p.partition, first: p.first, last: p.last, watermark: p.before.watermark, horizonStart: p.before.horizonStart })).sort(byTopicPartition)
+    return { id: groupId(members, this.options.streamId), members }
+  }
+
+  /**
+   * Steps 2 and 3 of a group flush, also what a worker that finds a pending group runs after
+   * rebuilding every member's plan: forwards, then one insert per pipeline and table with the
+   * group's token. `plans` must be in the group's member order. Returns the rows of each plan.
+   */
+  async writeGroup(plans: readonly FlushPlan[], group: GroupDescriptor): Promise<{ forwardedAt: number; rows: Map<FlushPlan, number> }> {
+    for (const plan of plans) await this.forward(plan)
+    const forwardedAt = performance.now()
+    const tables = new Map<string, { pipeline: string; table: string; rows: Record<string, unknown>[] }>()
+    const rows = new Map<FlushPlan, number>()
+    for (const plan of plans) {
+      let n = 0
+      for (const [pipeline, byTable] of plan.rows) {
+        for (const [table, tableRows] of byTable) {
+          if (tableRows.length === 0) continue
+          const key = `${pipeline}\u0000${table}`
+          let job = tables.get(key)
+          if (!job) tables.set(key, (job = { pipeline, table, rows: [] }))
+          for (const r of tableRows) job.rows.push(r)
+          n += tableRows.length
+        }
+      }
+      rows.set(plan, n)
+    }
+    await this.insertAll([...tables.values()].map((j) => ({ table: j.table, token: groupToken(j.pipeline, j.table, group.id), rows: j.rows })))
+    return { forwardedAt, rows }
+  }
+
+  private async forward(plan: FlushPlan): Promise<void> {
+    const forwarder = this.options.forwarder
+    if (!forwarder) return
+    const set = this.options.pipelineSet
+    // Records are decoded once for the whole pipeline set, so the header names the set.
+    if (plan.deadLetters.length > 0) await this.retrying('forward', () => forwarder.deadLetter(plan.deadLetters.map((d) => ({ record: forwarded(plan, d.record), error: d.error })), set))
+    if (plan.late.length > 0) await this.retrying('forward', () => forwarder.late(plan.late.map((l) => ({ record: forwarded(plan, l.record), eventId: l.eventId, eventTime: l.eventTime, watermark: l.watermark })), set))
+  }
+
+  /**
+   * Largest first, spread over the pooled connections (shared by concurrent flushes of other
+   * partitions); the order of a flush's inserts does not matter (each has its own token, and the
+   * range is committed only after all of them).
+   */
+  private async insertAll(inserts: InsertJob[]): Promise<void> {
+    const metrics = this.options.metrics
     inserts.sort((a, b) => b.rows.length - a.rows.length)
     await Promise.all(
       inserts.map(async (job) => {
@@ -101,7 +207,7 @@ export class FlushExecutor {
         const insertStarted = performance.now()
         try {
           await this.retrying('insert', async () => {
-            await this.options.beforeInsert?.(job.table)
+            await this.options.beforeInsert?.(job.table, job.token)
             await insertRows(connection, job.table, job.rows, { deduplicationToken: job.token, partialAggregates: true })
           })
           metrics?.insertSeconds.observe({ table: job.table }, (performance.now() - insertStarted) / 1000)
@@ -110,24 +216,23 @@ export class FlushExecutor {
         }
       }),
     )
-    const rows = inserts.reduce((n, i) => n + i.rows.length, 0)
-    const insertedAt = performance.now()
+  }
 
-    await commit(plan.topic, plan.partition, next, encodeCheckpoint(plan.after, set))
-    if (metrics) {
-      const phase = metrics.flushPhaseSeconds
-      phase.observe({ phase: 'pending_commit' }, (pendingCommitted - started) / 1000)
-      phase.observe({ phase: 'forward' }, (forwardedAt - pendingCommitted) / 1000)
-      phase.observe({ phase: 'inserts' }, (insertedAt - forwardedAt) / 1000)
-      phase.observe({ phase: 'commit' }, (performance.now() - insertedAt) / 1000)
-    }
+  /** The phases of one flush (a group flush counts once). */
+  private observePhases(started: number, pendingCommitted: number, forwardedAt: number, insertedAt: number): void {
+    const phase = this.options.metrics?.flushPhaseSeconds
+    if (!phase) return
+    phase.observe({ phase: 'pending_commit' }, (pendingCommitted - started) / 1000)
+    phase.observe({ phase: 'forward' }, (forwardedAt - pendingCommitted) / 1000)
+    phase.observe({ phase: 'inserts' }, (insertedAt - forwardedAt) / 1000)
+    phase.observe({ phase: 'commit' }, (performance.now() - insertedAt) / 1000)
+  }
+
+  private recovered(): void {
     if (this.pausedSince !== null) {
-      log.info({ pausedMs: Date.now() - this.pausedSince }, 'sink recovered: consumption resumed')
+      this.options.log.info({ pausedMs: Date.now() - this.pausedSince }, 'sink recovered: consumption resumed')
       this.pausedSince = null
     }
-    const seconds = (performance.now() - started) / 1000
-    metrics?.observeFlush(plan, rows, seconds)
-    log.debug({ topic: plan.topic, partition: plan.partition, first: plan.first, last: plan.last, rows, records: plan.counts.records, ms: Math.round(seconds * 1000) }, 'flushed')
   }
 
   private retrying<T>(what: 'insert' | 'forward', fn: () => Promise<T>): Promise<T> {

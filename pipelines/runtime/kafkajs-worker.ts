@@ -3,14 +3,15 @@ import type { Logger } from 'pino'
 import { EventTypes, type Codec, type EventType } from '../../schemas/index.js'
 import { createKafkaForwarder, SinkError, type ClickHouse, type RetryPolicy } from '../../sinks/index.js'
 import { ensureTopics } from '../kafka/topics.js'
-import { decodeCheckpoint } from './checkpoint.js'
+import { chunkByMetadata, decodeCheckpoint, encodeCheckpoint, type CheckpointMetadata, type GroupDescriptor } from './checkpoint.js'
 import { EngineError, EngineErrorCode } from './errors.js'
-import { FlushExecutor } from './flush.js'
-import { overBudget, timedFlushDue, type FlushPolicy } from './flush-policy.js'
+import { FlushExecutor, type MemberCommit } from './flush.js'
+import { overBudget, timedFlushDue, timedFlushGroups, type FlushPolicy } from './flush-policy.js'
 import type { EngineMetrics } from './metrics.js'
-import type { EventTimePolicy } from './partition-state.js'
+import type { EventTimePolicy, PartitionCheckpoint } from './partition-state.js'
 import type { PipelineDefinition } from './pipeline.js'
-import { PartitionProcessor, pipelineSetId, type SourceRecord } from './processor.js'
+import { PartitionProcessor, pipelineSetId, type FlushPlan, type SourceRecord } from './processor.js'
+import { readRanges } from './range-reader.js'
 import type { FetchedRecord, RecordFetcher } from './rdkafka-fetcher.js'
 
 export interface WorkerOptions {
@@ -40,7 +41,7 @@ export interface WorkerOptions {
    */
   readonly overlapFlushes?: boolean
   /** Test hook passed to the flush executor (fault injection). */
-  readonly beforeInsert?: (table: string) => void | Promise<void>
+  readonly beforeInsert?: (table: string, token: string) => void | Promise<void>
   /**
    * The data path, when it is not kafkajs's own fetch (KAFKA_CLIENT=rdkafka: node-rdkafka). kafkajs
    * then keeps the group membership and the offset commits — the exactly-once protocol's
@@ -99,6 +100,8 @@ export class KafkaWorker {
   /** Commits awaiting kafkajs's COMMIT_OFFSETS report, by topic:partition:offset. */
   private readonly confirmations = new Map<string, boolean>()
   private readonly executor: FlushExecutor
+  /** Pending groups this worker has rebuilt and re-inserted: each member's state after its range. */
+  private readonly resolvedGroups = new Map<string, Map<string, PartitionCheckpoint>>()
   private readonly setId: string
   private readonly topics: Map<string, EventType>
   private lock: Promise<unknown> = Promise.resolve()
@@ -378,7 +381,8 @@ export class KafkaWorker {
     entry.lag = Math.max(0, Number(lag))
     this.options.metrics.lag.set({ topic, partition: String(partition) }, entry.lag)
     const serial = this.options.overlapFlushes === false
-    if (!entry.dead && !entry.inflight && entry.proc.mayFlush && timedFlushDue(this.candidate(entry), Date.now(), this.options.flush)) await this.flush(entry, serial)
+    // With group commits the timer's tick flushes due partitions together (flushDue).
+    if (this.options.flush.groupMax <= 1 && !entry.dead && !entry.inflight && entry.proc.mayFlush && timedFlushDue(this.candidate(entry), Date.now(), this.options.flush)) await this.flush(entry, serial)
     // The worker-wide budget: over it, the partitions holding the most records flush (each waits
     // for its own previous flush first, which is the backpressure on the fetch loop).
     for (const c of overBudget(this.flushable(), this.options.flush)) await this.flush(c.entry, serial)
@@ -402,8 +406,8 @@ export class KafkaWorker {
     // are refused, but wait for it so the committed offset read below is final.
     await this.retiring.get(`${topic}:${partition}`)
     const p = (known ?? (await this.committedOffsets(topic))).get(partition)
-    const committed = p && p.offset !== '-1' ? BigInt(p.offset) : null
-    const checkpoint = decodeCheckpoint(p?.metadata)
+    let committed = p && p.offset !== '-1' ? BigInt(p.offset) : null
+    let checkpoint = decodeCheckpoint(p?.metadata)
     if (checkpoint?.set && checkpoint.set !== this.setId) {
       const err = new EngineError(
         EngineErrorCode.PIPELINE_SET_CHANGED,
@@ -412,14 +416,111 @@ export class KafkaWorker {
       this.fatal?.(err)
       throw err
     }
+    if (checkpoint?.pending && checkpoint.group && committed !== null) {
+      // A group flush is pending on this partition: rebuild and re-insert the whole group (or
+      // take its result, if this worker already did for another member), commit this member past
+      // its range, and start from there like any partition.
+      let after: PartitionCheckpoint
+      try {
+        after = await this.resolveGroup(topic, partition, checkpoint.group)
+      } catch (err) {
+        // A rebalance took the partition while the group was rebuilt: its next owner resolves it.
+        if (err instanceof EngineError && err.code === EngineErrorCode.COMMIT_REFUSED) {
+          this.options.log.info({ topic, partition, group: checkpoint.group.id, err: err.message }, 'pending group flush left to the next owner')
+          return null
+        }
+        throw err
+      }
+      committed = BigInt(checkpoint.pending) + 1n
+      checkpoint = { v: 1, set: this.setId, watermark: after.watermark, horizonStart: after.horizonStart, pending: null, group: null }
+    }
     const proc = new PartitionProcessor(topic, partition, type, this.options.codecs[type], this.options.pipelines, this.options.policy, checkpoint, committed)
     const start = PartitionProcessor.startOffset(checkpoint, committed)
     if (checkpoint?.pending) this.options.log.info({ topic, partition, first: committed?.toString(), last: checkpoint.pending, from: start?.toString() }, 'replaying a pending flush range')
     return { entry: newEntry(`${topic}:${partition}`, proc, start), start, committed, checkpoint }
   }
 
+  /**
+   * Resolves a group flush found pending on one of its members: re-reads every member's range
+   * (from its state before, rebuilding its id memory from the horizon), rebuilds each member's
+   * plan — the processor is a pure function of the records and that state, so the plans and
+   * the combined blocks are the ones first inserted — re-inserts them under the group's tokens
+   * (ClickHouse drops the tables that had landed), then commits this member past its range.
+   * Every member's owner does the same for its own partition; the second to insert is dropped.
+   * Returns this member's state after its range.
+   */
+  private async resolveGroup(topic: string, partition: number, group: GroupDescriptor): Promise<PartitionCheckpoint> {
+    const { log, metrics } = this.options
+    const self = `${topic}:${partition}`
+    let afters = this.resolvedGroups.get(group.id)
+    if (!afters) {
+      await this.checkGroupOnRecord(group)
+      log.info({ group: group.id, members: group.members.map((m) => `${m.topic}/${m.partition}@${m.first}-${m.last}`) }, 'rebuilding a pending group flush')
+      const started = Date.now()
+      const procs = new Map<string, PartitionProcessor>()
+      const ranges = group.members.map((m) => {
+        const type = this.topics.get(m.topic)
+        if (!type) throw new EngineError(EngineErrorCode.UNKNOWN_TOPIC, `group ${group.id} names ${m.topic}, which no pipeline of this set reads`)
+        const state: CheckpointMetadata = { v: 1, set: this.setId, watermark: m.watermark, horizonStart: m.horizonStart, pending: m.last, group }
+        const first = BigInt(m.first)
+        procs.set(`${m.topic}:${m.partition}`, new PartitionProcessor(m.topic, m.partition, type, this.options.codecs[type], this.options.pipelines, this.options.policy, state, first))
+        return { topic: m.topic, partition: m.partition, from: PartitionProcessor.startOffset(state, first) ?? first, to: BigInt(m.last) }
+      })
+      await readRanges(this.options.kafka, ranges, (range, record) => procs.get(`${range.topic}:${range.partition}`)!.handle(record), {
+        groupId: `${this.options.groupId}.replay.${group.id.slice(0, 12)}.${this.workerId}`,
+        heartbeat: () => this.heartbeat?.() ?? Promise.resolve(),
+      })
+      const plans = group.members.map((m) => {
+        const plan = procs.get(`${m.topic}:${m.partition}`)!.takeFlush()
+        if (!plan || plan.first !== m.first || plan.last !== m.last) {
+          throw new EngineError(EngineErrorCode.GROUP_REPLAY_MISMATCH, `group ${group.id}: ${m.topic}/${m.partition} replayed as ${plan ? `${plan.first}-${plan.last}` : 'nothing'}, not ${m.first}-${m.last}`)
+        }
+        return plan
+      })
+      await this.executor.writeGroup(plans, group)
+      afters = new Map(plans.map((plan) => [`${plan.topic}:${plan.partition}`, plan.after]))
+      this.resolvedGroups.set(group.id, afters)
+      // Kept for the group's other members this worker may own; a few groups at most.
+      if (this.resolvedGroups.size > 64) this.resolvedGroups.delete(this.resolvedGroups.keys().next().value as string)
+      metrics.groupRecoveries.inc({ outcome: 'rebuilt' })
+      log.info({ group: group.id, ms: Date.now() - started }, 'pending group flush re-inserted')
+    }
+    const after = afters.get(self)
+    const member = group.members.find((m) => m.topic === topic && m.partition === partition)
+    if (!after || !member) throw new EngineError(EngineErrorCode.GROUP_REPLAY_MISMATCH, `group ${group.id} does not list ${topic}/${partition}`)
+    await this.commitMany([], [{ topic, partition, offset: (BigInt(member.last) + 1n).toString(), metadata: encodeCheckpoint(after, this.setId) }])
+    return after
+  }
+
+  /**
+   * A group's pending commit is one request, which the broker appends as one batch: every member
+   * has the group on record at its first offset, or has moved past it by resolving it. A member
+   * neither (behind its first offset, or at it without this group) means that assumption broke —
+   * the group's inserts never started, but another member may already have moved past it on its
+   * own — so rather than guess, the worker stops with the evidence.
+   */
+  private async checkGroupOnRecord(group: GroupDescriptor): Promise<void> {
+    const byTopic = new Map<string, Awaited<ReturnType<KafkaWorker['committedOffsets']>>>()
+    for (const m of group.members) {
+      let offsets = byTopic.get(m.topic)
+      if (!offsets) byTopic.set(m.topic, (offsets = await this.committedOffsets(m.topic)))
+      const c = offsets.get(m.partition)
+      const at = c && c.offset !== '-1' ? BigInt(c.offset) : null
+      const first = BigInt(m.first)
+      if (at !== null && (at > first || (at === first && decodeCheckpoint(c?.metadata)?.group?.id === group.id))) continue
+      const err = new EngineError(
+        EngineErrorCode.GROUP_NOT_ON_RECORD,
+        `group flush ${group.id} is on record for some members but not for ${m.topic}/${m.partition} (committed ${at ?? 'nothing'}, expected ${m.first} naming the group): replaying it could count twice, so the worker stops; inspect the group's offsets (kafka-consumer-groups --describe --group ${this.options.groupId})`,
+      )
+      this.fatal?.(err)
+      throw err
+    }
+  }
+
   private async initPartition(topic: string, partition: number, firstOffset: string | undefined) {
-    const { entry, start, committed, checkpoint } = await this.openPartition(topic, partition)
+    const opened = await this.openPartition(topic, partition)
+    if (!opened) return null
+    const { entry, start, committed, checkpoint } = opened
     if (start !== null && firstOffset !== undefined && BigInt(firstOffset) !== start) {
       this.options.log.info({ topic, partition, from: start.toString(), committed: committed?.toString(), pending: checkpoint?.pending }, 'seeking to rebuild state / replay the pending range')
       this.consumer.seek({ topic, partition, offset: start.toString() })
@@ -445,7 +546,9 @@ export class KafkaWorker {
       if (generation !== this.generation || this.rebalancing || this.stopped) return
       let known = committed.get(topic)
       if (!known) committed.set(topic, (known = await this.committedOffsets(topic)))
-      const { entry, start } = await this.openPartition(topic, partition, known)
+      const opened = await this.openPartition(topic, partition, known)
+      if (!opened) return // the group is rebalancing: the next join assigns again
+      const { entry, start } = opened
       this.processors.set(entry.key, entry)
       positions.push({ topic, partition, offset: start })
     }
@@ -499,6 +602,7 @@ export class KafkaWorker {
       // seek on a partition it does not hold: "Erroneous state").
       if (this.fetcherGeneration !== this.generation) return
       const opened = await this.openPartition(topic, partition)
+      if (!opened) return
       this.processors.set(key, opened.entry)
       await fetcher.seek({ topic, partition, offset: opened.start })
       this.fetchEpoch++
@@ -525,28 +629,33 @@ export class KafkaWorker {
    * commit during a rebalance fails at once, and a commit counts only when kafkajs reports it.
    */
   private async commit(entry: PartitionEntry, topic: string, partition: number, offset: string, metadata: string): Promise<void> {
-    if (entry.dead) throw new EngineError(EngineErrorCode.COMMIT_REFUSED, `not committing ${topic}/${partition}@${offset}: the partition's state was dropped`)
-    if (this.rebalancing || this.stoppedConsuming) throw new EngineError(EngineErrorCode.COMMIT_REFUSED, `not committing ${topic}/${partition}@${offset}: the group is rebalancing`)
-    const key = `${topic}:${partition}:${offset}`
-    this.confirmations.set(key, false)
+    await this.commitMany([entry], [{ topic, partition, offset, metadata }])
+  }
+
+  /** Several partitions' commits in one request (a group flush's): all confirmed, or it throws. */
+  private async commitMany(entries: readonly PartitionEntry[], commits: readonly MemberCommit[]): Promise<void> {
+    const what = commits.map((c) => `${c.topic}/${c.partition}@${c.offset}`).join(', ')
+    if (entries.some((e) => e.dead)) throw new EngineError(EngineErrorCode.COMMIT_REFUSED, `not committing ${what}: the partition's state was dropped`)
+    if (this.rebalancing || this.stoppedConsuming) throw new EngineError(EngineErrorCode.COMMIT_REFUSED, `not committing ${what}: the group is rebalancing`)
+    const keys = commits.map((c) => `${c.topic}:${c.partition}:${c.offset}`)
+    for (const key of keys) this.confirmations.set(key, false)
     let confirmed = false
     try {
-      await this.consumer.commitOffsets([{ topic, partition, offset, metadata }])
+      await this.consumer.commitOffsets(commits.map((c) => ({ ...c })))
     } finally {
-      confirmed = this.confirmations.get(key) === true
-      this.confirmations.delete(key)
+      confirmed = keys.every((key) => this.confirmations.get(key) === true)
+      for (const key of keys) this.confirmations.delete(key)
     }
-    if (!confirmed) throw new EngineError(EngineErrorCode.COMMIT_REFUSED, `kafkajs did not commit ${topic}/${partition}@${offset} (consumer not running)`)
+    if (!confirmed) throw new EngineError(EngineErrorCode.COMMIT_REFUSED, `kafkajs did not commit ${what} (consumer not running)`)
   }
 
   private async flushDue(): Promise<void> {
     if (this.rebalancing) return
-    const now = Date.now()
-    for (const entry of this.processors.values()) {
-      if (!entry.proc.mayFlush) continue
-      if (entry.inflight) continue // the next timed flush comes after it
-      if (timedFlushDue(this.candidate(entry), now, this.options.flush)) await this.flush(entry, this.options.overlapFlushes === false)
-    }
+    const serial = this.options.overlapFlushes === false
+    // Partitions with a flush in flight wait for the next tick; a pending range being replayed
+    // flushes alone, exactly as first planned (take()).
+    const candidates = [...this.flushable()].filter((c) => !c.entry.inflight && !c.entry.proc.pendingComplete)
+    for (const group of timedFlushGroups(candidates, Date.now(), this.options.flush)) await this.flushGroup(group.map((c) => c.entry), serial)
   }
 
   private candidate(entry: PartitionEntry) {
@@ -570,27 +679,63 @@ export class KafkaWorker {
     const plan = entry.proc.takeFlush()
     entry.lastFlush = Date.now()
     if (!plan) return true
-    const run = this.executor
-      .execute(plan, (topic, partition, offset, metadata) => this.commit(entry, topic, partition, offset, metadata))
-      .then(
-        () => {
-          this.options.metrics.paused.set(0)
-          return true
-        },
-        (err: unknown) => {
-          // The commit was refused (a rebalance took the partition) or the sink gave up: drop the
-          // partition's state; whoever owns it next replays from the committed offset and metadata.
+    return this.start([entry], [plan], wait)
+  }
+
+  /**
+   * A timed flush of several partitions as one group (one insert per table), for entries without
+   * a flush in flight. Plans are cut into groups whose commit metadata stays under the broker's
+   * limit; a group of one is a plain flush.
+   */
+  private async flushGroup(entries: readonly PartitionEntry[], wait: boolean): Promise<void> {
+    if (this.crashed) return
+    const taken: { entry: PartitionEntry; plan: FlushPlan }[] = []
+    const now = Date.now()
+    for (const entry of entries) {
+      if (entry.dead || entry.inflight) continue
+      const plan = entry.proc.takeFlush()
+      entry.lastFlush = now
+      if (plan) taken.push({ entry, plan })
+    }
+    const member = (t: (typeof taken)[number]) => ({ topic: t.plan.topic, partition: t.plan.partition, first: t.plan.first, last: t.plan.last, ...t.plan.before })
+    const runs = chunkByMetadata(taken, member, this.setId).map((chunk) => this.start(chunk.map((c) => c.entry), chunk.map((c) => c.plan), wait))
+    await Promise.all(runs)
+  }
+
+  /**
+   * Runs the flush of one plan, or of several as a group, as every member's `inflight`: with
+   * `wait` it resolves when committed; without, as soon as it has started, so the partitions go
+   * on decoding their next range while ClickHouse inserts this one (one range in flight, one
+   * buffering). False if it failed.
+   */
+  private async start(entries: readonly PartitionEntry[], plans: readonly FlushPlan[], wait: boolean): Promise<boolean> {
+    const execution =
+      plans.length === 1
+        ? this.executor.execute(plans[0]!, (topic, partition, offset, metadata) => this.commit(entries[0]!, topic, partition, offset, metadata))
+        : this.executor.executeGroup(plans, (commits) => this.commitMany(entries, commits))
+    const run = execution.then(
+      () => {
+        this.options.metrics.paused.set(0)
+        return true
+      },
+      (err: unknown) => {
+        // The commit was refused (a rebalance took a partition) or the sink gave up: drop the
+        // partitions' state; whoever owns them next replays from the committed offset and metadata.
+        for (const entry of entries) {
           entry.dead = true
           if (this.processors.get(entry.key) === entry) this.processors.delete(entry.key)
-          this.options.log.warn({ err: (err as Error).message, topic: plan.topic, partition: plan.partition, first: plan.first, last: plan.last }, 'flush failed; partition state dropped for replay')
-          if (err instanceof SinkError) this.fatal?.(err)
-          return false
-        },
-      )
-    entry.inflight = run.finally(() => {
-      if (entry.inflight === settled) entry.inflight = null
-    })
-    const settled = entry.inflight
+        }
+        this.options.log.warn({ err: (err as Error).message, ranges: plans.map((p) => `${p.topic}/${p.partition}@${p.first}-${p.last}`) }, 'flush failed; partition state dropped for replay')
+        if (err instanceof SinkError) this.fatal?.(err)
+        return false
+      },
+    )
+    for (const entry of entries) {
+      const settled: Promise<boolean> = run.finally(() => {
+        if (entry.inflight === settled) entry.inflight = null
+      })
+      entry.inflight = settled
+    }
     return wait ? await run : true
   }
 }

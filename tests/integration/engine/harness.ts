@@ -1,4 +1,5 @@
-import type { Admin, Kafka } from 'kafkajs'
+import { connect, type Socket } from 'node:net'
+import type { Admin, ISocketFactory, Kafka } from 'kafkajs'
 import { CompressionTypes } from 'kafkajs'
 import { pino } from 'pino'
 import { afterAll, beforeAll } from 'vitest'
@@ -126,4 +127,41 @@ export function transports(): ('kafkajs' | 'rdkafka')[] {
     console.warn(`rdkafka transport not tested here: ${(err as Error).message}`)
     return ['kafkajs']
   }
+}
+
+/** Sockets that can all be cut at once, and refuse to reconnect after: a process that died. */
+export function killableSockets(): { factory: ISocketFactory; kill(): void } {
+  const sockets = new Set<Socket>()
+  let dead = false
+  return {
+    factory: ({ host, port, onConnect }) => {
+      const socket = connect({ host, port }, onConnect)
+      if (dead) setImmediate(() => socket.destroy(new Error('process is dead')))
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+      return socket
+    },
+    kill() {
+      dead = true
+      for (const s of sockets) s.destroy()
+    },
+  }
+}
+
+/** Puts checkpoints on record for a group, as a worker that died inside a flush leaves them. */
+export async function commitCheckpoint(kafka: Kafka, groupId: string, topic: string, commits: readonly { partition: number; offset: string; metadata: string }[]): Promise<void> {
+  const consumer = kafka.consumer({ groupId })
+  await consumer.connect()
+  await consumer.subscribe({ topics: [topic], fromBeginning: true })
+  let done!: () => void
+  const committed = new Promise<void>((resolve) => (done = resolve))
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async () => {
+      await consumer.commitOffsets(commits.map((c) => ({ topic, ...c })))
+      done()
+    },
+  })
+  await committed
+  await consumer.disconnect()
 }

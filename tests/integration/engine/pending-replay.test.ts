@@ -1,29 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import type { Kafka } from 'kafkajs'
 import { createWorker, encodeCheckpoint, EventGenerator, PIPELINES, pipelineSetId } from '../../../pipelines/index.js'
 import { jsonEncoder } from '../../../schemas/index.js'
 import { brokers } from '../../services/kafka.js'
-import { caughtUp, engineConfig, engineSuite, produceRecords, RECENT_START, silent, waitFor } from './harness.js'
+import { caughtUp, commitCheckpoint, engineConfig, engineSuite, produceRecords, RECENT_START, silent, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
 import { topicOf, type PlantedRecord } from './planted.js'
-
-/** Puts a checkpoint on record for a group, as a worker that died inside a flush leaves it. */
-async function commitCheckpoint(kafka: Kafka, groupId: string, topic: string, offset: string, metadata: string): Promise<void> {
-  const consumer = kafka.consumer({ groupId })
-  await consumer.connect()
-  await consumer.subscribe({ topics: [topic], fromBeginning: true })
-  let done!: () => void
-  const committed = new Promise<void>((resolve) => (done = resolve))
-  await consumer.run({
-    autoCommit: false,
-    eachBatch: async ({ batch }) => {
-      await consumer.commitOffsets([{ topic, partition: batch.partition, offset, metadata }])
-      done()
-    },
-  })
-  await committed
-  await consumer.disconnect()
-}
 
 // A regression: once a replayed pending range had been re-flushed, the partition's later records
 // were never flushed by the timer (it still waited for the pending range), so a partition whose
@@ -44,7 +25,7 @@ describe('a pending range replayed at the start of a batch that goes on past it'
     const topic = topicOf(prefix, 'order')
     const groupId = `pend-${prefix}`
     const pendingLast = Math.floor(orders.length / 3)
-    await commitCheckpoint(kafka, groupId, topic, '0', encodeCheckpoint({ watermark: null, horizonStart: null }, pipelineSetId(PIPELINES), String(pendingLast)))
+    await commitCheckpoint(kafka, groupId, topic, [{ partition: 0, offset: '0', metadata: encodeCheckpoint({ watermark: null, horizonStart: null }, pipelineSetId(PIPELINES), String(pendingLast)) }])
 
     const worker = createWorker({ config, brokers: brokers(), pipelines: PIPELINES, groupId, ch, log: silent })
     const running = worker.run()

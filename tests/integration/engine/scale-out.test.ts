@@ -1,35 +1,14 @@
-import { connect, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import type { ISocketFactory } from 'kafkajs'
 import { createWorker, PIPELINES, sideTopics, type KafkaWorker } from '../../../pipelines/index.js'
 import { consumeAll } from '../kafka/consume.js'
 import { openSecondConnection } from '../../services/clickhouse.js'
 import { brokers } from '../../services/kafka.js'
-import { caughtUp, committedTotal, engineConfig, engineSuite, produceRecords, RECENT_START, silent, transports, waitFor } from './harness.js'
+import { caughtUp, committedTotal, engineConfig, engineSuite, killableSockets, produceRecords, RECENT_START, silent, transports, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
 import { plantedStream, topicOf } from './planted.js'
 
 const START = RECENT_START
 const EVENTS = Number(process.env.SCALE_EVENTS ?? 150_000)
-
-/** Sockets that can all be cut at once, and refuse to reconnect after: a process that died. */
-function killableSockets(): { factory: ISocketFactory; kill(): void } {
-  const sockets = new Set<Socket>()
-  let dead = false
-  return {
-    factory: ({ host, port, onConnect }) => {
-      const socket = connect({ host, port }, onConnect)
-      if (dead) setImmediate(() => socket.destroy(new Error('process is dead')))
-      sockets.add(socket)
-      socket.on('close', () => sockets.delete(socket))
-      return socket
-    },
-    kill() {
-      dead = true
-      for (const s of sockets) s.destroy()
-    },
-  }
-}
 
 // On the embedded engine the three workers are consumer instances in one process sharing the
 // sink (the engine binds one data directory per process); with a ClickHouse server the same

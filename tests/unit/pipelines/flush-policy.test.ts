@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { flushIntervalFor, flushPolicyFor, overBudget, timedFlushDue, type FlushPolicy } from '../../../pipelines/index.js'
+import { flushIntervalFor, flushPolicyFor, overBudget, timedFlushDue, timedFlushGroups, type FlushPolicy } from '../../../pipelines/index.js'
 import { loadConfig } from '../../../schemas/index.js'
 
-const policy: FlushPolicy = { intervalMs: 1_000, catchUpIntervalMs: 10_000, catchUpLag: 5_000, maxRecords: 50_000, bufferMaxRecords: 100 }
+const policy: FlushPolicy = { intervalMs: 1_000, catchUpIntervalMs: 10_000, catchUpLag: 5_000, maxRecords: 50_000, bufferMaxRecords: 100, groupMax: 3 }
 
 describe('the flush policy', () => {
   it('flushes a caught-up partition at the interval and one that is behind at the catch-up interval', () => {
@@ -29,6 +29,25 @@ describe('the flush policy', () => {
     expect(overBudget(parts, policy).map((p) => p.id)).toEqual(['b'])
     expect(overBudget(parts, { ...policy, bufferMaxRecords: 20 }).map((p) => p.id)).toEqual(['b', 'd', 'a'])
     expect(overBudget(parts, { ...policy, bufferMaxRecords: 130 })).toEqual([])
+  })
+
+  it('groups timed flushes: once one is due, every caught-up partition with records joins, in groups of at most groupMax', () => {
+    const now = 10_000
+    const parts = [
+      { id: 'due', pending: 5, lag: 0, lastFlush: 0 },
+      { id: 'fresh', pending: 5, lag: 0, lastFlush: now - 10 },
+      { id: 'empty', pending: 0, lag: 0, lastFlush: 0 },
+      { id: 'behind', pending: 5, lag: 9_000, lastFlush: now - 2_000 },
+      { id: 'behind-due', pending: 5, lag: 9_000, lastFlush: 0 },
+      { id: 'fresh2', pending: 1, lag: 10, lastFlush: now - 10 },
+      { id: 'fresh3', pending: 1, lag: 10, lastFlush: now - 10 },
+    ]
+    const ids = (groups: { id: string }[][]) => groups.map((g) => g.map((p) => p.id))
+    expect(ids(timedFlushGroups(parts, now, policy))).toEqual([['due', 'behind-due', 'fresh'], ['fresh2', 'fresh3']])
+    // Nothing due: nothing flushes, however many partitions hold records.
+    expect(timedFlushGroups(parts.filter((p) => p.id.startsWith('fresh')), now, policy)).toEqual([])
+    // groupMax 1: the due partitions, each alone (the per-partition flushes of before).
+    expect(ids(timedFlushGroups(parts, now, { ...policy, groupMax: 1 }))).toEqual([['due'], ['behind-due']])
   })
 
   it('defaults: catch-up flushes are rarer than live ones, and the budget holds several partitions\' flushes', () => {
