@@ -1,7 +1,7 @@
 /**
  * One measured run of bench/engine.ts, in a process of its own: the embedded engine keeps the
  * memory it took (its allocator does not give it back), so runs sharing a process would report
- * each other's RSS. Prints one JSON line: { rate, peakRss, baseRss, [sent, p50, p99 as bucket labels] }.
+ * each other's RSS. Prints one JSON line: { rate, peakRss, baseRss, [sent, p50, p99 as bucket labels, the worker's and the load's cores busy] }.
  *
  * RUN=throughput: a worker over pre-filled topics until every partition is committed.
  * RUN=freshness: a worker, then a steady live load from bench/load.ts in another process for
@@ -104,15 +104,22 @@ async function main(): Promise<Record<string, number | string>> {
     while (worker.watermarks().length < Object.keys(EventTypes).length * Number(env.PARTITIONS ?? 6) && Date.now() - joined < 30_000) await sleep(100)
     const seconds = Number(env.SECONDS ?? 20)
     const warmup = Number(env.WARMUP ?? 30)
-    const load = new Promise<number>((resolve, reject) =>
-      execFile(process.execPath, ['--import', 'tsx', new URL('./load.ts', import.meta.url).pathname], { env: { ...env, SECONDS: String(warmup + seconds) } }, (err, stdout) =>
-        err ? reject(err) : resolve(Number(stdout.trim().split('\n').at(-1))),
-      ),
+    const load = new Promise<{ sent: number; cpu: number }>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', new URL('./load.ts', import.meta.url).pathname], { env: { ...env, SECONDS: String(warmup + seconds) } }, (err, stdout) => {
+        if (err) return reject(err)
+        const [sent, cpu] = (stdout.trim().split('\n').at(-1) ?? '').split(' ').map(Number)
+        resolve({ sent: sent ?? 0, cpu: cpu ?? 0 })
+      }),
     )
     await sleep(warmup * 1000)
     metrics.freshness.reset()
     metrics.flushSeconds.reset()
-    const sent = await load
+    metrics.insertSeconds.reset()
+    const cpuFrom = process.cpuUsage()
+    const measuredFrom = performance.now()
+    const { sent, cpu: loadCpu } = await load
+    const workerCpu = process.cpuUsage(cpuFrom)
+    const workerCores = (workerCpu.user + workerCpu.system) / 1e3 / (performance.now() - measuredFrom)
     while (!(await committedEverything(groupId))) await sleep(100)
     await worker.stop()
     await running
@@ -133,7 +140,7 @@ async function main(): Promise<Record<string, number | string>> {
     }
     const f = 'streamcube_freshness_seconds'
     const fl = 'streamcube_flush_seconds'
-    return { rate: sent / (warmup + seconds), sent, p50: quantile(f, 0.5), p99: quantile(f, 0.99), flushP50: quantile(fl, 0.5), flushP99: quantile(fl, 0.99), insertP50: quantile('streamcube_insert_seconds', 0.5), insertP99: quantile('streamcube_insert_seconds', 0.99), peakRss, baseRss }
+    return { rate: sent / (warmup + seconds), sent, p50: quantile(f, 0.5), p99: quantile(f, 0.99), flushP50: quantile(fl, 0.5), flushP99: quantile(fl, 0.99), insertP50: quantile('streamcube_insert_seconds', 0.5), insertP99: quantile('streamcube_insert_seconds', 0.99), peakRss, baseRss, workerCores, loadCores: loadCpu / (warmup + seconds) }
   } finally {
     await admin.disconnect()
     for (const c of extraConnections) await c.close()

@@ -232,7 +232,9 @@ export class KafkaWorker {
         return this.locked(() => this.onBatch(payload))
       },
     })
-    this.timer = setInterval(() => void this.locked(() => this.flushDue()).catch((err: Error) => this.fatal?.(err)), Math.max(50, this.options.flush.intervalMs / 2))
+    // The tick that finds timed flushes due: its period is how late past its interval a flush
+    // may start (it is cheap: a look at each partition's counters under the lock).
+    this.timer = setInterval(() => void this.locked(() => this.flushDue()).catch((err: Error) => this.fatal?.(err)), Math.max(10, Math.min(100, this.options.flush.intervalMs / 4)))
     this.publishTimer = setInterval(() => void this.publishWatermarks().catch((err: Error) => log.warn({ err: err.message }, 'publishing watermarks failed; retried at the next interval')), this.options.watermarkPublishMs ?? 2_000)
     if (fetcher) this.fetchLoop = this.runFetcher(fetcher).catch((err: Error) => this.fatal?.(err))
     log.info({ group: this.options.groupId, pipelines: this.options.pipelines.map((p) => p.name), topics: [...this.topics.keys()], transport: fetcher ? 'rdkafka' : 'kafkajs' }, 'worker running')
@@ -469,6 +471,10 @@ export class KafkaWorker {
       await readRanges(this.options.kafka, ranges, (range, record) => procs.get(`${range.topic}:${range.partition}`)!.handle(record), {
         groupId: `${this.options.groupId}.replay.${group.id.slice(0, 12)}.${this.workerId}`,
         heartbeat: () => this.heartbeat?.() ?? Promise.resolve(),
+      }).catch((err: Error) => {
+        // Without every member's records the group cannot be rebuilt exactly: stop, loudly.
+        this.fatal?.(err)
+        throw err
       })
       const plans = group.members.map((m) => {
         const plan = procs.get(`${m.topic}:${m.partition}`)!.takeFlush()

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { createWorker, decodeCheckpoint, encodeCheckpoint, EngineErrorCode, EngineMetrics, EventGenerator, groupId, PIPELINES, pipelineSetId, type KafkaWorker } from '../../../pipelines/index.js'
-import { jsonEncoder } from '../../../schemas/index.js'
+import { createWorker, decodeCheckpoint, encodeCheckpoint, EngineErrorCode, EngineMetrics, groupId, PIPELINES, pipelineSetId, type KafkaWorker } from '../../../pipelines/index.js'
 import { openSecondConnection } from '../../services/clickhouse.js'
 import { brokers } from '../../services/kafka.js'
 import { caughtUp, commitCheckpoint, engineConfig, engineSuite, killableSockets, produceRecords, RECENT_START, silent, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
-import { plantedStream, topicOf, type PlantedRecord } from './planted.js'
+import { plainOrders, plantedStream, topicOf } from './planted.js'
 
 const TOPICS = ['behaviour', 'order', 'inventory'] as const
 
@@ -105,10 +104,7 @@ describe('group commits', () => {
   it('a group on record for only some of its members stops the worker with the evidence, inserting nothing', { timeout: 60_000 }, async () => {
     const { ch } = suite
     const local = `${prefix}lone.`
-    const orders: PlantedRecord[] = new EventGenerator({ seed: 5, start: RECENT_START })
-      .take(3_000)
-      .filter((r) => r.type === 'order')
-      .map((r) => ({ type: r.type, key: r.key, value: jsonEncoder.encode(r.event), kind: 'normal', eventId: r.event.event.eventId }))
+    const orders = plainOrders(5, RECENT_START, 3_000)
     await produceRecords(kafka, local, orders, 2)
     const topic = topicOf(local, 'order')
     const groupIdName = `lone-${prefix}`

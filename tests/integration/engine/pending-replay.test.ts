@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { createWorker, encodeCheckpoint, EventGenerator, PIPELINES, pipelineSetId } from '../../../pipelines/index.js'
-import { jsonEncoder } from '../../../schemas/index.js'
+import { createWorker, encodeCheckpoint, PIPELINES, pipelineSetId } from '../../../pipelines/index.js'
 import { brokers } from '../../services/kafka.js'
 import { caughtUp, commitCheckpoint, engineConfig, engineSuite, produceRecords, RECENT_START, silent, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
-import { topicOf, type PlantedRecord } from './planted.js'
+import { plainOrders, topicOf } from './planted.js'
 
 // A regression: once a replayed pending range had been re-flushed, the partition's later records
 // were never flushed by the timer (it still waited for the pending range), so a partition whose
@@ -17,10 +16,7 @@ describe('a pending range replayed at the start of a batch that goes on past it'
     const { admin, ch } = suite
     // A long interval: the batch ends right after the pending flush, so only the timer can flush the rest.
     const config = engineConfig(prefix, { FLUSH_INTERVAL_MS: '2000', FLUSH_MAX_RECORDS: '100000' })
-    const orders: PlantedRecord[] = new EventGenerator({ seed: 9, start: RECENT_START })
-      .take(6_000)
-      .filter((r) => r.type === 'order')
-      .map((r) => ({ type: r.type, key: r.key, value: jsonEncoder.encode(r.event), kind: 'normal', eventId: r.event.event.eventId }))
+    const orders = plainOrders(9, RECENT_START, 6_000)
     await produceRecords(kafka, prefix, orders, 1)
     const topic = topicOf(prefix, 'order')
     const groupId = `pend-${prefix}`

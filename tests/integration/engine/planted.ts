@@ -10,6 +10,14 @@ export interface PlantedRecord {
   readonly eventId: string | null
 }
 
+/** The order records among the generator's first `events`, as JSON, nothing planted. */
+export function plainOrders(seed: number, start: number, events: number): PlantedRecord[] {
+  return new EventGenerator({ seed, start })
+    .take(events)
+    .filter((r) => r.type === 'order')
+    .map((r) => ({ type: r.type, key: r.key, value: jsonEncoder.encode(r.event), kind: 'normal', eventId: r.event.event.eventId }))
+}
+
 export interface PlantedStream {
   readonly records: PlantedRecord[]
   readonly malformed: number
