@@ -107,7 +107,7 @@ async function rawConsume(client: Client, prefix: string, events: number): Promi
 }
 
 /** One measured run in a process of its own (bench/engine-run.ts): its own RSS, its own engine. */
-function measure(env: Record<string, string>): Promise<{ rate: number; peakRss: number; baseRss: number; sent?: number; peakHeap?: number; peakExternal?: number; p50?: string; p99?: string; flushP50?: string; flushP99?: string; insertP50?: string; insertP99?: string }> {
+function measure(env: Record<string, string>): Promise<{ rate: number; peakRss: number; baseRss: number; sent?: number; peakHeap?: number; peakExternal?: number; p50?: string; p99?: string; flushP50?: string; flushP99?: string; insertP50?: string; insertP99?: string; workerCores?: number; loadCores?: number }> {
   return new Promise((resolve, reject) =>
     execFile(
       process.execPath,
@@ -173,11 +173,11 @@ Engine time runs from worker start (group join included) to every partition comm
 ${rows.join('\n')}
 | generator in-process (no Kafka; engine + ClickHouse only) | ${fmt(gen.rate)} | | | | ${mb(gen.peakRss)} MB |
 
-Freshness: JSON, a steady load from a separate process (bench/load.ts, event time = send time), 30 s of warm-up then 20 s measured, flush every ${interval} ms, group commits of up to ${process.env.FLUSH_GROUP_MAX ?? 32} partitions unless the row says otherwise; p50/p99 are bucket bounds of streamcube_freshness_seconds, streamcube_flush_seconds and streamcube_insert_seconds (one table insert on its sink session, all tables); peak RSS of the worker's process (each run in a process of its own).
+Freshness: JSON, a steady load from a separate process (bench/load.ts, event time = send time; produced with node-rdkafka where it built, else kafkajs), 30 s of warm-up then 20 s measured, flush every ${interval} ms, group commits of up to ${process.env.FLUSH_GROUP_MAX ?? 32} partitions unless the row says otherwise; p50/p99 are bucket bounds of streamcube_freshness_seconds, streamcube_flush_seconds and streamcube_insert_seconds (one table insert on its sink session, all tables); peak RSS of the worker's process (each run in a process of its own).
 
-| client | target events/s | sent events/s | freshness p50 | freshness p99 | flush latency p50 / p99 | one table insert p50 / p99 | peak RSS |
-|---|---:|---:|---:|---:|---:|---:|---:|
-${fresh.map((f) => `| ${f.client} | ${fmt(f.target)} | ${fmt(f.rate)} | ${f.p50} | ${f.p99} | ${f.flushP50} / ${f.flushP99} | ${f.insertP50} / ${f.insertP99} | ${mb(f.peakRss)} MB |`).join('\n')}`
+| client | target events/s | sent events/s | freshness p50 | freshness p99 | flush latency p50 / p99 | one table insert p50 / p99 | worker / load cores busy | peak RSS |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
+${fresh.map((f) => `| ${f.client} | ${fmt(f.target)} | ${fmt(f.rate)} | ${f.p50} | ${f.p99} | ${f.flushP50} / ${f.flushP99} | ${f.insertP50} / ${f.insertP99} | ${(f.workerCores ?? 0).toFixed(2)} / ${(f.loadCores ?? 0).toFixed(2)} | ${mb(f.peakRss)} MB |`).join('\n')}`
   if (!PARTIAL) writeSection('engine', body)
   process.stdout.write(`${body}\n`)
 } catch (err) {

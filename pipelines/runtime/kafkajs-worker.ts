@@ -455,7 +455,8 @@ export class KafkaWorker {
     const { log, metrics } = this.options
     const self = `${topic}:${partition}`
     let afters = this.resolvedGroups.get(group.id)
-    if (!afters) {
+    if (afters) metrics.groupRecoveries.inc({ outcome: 'reused' })
+    else {
       await this.checkGroupOnRecord(group)
       log.info({ group: group.id, members: group.members.map((m) => `${m.topic}/${m.partition}@${m.first}-${m.last}`) }, 'rebuilding a pending group flush')
       const started = Date.now()
@@ -479,7 +480,10 @@ export class KafkaWorker {
       const plans = group.members.map((m) => {
         const plan = procs.get(`${m.topic}:${m.partition}`)!.takeFlush()
         if (!plan || plan.first !== m.first || plan.last !== m.last) {
-          throw new EngineError(EngineErrorCode.GROUP_REPLAY_MISMATCH, `group ${group.id}: ${m.topic}/${m.partition} replayed as ${plan ? `${plan.first}-${plan.last}` : 'nothing'}, not ${m.first}-${m.last}`)
+          // A replay that does not reproduce the range would insert other blocks under the group's tokens.
+          const err = new EngineError(EngineErrorCode.GROUP_REPLAY_MISMATCH, `group ${group.id}: ${m.topic}/${m.partition} replayed as ${plan ? `${plan.first}-${plan.last}` : 'nothing'}, not ${m.first}-${m.last}`)
+          this.fatal?.(err)
+          throw err
         }
         return plan
       })
