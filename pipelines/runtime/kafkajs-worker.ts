@@ -613,6 +613,9 @@ export class KafkaWorker {
       if (this.fetcherGeneration !== this.generation) return
       const opened = await this.openPartition(topic, partition)
       if (!opened) return
+      // Opening may have taken a while (a pending group is rebuilt by re-reading every member):
+      // if the group moved on meanwhile, the fetcher no longer holds the partition.
+      if (this.fetcherGeneration !== this.generation || this.rebalancing || this.stopped) return
       this.processors.set(key, opened.entry)
       await fetcher.seek({ topic, partition, offset: opened.start })
       this.fetchEpoch++
