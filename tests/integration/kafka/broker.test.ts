@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Kafka, logLevel } from 'kafkajs'
 import { kafkaVersion, startLocalBroker, type LocalBroker } from '../../../scripts/kafka/broker.js'
+import { waitFor } from '../engine/harness.js'
 
 // The launcher itself: format once, start, keep data across a clean stop and across SIGKILL.
 describe('the local Kafka broker launcher (jars from Maven Central)', () => {
@@ -22,7 +23,13 @@ describe('the local Kafka broker launcher (jars from Maven Central)', () => {
     await producer.disconnect()
     const admin = kafka.admin()
     await admin.connect()
-    const offsets = await admin.fetchTopicOffsets(topic)
+    // A broker that has just restarted (after SIGKILL: with log recovery) may not lead its
+    // partitions yet: NOT_LEADER until it does. Wait for it, as a client would.
+    let offsets: Awaited<ReturnType<typeof admin.fetchTopicOffsets>> = []
+    await waitFor('the broker to lead its partitions again', async () => {
+      offsets = await admin.fetchTopicOffsets(topic)
+      return true
+    }, 60_000)
     await admin.disconnect()
     const total = offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0)
     const consumer = kafka.consumer({ groupId: `g-${Math.random()}` })
