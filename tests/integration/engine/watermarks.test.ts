@@ -15,8 +15,14 @@ describe('published watermarks and idle partitions', () => {
     const { ch } = suite
     const IDLE_MS = 4_000
     const config = engineConfig(prefix, { IDLE_TIMEOUT_MS: String(IDLE_MS), WATERMARK_PUBLISH_MS: '200' })
-    // Hour-old behaviour events, all on one partition (one key), trickling in while phase 1 lasts.
-    const events = new EventGenerator({ seed: 5, start: Date.now() - 3_600_000 }).take(20_000).filter((r) => r.type === 'behaviour')
+    // Old behaviour events, all on one partition (one key), trickling in while phase 1 lasts. They
+    // start at the last Hangzhou noon at least two hours ago: the generator's city is busy then, so
+    // the few hundred events sent span minutes of event time whatever the hour the test runs (an
+    // hour-old start at night, when the city sleeps, spanned more than the hour to the clock).
+    const DAY = 86_400_000
+    let noon = Math.floor((Date.now() + 8 * 3_600_000) / DAY) * DAY - 8 * 3_600_000 + 12 * 3_600_000
+    if (Date.now() - noon < 2 * 3_600_000) noon -= DAY
+    const events = new EventGenerator({ seed: 5, start: noon }).take(20_000).filter((r) => r.type === 'behaviour')
     await produceRecords(kafka, prefix, [], 2) // creates the topics with two partitions each
     const producer = kafka.producer()
     await producer.connect()
@@ -48,7 +54,7 @@ describe('published watermarks and idle partitions', () => {
         const active = w.filter((x) => !x.idle)
         return w.length === 4 && active.length === 1 && (await completeUpTo(ch, groupId)) === active[0]!.eventWatermark
       }, 60_000, 100)
-      expect(await completeUpTo(ch, groupId)).toBeLessThan(Date.now() - 3_000_000) // an hour-old event time, not the clock
+      expect(await completeUpTo(ch, groupId)).toBeLessThan(Date.now() - 3_600_000) // an old event time, not the clock
       trickling = false
       await trickle
       await producer.disconnect()
