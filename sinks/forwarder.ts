@@ -1,4 +1,4 @@
-import type { Producer } from 'kafkajs'
+import { Partitioners, type Kafka, type Producer } from 'kafkajs'
 import type { DecodeError } from '../schemas/index.js'
 
 /** A record that leaves the pipeline on a side topic (dead letter or too late), with its original bytes. */
@@ -15,6 +15,17 @@ export interface ForwardedRecord {
 export interface Forwarder {
   deadLetter(records: readonly { record: ForwardedRecord; error: DecodeError }[], pipeline: string): Promise<void>
   late(records: readonly { record: ForwardedRecord; eventId: string; eventTime: number; watermark: number }[], pipeline: string): Promise<void>
+}
+
+/**
+ * The forwarder's producer. Idempotent: a send the client retries (a request that timed out, a
+ * connection lost after the broker had appended it) is appended once, because the broker drops
+ * the retry by its producer id and sequence numbers. kafkajs serialises an idempotent producer's
+ * requests per broker, so concurrent flushes' sends keep their sequences in order. (A flush that
+ * fails and runs again, or a replay after a crash, sends again: that is a new send, not a retry.)
+ */
+export function createForwarderProducer(kafka: Kafka): Producer {
+  return kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 })
 }
 
 /**

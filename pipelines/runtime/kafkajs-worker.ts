@@ -1,7 +1,7 @@
-import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs'
+import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs'
 import type { Logger } from 'pino'
 import { EventTypes, type Codec, type EventType } from '../../schemas/index.js'
-import { createKafkaForwarder, SinkError, type ClickHouse, type RetryPolicy } from '../../sinks/index.js'
+import { createForwarderProducer, createKafkaForwarder, SinkError, type ClickHouse, type RetryPolicy } from '../../sinks/index.js'
 import { ensureTopics } from '../kafka/topics.js'
 import { chunkByMetadata, decodeCheckpoint, encodeCheckpoint, type CheckpointMetadata, type GroupDescriptor } from './checkpoint.js'
 import { EngineError, EngineErrorCode } from './errors.js'
@@ -135,7 +135,7 @@ export class KafkaWorker {
     this.topics = new Map([...types].map((t) => [`${options.topicPrefix}${EventTypes[t].topic}`, t]))
     this.consumer = kafka.consumer({ groupId, sessionTimeout: options.sessionTimeoutMs ?? 30_000, heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)), rebalanceTimeout: 60_000, maxBytesPerPartition: 4 * 1024 * 1024, retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 } })
     this.admin = kafka.admin()
-    this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner })
+    this.producer = createForwarderProducer(kafka)
     this.executor = new FlushExecutor({
       ch: options.ch,
       extraConnections: options.extraConnections,

@@ -30,7 +30,18 @@ describe.each(transports())('oracle (%s): every cube equals plain SQL over the r
 
     // Nothing lost: every malformed record is dead-lettered with its reason, every too-late event is on the late topic.
     const side = sideTopics(prefix)
-    const dead = await consumeAll(kafka, [side.deadLetter], planted.malformed)
+    // The topic holds exactly one copy of each (one worker, no crash, an idempotent producer): a
+    // copy names its source position and when it was sent, so a failure shows which one and when.
+    const deadInTopic = (await admin.fetchTopicOffsets(side.deadLetter)).reduce((n, o) => n + Number(o.high), 0)
+    const dead = await consumeAll(kafka, [side.deadLetter], Math.max(deadInTopic, planted.malformed))
+    const copies = new Map<string, string[]>()
+    for (const d of dead) {
+      const source = `${d.headers?.['streamcube-source-topic']?.toString()}/${d.headers?.['streamcube-source-partition']?.toString()}/${d.headers?.['streamcube-source-offset']?.toString()}`
+      copies.set(source, [...(copies.get(source) ?? []), `${d.partition}/${d.offset} at ${d.headers?.['streamcube-time']?.toString()}`])
+    }
+    const repeated = [...copies].filter(([, c]) => c.length > 1)
+    expect(repeated, 'dead letters sent more than once (source → copies)').toEqual([])
+    expect(deadInTopic).toBe(planted.malformed)
     expect(dead).toHaveLength(planted.malformed)
     for (const d of dead) {
       expect(d.headers?.['streamcube-error-code']?.toString()).toMatch(/^DECODE_/)
