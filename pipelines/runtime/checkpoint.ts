@@ -30,6 +30,11 @@ export interface GroupMember extends PartitionCheckpoint {
   readonly last: string
 }
 
+/** A flush range's part in a group: its topic-partition, range and the state before it. */
+export function memberOf(range: { readonly topic: string; readonly partition: number; readonly first: string; readonly last: string; readonly before: PartitionCheckpoint }): GroupMember {
+  return { topic: range.topic, partition: range.partition, first: range.first, last: range.last, watermark: range.before.watermark, horizonStart: range.before.horizonStart }
+}
+
 /** A group flush: its members in (topic, partition) order, and the id its tokens carry. */
 export interface GroupDescriptor {
   readonly id: string

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { insertRows, SessionPool, withRetry, type ClickHouse, type Forwarder, type RetryPolicy } from '../../sinks/index.js'
-import { byTopicPartition, deduplicationToken, encodeCheckpoint, groupId, groupToken, type GroupDescriptor } from './checkpoint.js'
+import { byTopicPartition, deduplicationToken, encodeCheckpoint, groupId, groupToken, memberOf, type GroupDescriptor } from './checkpoint.js'
 import type { FlushPlan, SourceRecord } from './processor.js'
 import type { EngineMetrics } from './metrics.js'
 
@@ -87,32 +87,9 @@ export class FlushExecutor {
     }
   }
 
+  /** A flush of one partition's plan alone, its tokens naming its range (the protocol above). */
   async execute(plan: FlushPlan, commit: CommitFn): Promise<void> {
-    const { log, metrics } = this.options
-    const started = performance.now()
-    const next = (BigInt(plan.last) + 1n).toString()
-    const set = this.options.pipelineSet
-    await commit(plan.topic, plan.partition, plan.first, encodeCheckpoint(plan.before, set, plan.last))
-    const pendingCommitted = performance.now()
-
-    await this.forward(plan)
-    const forwardedAt = performance.now()
-    const inserts: InsertJob[] = []
-    for (const [pipeline, tables] of plan.rows) {
-      for (const [table, tableRows] of tables) {
-        if (tableRows.length > 0) inserts.push({ table, token: deduplicationToken(pipeline, table, this.options.streamId ? `${plan.topic}#${this.options.streamId}` : plan.topic, plan.partition, plan.first, plan.last), rows: tableRows })
-      }
-    }
-    await this.insertAll(inserts)
-    const rows = inserts.reduce((n, i) => n + i.rows.length, 0)
-    const insertedAt = performance.now()
-
-    await commit(plan.topic, plan.partition, next, encodeCheckpoint(plan.after, set))
-    this.observePhases(started, pendingCommitted, forwardedAt, insertedAt)
-    this.recovered()
-    const seconds = (performance.now() - started) / 1000
-    metrics?.observeFlush([plan], rows, seconds)
-    log.debug({ topic: plan.topic, partition: plan.partition, first: plan.first, last: plan.last, rows, records: plan.counts.records, ms: Math.round(seconds * 1000) }, 'flushed')
+    await this.run([plan], null, ([c]) => commit(plan.topic, plan.partition, (c as MemberCommit).offset, (c as MemberCommit).metadata))
   }
 
   /**
@@ -126,62 +103,79 @@ export class FlushExecutor {
    *  4. one commit request moves every member past its range with its state after.
    * A crash before 4 leaves every member pending on the same group: whoever finds one rebuilds
    * all members' plans from the log (FlushExecutor.writeGroup), so the blocks and tokens are
-   * identical and ClickHouse drops the tables that had landed. A group of one plan is a plain
-   * flush (execute).
+   * identical and ClickHouse drops the tables that had landed.
    */
   async executeGroup(plans: readonly FlushPlan[], commit: CommitManyFn): Promise<void> {
-    const { log, metrics } = this.options
-    const started = performance.now()
-    const set = this.options.pipelineSet
-    const group = this.describeGroup(plans)
-    const ordered = group.members.map((m) => plans.find((p) => p.topic === m.topic && p.partition === m.partition) as FlushPlan)
-    await commit(ordered.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.first, metadata: encodeCheckpoint(p.before, set, p.last, group) })))
-    const pendingCommitted = performance.now()
-    const { forwardedAt, rows } = await this.writeGroup(ordered, group)
-    const insertedAt = performance.now()
-    await commit(ordered.map((p) => ({ topic: p.topic, partition: p.partition, offset: (BigInt(p.last) + 1n).toString(), metadata: encodeCheckpoint(p.after, set) })))
-    const seconds = (performance.now() - started) / 1000
-    this.observePhases(started, pendingCommitted, forwardedAt, insertedAt)
-    if (metrics) {
-      metrics.groupMembers.observe(ordered.length)
-      metrics.observeFlush(ordered, [...rows.values()].reduce((a, b) => a + b, 0), seconds)
-    }
-    this.recovered()
-    log.debug({ group: group.id, members: ordered.length, rows: [...rows.values()].reduce((a, b) => a + b, 0), ms: Math.round(seconds * 1000) }, 'group flushed')
+    const { group, ordered } = this.describeGroup(plans)
+    await this.run(ordered, group, commit)
   }
 
-  /** The group a set of plans forms: members in (topic, partition) order, and its id. */
-  describeGroup(plans: readonly FlushPlan[]): GroupDescriptor {
-    const members = plans.map((p) => ({ topic: p.topic, partition: p.partition, first: p.first, last: p.last, watermark: p.before.watermark, horizonStart: p.before.horizonStart })).sort(byTopicPartition)
-    return { id: groupId(members, this.options.streamId), members }
+  /** The group a set of plans forms: members in (topic, partition) order, its id, and the plans in that order. */
+  describeGroup(plans: readonly FlushPlan[]): { group: GroupDescriptor; ordered: FlushPlan[] } {
+    const ordered = [...plans].sort(byTopicPartition)
+    const members = ordered.map(memberOf)
+    return { group: { id: groupId(members, this.options.streamId), members }, ordered }
   }
 
   /**
    * Steps 2 and 3 of a group flush, also what a worker that finds a pending group runs after
-   * rebuilding every member's plan: forwards, then one insert per pipeline and table with the
-   * group's token. `plans` must be in the group's member order. Returns the rows of each plan.
+   * rebuilding every member's plan. `plans` must be in the group's member order.
    */
-  async writeGroup(plans: readonly FlushPlan[], group: GroupDescriptor): Promise<{ forwardedAt: number; rows: Map<FlushPlan, number> }> {
+  async writeGroup(plans: readonly FlushPlan[], group: GroupDescriptor): Promise<void> {
+    await this.write(plans, group)
+  }
+
+  /** Steps 1 to 4 for plans in member order: alone (group null) or as a group. */
+  private async run(plans: readonly FlushPlan[], group: GroupDescriptor | null, commit: CommitManyFn): Promise<void> {
+    const { log, metrics } = this.options
+    const set = this.options.pipelineSet
+    const started = performance.now()
+    await commit(plans.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.first, metadata: encodeCheckpoint(p.before, set, p.last, group) })))
+    const pendingCommitted = performance.now()
+    const { forwardedAt, rows } = await this.write(plans, group)
+    const insertedAt = performance.now()
+    await commit(plans.map((p) => ({ topic: p.topic, partition: p.partition, offset: (BigInt(p.last) + 1n).toString(), metadata: encodeCheckpoint(p.after, set) })))
+    this.observePhases(started, pendingCommitted, forwardedAt, insertedAt)
+    this.recovered()
+    const seconds = (performance.now() - started) / 1000
+    if (group) metrics?.groupMembers.observe(plans.length)
+    metrics?.observeFlush(plans, rows, seconds)
+    const ms = Math.round(seconds * 1000)
+    if (group) log.debug({ group: group.id, members: plans.length, rows, ms }, 'group flushed')
+    else for (const p of plans) log.debug({ topic: p.topic, partition: p.partition, first: p.first, last: p.last, rows, records: p.counts.records, ms }, 'flushed')
+  }
+
+  /**
+   * Steps 2 and 3: forwards every plan's dead letters and late events, then inserts each table's
+   * rows of all plans, concatenated in their order, under the group's token — or, for a plan alone,
+   * under its range's token. Returns when the forwarding ended and the rows written.
+   */
+  private async write(plans: readonly FlushPlan[], group: GroupDescriptor | null): Promise<{ forwardedAt: number; rows: number }> {
+    const alone = group ? null : plans[0]
+    if (alone && plans.length !== 1) throw new Error('a flush without a group writes exactly one plan')
     for (const plan of plans) await this.forward(plan)
     const forwardedAt = performance.now()
-    const tables = new Map<string, { pipeline: string; table: string; rows: Record<string, unknown>[] }>()
-    const rows = new Map<FlushPlan, number>()
+    // Each table's parts in plan order; a plan alone's rows are inserted as they are (no copy).
+    const tables = new Map<string, { table: string; token: string; parts: (readonly Record<string, unknown>[])[] }>()
+    let n = 0
     for (const plan of plans) {
-      let n = 0
       for (const [pipeline, byTable] of plan.rows) {
         for (const [table, tableRows] of byTable) {
           if (tableRows.length === 0) continue
           const key = `${pipeline}\u0000${table}`
           let job = tables.get(key)
-          if (!job) tables.set(key, (job = { pipeline, table, rows: [] }))
-          for (const r of tableRows) job.rows.push(r)
+          if (!job) tables.set(key, (job = { table, token: alone ? this.rangeToken(pipeline, table, alone) : groupToken(pipeline, table, (group as GroupDescriptor).id), parts: [] }))
+          job.parts.push(tableRows)
           n += tableRows.length
         }
       }
-      rows.set(plan, n)
     }
-    await this.insertAll([...tables.values()].map((j) => ({ table: j.table, token: groupToken(j.pipeline, j.table, group.id), rows: j.rows })))
-    return { forwardedAt, rows }
+    await this.insertAll([...tables.values()].map((j) => ({ table: j.table, token: j.token, rows: j.parts.length === 1 ? (j.parts[0] as readonly Record<string, unknown>[]) : j.parts.flat() })))
+    return { forwardedAt, rows: n }
+  }
+
+  private rangeToken(pipeline: string, table: string, plan: FlushPlan): string {
+    return deduplicationToken(pipeline, table, this.options.streamId ? `${plan.topic}#${this.options.streamId}` : plan.topic, plan.partition, plan.first, plan.last)
   }
 
   private async forward(plan: FlushPlan): Promise<void> {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import { EventTypes, type Codec, type EventType } from '../../schemas/index.js'
 import { createForwarderProducer, createKafkaForwarder, SinkError, type ClickHouse, type RetryPolicy } from '../../sinks/index.js'
 import { ensureTopics } from '../kafka/topics.js'
-import { chunkByMetadata, decodeCheckpoint, encodeCheckpoint, type CheckpointMetadata, type GroupDescriptor } from './checkpoint.js'
+import { chunkByMetadata, decodeCheckpoint, encodeCheckpoint, memberOf, type CheckpointMetadata, type GroupDescriptor } from './checkpoint.js'
 import { EngineError, EngineErrorCode } from './errors.js'
 import { FlushExecutor, type MemberCommit } from './flush.js'
 import { overBudget, timedFlushDue, timedFlushGroups, type FlushPolicy } from './flush-policy.js'
@@ -710,8 +710,7 @@ export class KafkaWorker {
       entry.lastFlush = now
       if (plan) taken.push({ entry, plan })
     }
-    const member = (t: (typeof taken)[number]) => ({ topic: t.plan.topic, partition: t.plan.partition, first: t.plan.first, last: t.plan.last, ...t.plan.before })
-    const runs = chunkByMetadata(taken, member, this.setId).map((chunk) => this.start(chunk.map((c) => c.entry), chunk.map((c) => c.plan), wait))
+    const runs = chunkByMetadata(taken, (t) => memberOf(t.plan), this.setId).map((chunk) => this.start(chunk.map((c) => c.entry), chunk.map((c) => c.plan), wait))
     await Promise.all(runs)
   }
 
