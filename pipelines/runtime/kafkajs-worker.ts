@@ -250,7 +250,14 @@ export class KafkaWorker {
     await this.consumer.pause([...this.topics.keys()].map((topic) => ({ topic })))
     await this.fetchLoop
     await this.locked(async () => {
-      for (const entry of this.processors.values()) if (entry.proc.mayFlush) await this.flush(entry)
+      // The flushes in flight commit first; then what every partition buffered goes out in groups
+      // (one insert per table, as timed flushes do), a pending range that was replayed alone.
+      await Promise.all([...this.processors.values()].map((e) => e.inflight))
+      const ready = [...this.processors.values()].filter((e) => !e.dead && e.proc.mayFlush && e.proc.pendingRecords > 0)
+      const groupMax = Math.max(1, this.options.flush.groupMax)
+      const grouped = ready.filter((e) => !e.proc.pendingComplete)
+      for (const entry of ready) if (entry.proc.pendingComplete || groupMax === 1) await this.flush(entry)
+      if (groupMax > 1) for (let i = 0; i < grouped.length; i += groupMax) await this.flushGroup(grouped.slice(i, i + groupMax), true)
       await Promise.all([...this.processors.values()].map((e) => e.inflight))
     })
     this.stoppedConsuming = true
