@@ -360,27 +360,33 @@ export class KafkaWorker {
       entry = init
       this.processors.set(key, entry)
     }
-    for (const m of batch.messages) {
-      if (!isRunning() || isStale() || entry.dead) break
-      resolveOffset(m.offset)
-      if (!(await this.take(entry, { offset: m.offset, key: m.key, value: m.value, headers: (m.headers ?? {}) as SourceRecord['headers'], timestamp: m.timestamp }))) return
+    // Offsets are resolved once, at whatever ends the loop (kafkajs then fetches after the last
+    // record taken): per record it cost kafkajs a Long parse and a map lookup each.
+    let taken: string | undefined
+    try {
+      for (const m of batch.messages) {
+        if (!isRunning() || isStale() || entry.dead) break
+        taken = m.offset
+        if (!this.take(entry, { offset: m.offset, key: m.key, value: m.value, headers: (m.headers ?? {}) as SourceRecord['headers'], timestamp: m.timestamp })) continue
+        // A flush is due (size or a replayed pending range's end). Starting it waits for the
+        // partition's previous one (backpressure: at most one range in flight and one buffering).
+        // A failed flush killed the entry: stop here; the next batch re-initialises the partition
+        // from its committed offset.
+        if (!(await this.flush(entry, this.options.overlapFlushes === false))) return
+      }
+    } finally {
+      if (taken !== undefined) resolveOffset(taken)
     }
     await this.afterRecords(entry, batch.topic, batch.partition, batch.messages.length, BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n)
     await heartbeat()
     this.heartbeat = undefined
   }
 
-  /** Feeds one record to the partition; false if a flush it started failed (the entry is dead). */
-  private async take(entry: PartitionEntry, record: SourceRecord): Promise<boolean> {
+  /** Feeds one record to the partition (synchronous: no promise per record); true when a flush is due. */
+  private take(entry: PartitionEntry, record: SourceRecord): boolean {
     const { proc } = entry
     proc.handle(record)
-    if (proc.pendingComplete || (proc.mayFlush && proc.pendingRecords >= this.options.flush.maxRecords)) {
-      // Starting this flush waits for the partition's previous one (backpressure: at most one
-      // range in flight and one buffering). A failed flush killed the entry: stop here; the
-      // next batch re-initialises the partition from its committed offset.
-      if (!(await this.flush(entry, this.options.overlapFlushes === false))) return false
-    }
-    return true
+    return proc.pendingComplete || (proc.mayFlush && proc.pendingRecords >= this.options.flush.maxRecords)
   }
 
   /** After a batch of a partition: idleness, lag, the timed flush and the worker's buffer budget. */
@@ -635,7 +641,7 @@ export class KafkaWorker {
       if (entry.next !== null && offset < entry.next) continue // a stale prefetch: already taken
       entry.next = offset + 1n
       taken++
-      if (!(await this.take(entry, r))) return
+      if (this.take(entry, r) && !(await this.flush(entry, this.options.overlapFlushes === false))) return
     }
     const high = fetcher.highWatermark(topic, partition)
     await this.afterRecords(entry, topic, partition, taken, high !== null && entry.next !== null ? high - entry.next : 0n)
