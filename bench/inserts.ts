@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { EventGenerator } from '../pipelines/index.js'
 import { jsonEncoder, EVENT_TYPES } from '../schemas/index.js'
 import { connectClickHouse, insertRows, migrate } from '../sinks/index.js'
-import { jsonEachRow } from '../sinks/clickhouse/insert.js'
+import { jsonCompactEachRow, jsonCompactEachRowPerRow, jsonEachRow } from '../sinks/clickhouse/insert.js'
 import { streamProcessors } from './processors.js'
 import { fmt, machine, writeSection } from './report.js'
 
@@ -109,6 +109,33 @@ const formatLines = [
   ...formatTables.map((t) => { const f = formats[t]!; return `| ${t} | ${fmt(f.rows)} | ${fmt(f.before)} | ${fmt(f.after)} | ${(f.after / f.before).toFixed(2)} |` }),
 ]
 
+// Serialising alone (JS, no engine): the same rows as JSONCompactEachRow bytes, one native
+// serialiser call per batch (the sink's builder) against a call and a concatenation per row (the
+// previous builder, the baseline). The best of five passes each, alternating.
+const serialising = formatTables.map((table) => {
+  const jobs = flushes.filter((f) => f.table === table)
+  const rows = jobs.reduce((n, j) => n + j.rows.length, 0)
+  const pass = (encode: (rows: Record<string, unknown>[]) => Buffer) => {
+    const start = performance.now()
+    let bytes = 0
+    for (const job of jobs) bytes += encode(job.rows).length
+    return { ms: performance.now() - start, bytes }
+  }
+  let before = Number.POSITIVE_INFINITY
+  let after = Number.POSITIVE_INFINITY
+  for (let i = 0; i < 5; i++) {
+    before = Math.min(before, pass(jsonCompactEachRowPerRow).ms)
+    after = Math.min(after, pass(jsonCompactEachRow).ms)
+  }
+  return { table, rows, before, after }
+})
+const serialiseLines = [
+  '| table | rows | a call and a concatenation per row (baseline: the previous builder) ms | one serialiser call per batch ms | after / before |',
+  '|---|---:|---:|---:|---:|',
+  ...serialising.map((x) => `| ${x.table} | ${fmt(x.rows)} | ${x.before.toFixed(1)} | ${x.after.toFixed(1)} | ${(x.after / x.before).toFixed(2)} |`),
+]
+console.log(serialiseLines.join('\n'))
+
 const selectStart = performance.now()
 for (let r = 0; r < 50; r++) await ch.client.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((x) => x.json())
 const selectMs = (performance.now() - selectStart) / 50
@@ -130,5 +157,10 @@ The insert format, on the rows real flushes write (200k generated events through
 flushes of 20k records per stream, inserts of up to 10k rows; serialising included; the better of
 two passes each):
 
-${formatLines.join('\n')}`,
+${formatLines.join('\n')}
+
+Serialising alone (JS, no engine), the same rows as JSONCompactEachRow bytes, the better of five
+passes each:
+
+${serialiseLines.join('\n')}`,
 )

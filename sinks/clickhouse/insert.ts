@@ -114,11 +114,19 @@ export function sharedColumns(rows: readonly Record<string, unknown>[]): string[
 }
 
 /**
- * Rows as JSONCompactEachRow bytes: one JSON array per line, values in the order of the keys,
- * which sharedColumns has checked to be the columns' (JSON.stringify of the values is V8's native
- * serialiser: faster than building each line in JS).
+ * Rows as JSONCompactEachRow bytes: one JSON array per row, values in the order of the keys,
+ * which sharedColumns has checked to be the columns'. The rows are separated by commas, which the
+ * format accepts between rows as it accepts newlines: the whole batch is then one call of V8's
+ * native serialiser (an array of the rows' value arrays, its outer brackets cut off), about 30%
+ * less time than a call and a string concatenation per row (bench/inserts.ts).
  */
 export function jsonCompactEachRow(rows: readonly Record<string, unknown>[]): Buffer {
+  const text = JSON.stringify(rows.map(Object.values))
+  return Buffer.from(text.slice(1, -1))
+}
+
+/** The previous JSONCompactEachRow builder (a call and a concatenation per row): bench/inserts.ts's baseline. */
+export function jsonCompactEachRowPerRow(rows: readonly Record<string, unknown>[]): Buffer {
   let text = ''
   for (const row of rows) text += JSON.stringify(Object.values(row)) + '\n'
   return Buffer.from(text)
