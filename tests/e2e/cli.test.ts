@@ -48,6 +48,18 @@ describe('the streamcube CLI', () => {
     }
   })
 
+  it('runs as an executable: its first line starts node with the worker\'s V8 flags', async () => {
+    expect(readFileSync(BIN, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env -S node --max-semi-space-size=64')
+    const r = await new Promise<Run>((resolve) => {
+      const child = spawn(BIN, ['--help'], { env: BASE_ENV })
+      let stdout = ''
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+      child.on('exit', (code) => resolve({ code, stdout, stderr: '' }))
+    })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/Usage: streamcube /)
+  })
+
   it('generate is deterministic per seed and writes readable NDJSON and Avro files', async () => {
     const [a, b, c] = [mkdtempSync(join(tmpdir(), 'gen-')), mkdtempSync(join(tmpdir(), 'gen-')), mkdtempSync(join(tmpdir(), 'gen-'))]
     const args = ['--events', '8000', '--seed', '3', '--start', '2026-11-16T00:00:00+08:00']
