@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import type { Logger } from 'pino'
 import { SinkError, SinkErrorCode } from '../errors.js'
+import { repairDeduplicationLogs } from './dedup-repair.js'
 
 /** Where ClickHouse is: a server URL, or a data directory for the embedded engine (chDB). */
 export interface ClickHouseTarget {
@@ -43,7 +45,7 @@ export interface ClickHouse {
  * (the sink's deduplication token, the API's timeouts) open their own connection and set every
  * such setting on every statement. The embedded engine binds one data directory per process.
  */
-export async function connectClickHouse(target: ClickHouseTarget, options: { application?: string } = {}): Promise<ClickHouse> {
+export async function connectClickHouse(target: ClickHouseTarget, options: { application?: string; log?: Logger } = {}): Promise<ClickHouse> {
   const database = target.database
   if (target.url) {
     // Create the database through a client without a default database, then bind one to it.
@@ -90,8 +92,18 @@ export async function connectClickHouse(target: ClickHouseTarget, options: { app
       { cause: err, context: { dataDir: path } },
     )
   }
-  return { client, kind: 'embedded', database, rawInsert, close: () => client.close() }
+  const ch: ClickHouse = { client, kind: 'embedded', database, rawInsert, close: () => client.close() }
+  // Once per process and database, before anything inserts: the engine's crash window (dedup-repair.ts).
+  const key = `${path}\u0000${database}`
+  if (!repairedDatabases.has(key)) {
+    repairedDatabases.add(key)
+    await repairDeduplicationLogs(ch, options.log)
+  }
+  return ch
 }
+
+/** Embedded databases whose deduplication logs this process has repaired (dedup-repair.ts). */
+const repairedDatabases = new Set<string>()
 
 /** Backquotes an identifier for the few places (DDL) where query parameters cannot stand. */
 export function quoteIdentifier(name: string): string {

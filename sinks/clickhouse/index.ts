@@ -1,4 +1,5 @@
 export { connectClickHouse, quoteIdentifier, ClickHouseKind } from './client.js'
+export { repairDeduplicationLogs, uncommittedBlocks } from './dedup-repair.js'
 export type { ClickHouse, ClickHouseTarget } from './client.js'
 export { migrate, loadMigrations, renderStatements, appliedMigrations, onClusterClause } from './migrate.js'
 export type { Migration, MigrationVariant, MigrateResult } from './migrate.js'

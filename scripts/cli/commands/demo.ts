@@ -25,7 +25,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       if (keyless) log.warn('no API keys configured: requests without a key read as an analyst (PII masked); set API_KEYS_FILE for real keys')
       // Two connections: the pipelines' sink and the API each get their own session (on the
       // embedded engine, settings are per session and a session runs one statement at a time).
-      const ch = await connectClickHouse(config.clickhouse, { application: 'streamcube-demo' })
+      const ch = await connectClickHouse(config.clickhouse, { application: 'streamcube-demo', log: log.child({ module: 'clickhouse' }) })
       const apiCh = await connectClickHouse(config.clickhouse, { application: 'streamcube-api' })
       const extraConnections = await Promise.all(Array.from({ length: config.engine.sinkConnections - 1 }, () => connectClickHouse(config.clickhouse, { application: 'streamcube-demo' })))
       await migrate(ch, { log: log.child({ module: 'migrate' }) })

@@ -49,7 +49,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
         throw err
       }
       const log = ctx.log
-      const ch = await connectClickHouse(config.clickhouse, { application: 'streamcube-worker' })
+      const ch = await connectClickHouse(config.clickhouse, { application: 'streamcube-worker', log: log.child({ module: 'clickhouse' }) })
       await migrate(ch, { variant: { cluster: config.clickhouse.cluster }, log: log.child({ module: 'migrate' }) })
       // A flush spreads its table inserts over these (one statement at a time per embedded session).
       const extraConnections = await Promise.all(Array.from({ length: config.engine.sinkConnections - 1 }, () => connectClickHouse(config.clickhouse, { application: 'streamcube-worker' })))
