@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import { DecodeErrorCode, fail, ok, type DecodeResult } from './errors.js'
+import { compileValidator, INVALID, type CompiledValidator } from './compiled-validator.js'
 import { EventTypes, type EventType, type TypedEvent } from './events.js'
 
 /** Bounds on event time; `now` is injected so validation stays a pure function in tests. */
@@ -44,14 +45,22 @@ export function checkEventTime(t: number, path: string, bounds: TimeBounds): Dec
   return ok(t)
 }
 
+/** Each event type's schema compiled for valid records (zod decides and words every other case). */
+const compiled = Object.fromEntries(Object.entries(EventTypes).map(([t, e]) => [t, compileValidator(e.schema)])) as Record<EventType, CompiledValidator | null>
+
 /** Validates a decoded value as an event of `type`: schema first, then event-time sanity. */
 export function validateEvent(type: EventType, value: unknown, bounds: TimeBounds = DEFAULT_TIME_BOUNDS): DecodeResult<TypedEvent> {
-  const parsed = EventTypes[type].schema.safeParse(value)
-  if (!parsed.success) {
-    const { path, reason } = firstIssue(parsed.error)
-    return fail(DecodeErrorCode.VALIDATION, reason, path)
+  let event: TypedEvent['event']
+  const fast = compiled[type]?.(value) ?? INVALID
+  if (fast !== INVALID) event = fast as TypedEvent['event']
+  else {
+    const parsed = EventTypes[type].schema.safeParse(value)
+    if (!parsed.success) {
+      const { path, reason } = firstIssue(parsed.error)
+      return fail(DecodeErrorCode.VALIDATION, reason, path)
+    }
+    event = parsed.data
   }
-  const event = parsed.data
   const time = checkEventTime(event.eventTime, 'eventTime', bounds)
   if (!time.ok) return time
   return ok({ type, event } as TypedEvent)
