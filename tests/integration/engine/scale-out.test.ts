@@ -25,11 +25,32 @@ describe.each(transports())('scale-out (%s): 3 workers in one group over 6 parti
     const groupId = `scale-${prefix}`
     const topics = (['behaviour', 'order', 'inventory'] as const).map((t) => topicOf(prefix, t))
     const victimSockets = killableSockets()
+    const total = planted.records.length
+    const committed = () => committedTotal(admin, groupId, topics)
+    // The victim dies inside one of its flushes (its range on record, its inserts begun), once a
+    // third of the records are committed: mid-run by construction, not by timing (a fast worker
+    // once committed everything between two polls of "a third committed").
+    let armed = false // once all three hold partitions
+    let victimInserts = 0
+    let crashedAt: number | null = null
+    const dieMidFlush = async (): Promise<void> => {
+      if (crashedAt !== null) return new Promise<never>(() => {}) // a dead process inserts nothing more
+      if (!armed) return
+      victimInserts++
+      if (victimInserts < 40 && (await committed()) <= total / 3) return
+      crashedAt = await committed()
+      workers[1]!.crash()
+      victimSockets.kill()
+      return new Promise<never>(() => {})
+    }
     // One sink (the same engine and database), one connection per worker: an embedded session
     // runs one statement at a time.
     const connections = await Promise.all([0, 1, 2].map(() => openSecondConnection(ch)))
     const workers: KafkaWorker[] = ['a', 'b', 'c'].map((name, i) =>
-      createWorker({ config, brokers: brokers(), pipelines: PIPELINES, groupId, ch: connections[i]!, log: silent.child({ worker: name }), clientId: `scale-${name}`, socketFactory: name === 'b' ? victimSockets.factory : undefined }),
+      createWorker({
+        config, brokers: brokers(), pipelines: PIPELINES, groupId, ch: connections[i]!, log: silent.child({ worker: name }), clientId: `scale-${name}`,
+        ...(name === 'b' ? { socketFactory: victimSockets.factory, beforeInsert: dieMidFlush } : {}),
+      }),
     )
     const runs = workers.map((w) => w.run())
     void runs[1]!.catch(() => {}) // the victim's run ends when it is crashed
@@ -38,18 +59,11 @@ describe.each(transports())('scale-out (%s): 3 workers in one group over 6 parti
       for (const i of [0, 2]) runs[i]!.then(() => reject(new Error(`worker ${'abc'[i]} stopped consuming`)), (err: Error) => reject(new Error(`worker ${'abc'[i]} failed: ${err.message}`)))
     })
     survivorEnded.catch(() => {})
-    // Wait until all three hold partitions and work is under way.
-    await waitFor('three members with assignments', async () => {
-      const described = await admin.describeGroups([groupId])
-      const members = described.groups[0]?.members ?? []
-      return members.length === 3 && described.groups[0]?.state === 'Stable'
-    }, 60_000)
-    const total = planted.records.length
-    const committed = () => committedTotal(admin, groupId, topics)
-    await waitFor('a third of the records committed', async () => (await committed()) > total / 3, 120_000, 100)
-    workers[1]!.crash()
-    victimSockets.kill()
-    expect(await committed()).toBeLessThan(total)
+    // Wait until all three hold partitions (each has a processor open): the group has settled on three members.
+    await waitFor('all three workers to hold partitions', async () => workers.every((w) => w.stats().partitions > 0), 60_000, 50)
+    armed = true
+    await waitFor('the victim to die inside a flush', async () => crashedAt !== null, 120_000, 50)
+    expect(crashedAt).toBeLessThan(total)
 
     await Promise.race([waitFor('the survivors to commit every partition', () => caughtUp(admin, groupId, topics), 180_000), survivorEnded])
     await workers[0]!.stop()
