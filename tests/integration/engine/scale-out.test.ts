@@ -21,7 +21,10 @@ describe.each(transports())('scale-out (%s): 3 workers in one group over 6 parti
     const { admin, ch } = suite
     const config = engineConfig(prefix, { KAFKA_CLIENT: client, KAFKA_SESSION_TIMEOUT_MS: '6000', FLUSH_MAX_RECORDS: '4000' })
     const planted = plantedStream({ events: EVENTS, seed: 44, start: START, allowedLatenessMs: config.engine.allowedLatenessMs })
-    await produceRecords(kafka, prefix, planted.records, 6)
+    // The topics first, empty: the group settles on three members before there is work, so each
+    // gets its share (with the records already there, the first to join once did nearly all of
+    // it before the others held a partition, and the victim had nothing left to die in).
+    await produceRecords(kafka, prefix, [], 6)
     const groupId = `scale-${prefix}`
     const topics = (['behaviour', 'order', 'inventory'] as const).map((t) => topicOf(prefix, t))
     const victimSockets = killableSockets()
@@ -30,7 +33,7 @@ describe.each(transports())('scale-out (%s): 3 workers in one group over 6 parti
     // The victim dies inside one of its flushes (its range on record, its inserts begun), once a
     // third of the records are committed: mid-run by construction, not by timing (a fast worker
     // once committed everything between two polls of "a third committed").
-    let armed = false // once all three hold partitions
+    let armed = false // once the group has its three members
     let victimInserts = 0
     let crashedAt: number | null = null
     const dieMidFlush = async (): Promise<void> => {
@@ -59,9 +62,14 @@ describe.each(transports())('scale-out (%s): 3 workers in one group over 6 parti
       for (const i of [0, 2]) runs[i]!.then(() => reject(new Error(`worker ${'abc'[i]} stopped consuming`)), (err: Error) => reject(new Error(`worker ${'abc'[i]} failed: ${err.message}`)))
     })
     survivorEnded.catch(() => {})
-    // Wait until all three hold partitions (each has a processor open): the group has settled on three members.
-    await waitFor('all three workers to hold partitions', async () => workers.every((w) => w.stats().partitions > 0), 60_000, 50)
+    // Wait until the group has settled on three members, then produce the work.
+    await waitFor('three members with assignments', async () => {
+      const described = await admin.describeGroups([groupId])
+      const members = described.groups[0]?.members ?? []
+      return members.length === 3 && described.groups[0]?.state === 'Stable'
+    }, 60_000)
     armed = true
+    await produceRecords(kafka, prefix, planted.records, 6)
     await waitFor('the victim to die inside a flush', async () => crashedAt !== null, 120_000, 50)
     expect(crashedAt).toBeLessThan(total)
 
