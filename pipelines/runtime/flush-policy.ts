@@ -81,8 +81,13 @@ export function timedFlushGroups<T extends FlushCandidate>(candidates: Iterable<
   }
   if (due.length === 0) return []
   if (policy.groupMax <= 1) return due.map((c) => [c])
-  const all = [...due, ...ready]
+  return groupsOf([...due, ...ready], policy)
+}
+
+/** Partitions cut into groups of at most `groupMax` (one each when group commits are off). */
+export function groupsOf<T>(items: readonly T[], policy: Pick<FlushPolicy, 'groupMax'>): T[][] {
+  const size = Math.max(1, policy.groupMax)
   const groups: T[][] = []
-  for (let i = 0; i < all.length; i += policy.groupMax) groups.push(all.slice(i, i + policy.groupMax))
+  for (let i = 0; i < items.length; i += size) groups.push(items.slice(i, i + size))
   return groups
 }

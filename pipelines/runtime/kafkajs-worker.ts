@@ -6,7 +6,7 @@ import { ensureTopics } from '../kafka/topics.js'
 import { chunkByMetadata, decodeCheckpoint, encodeCheckpoint, memberOf, type CheckpointMetadata, type GroupDescriptor } from './checkpoint.js'
 import { EngineError, EngineErrorCode } from './errors.js'
 import { FlushExecutor, type MemberCommit } from './flush.js'
-import { overBudget, timedFlushDue, timedFlushGroups, type FlushPolicy } from './flush-policy.js'
+import { groupsOf, overBudget, timedFlushDue, timedFlushGroups, type FlushPolicy } from './flush-policy.js'
 import type { EngineMetrics } from './metrics.js'
 import type { EventTimePolicy, PartitionCheckpoint } from './partition-state.js'
 import type { PipelineDefinition } from './pipeline.js'
@@ -254,10 +254,8 @@ export class KafkaWorker {
       // (one insert per table, as timed flushes do), a pending range that was replayed alone.
       await Promise.all([...this.processors.values()].map((e) => e.inflight))
       const ready = [...this.processors.values()].filter((e) => !e.dead && e.proc.mayFlush && e.proc.pendingRecords > 0)
-      const groupMax = Math.max(1, this.options.flush.groupMax)
-      const grouped = ready.filter((e) => !e.proc.pendingComplete)
-      for (const entry of ready) if (entry.proc.pendingComplete || groupMax === 1) await this.flush(entry)
-      if (groupMax > 1) for (let i = 0; i < grouped.length; i += groupMax) await this.flushGroup(grouped.slice(i, i + groupMax), true)
+      for (const entry of ready) if (entry.proc.pendingComplete) await this.flush(entry)
+      for (const group of groupsOf(ready.filter((e) => !e.proc.pendingComplete), this.options.flush)) await this.flushGroup(group, true)
       await Promise.all([...this.processors.values()].map((e) => e.inflight))
     })
     this.stoppedConsuming = true
