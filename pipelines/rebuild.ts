@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { EventType } from '../schemas/index.js'
-import { eventFromRawFact, insertRows, onClusterClause, RAW_FACT_SELECT, RAW_TABLES, type ClickHouse } from '../sinks/index.js'
+import { onClusterClause, RAW_TABLES, type ClickHouse } from '../sinks/index.js'
 import { activity, gmv, heatmap, inventory, lifecycle, products } from './definitions/index.js'
-import { CubeBuffer } from './runtime/cube-buffer.js'
 import { EngineError, EngineErrorCode } from './runtime/errors.js'
 import type { PipelineDefinition } from './runtime/pipeline.js'
 
@@ -67,12 +66,40 @@ export function rebuildableCube(name: string): RebuildableCube {
   return c
 }
 
+/** `FROM <db>.<stream>_stream` in a view's stored query: where rebuild puts the raw facts instead. */
+const STREAM_FROM = /FROM\s+(?:`?\w+`?\.)?`?(?:behaviour|order|inventory)_stream(?:_local)?`?/
+
+interface StreamView {
+  readonly name: string
+  readonly stream: EventType
+  readonly select: string
+}
+
 /**
- * Recomputes a cube over a time range from the raw fact tables, through the same pipeline code
- * that fills it live: deletes the range from the minute table and its rollups (synchronously),
- * then reads the raw facts hour by hour and inserts the minute rows, which feed the rollups.
- * The result equals what the live pipelines wrote, because the raw facts hold exactly the
- * accepted events (after deduplication and lateness) and every measure is a function of them.
+ * The views that fill a minute table from the stream tables (sql/migrations/0008_stream_views.sql),
+ * with their stored queries, read from the engine: rebuild runs exactly what the live path runs.
+ */
+async function viewsInto(ch: ClickHouse, minute: string): Promise<StreamView[]> {
+  const rs = await ch.client.query({
+    query: "SELECT name, as_select FROM system.tables WHERE database = currentDatabase() AND engine = 'MaterializedView' AND (name LIKE {a:String} OR name LIKE {b:String}) ORDER BY name",
+    query_params: { a: `${minute}\\_from\\_%`, b: `${minute}\\_local\\_from\\_%` },
+    format: 'JSONEachRow',
+  })
+  const views = (await rs.json<{ name: string; as_select: string }>()).map((v) => {
+    const stream = /(behaviour|order|inventory)_stream/.exec(v.as_select)?.[1] as EventType | undefined
+    if (!stream || !STREAM_FROM.test(v.as_select)) throw new EngineError(EngineErrorCode.UNKNOWN_CUBE, `view ${v.name} does not read a stream table; run \`streamcube migrate\``)
+    return { name: v.name, stream, select: v.as_select }
+  })
+  if (views.length === 0) throw new EngineError(EngineErrorCode.UNKNOWN_CUBE, `no view fills ${minute} from the stream tables; run \`streamcube migrate\``)
+  return views
+}
+
+/**
+ * Recomputes a cube over a time range from the raw fact tables, through the same views that fill
+ * it live: deletes the range from the minute table and its rollups (synchronously), then runs
+ * each view's query over the raw facts hour by hour into the minute table, which feeds the
+ * rollups. The result equals what the live pipelines wrote, because the raw facts hold exactly
+ * the accepted events (after deduplication and lateness) and every measure is a function of them.
  */
 export async function rebuildCube(options: RebuildOptions): Promise<RebuildResult> {
   const { ch, log } = options
@@ -101,27 +128,36 @@ export async function rebuildCube(options: RebuildOptions): Promise<RebuildResul
   }
 
   const run = randomUUID().slice(0, 8)
-  const sources = target.pipeline.sources as readonly EventType[]
+  const views = await viewsInto(ch, target.minute)
   let events = 0
   let rows = 0
   for (let start = from; start < to; start += HOUR_MS) {
-    const buffer = new CubeBuffer()
-    for (const type of sources) {
-      const result = await ch.client.query({
-        query: `SELECT ${RAW_FACT_SELECT[type]} FROM ${RAW_TABLES[type]} WHERE event_time >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND event_time < fromUnixTimestamp64Milli({to:Int64}, 'UTC') ORDER BY event_time, event_id`,
-        query_params: { from: start, to: start + HOUR_MS },
-        format: 'JSONEachRow',
+    for (const view of views) {
+      // The live view's own query over the raw facts of this hour instead of a flush's block: the
+      // rebuilt rows are what the live pipeline built, by construction (one definition).
+      const hour = `(SELECT *, toUInt64(18446744073709551615) AS pipes FROM ${RAW_TABLES[view.stream]} WHERE event_time >= fromUnixTimestamp64Milli(${start}, 'UTC') AND event_time < fromUnixTimestamp64Milli(${start + HOUR_MS}, 'UTC'))`
+      const select = view.select.replace(STREAM_FROM, `FROM ${hour}`)
+      // A token per run, hour and view: a retried hour is not counted twice, a later rebuild is not dropped.
+      await ch.client.command({
+        query: `INSERT INTO ${target.minute} ${select}`,
+        clickhouse_settings: { insert_deduplication_token: `rebuild/${run}/${view.name}/${start}`, insert_deduplicate: 1, deduplicate_blocks_in_dependent_materialized_views: 1, async_insert: 0 },
       })
-      for (const raw of await result.json<Record<string, unknown>>()) {
-        target.pipeline.accumulate(eventFromRawFact(type, raw), buffer, { topic: RAW_TABLES[type], partition: 0, offset: '0' })
-        events++
-      }
     }
-    const minuteRows = buffer.tables().get(target.minute) ?? []
-    // A token per run and hour: a retried hour is not counted twice, a later rebuild is not dropped.
-    await insertRows(ch, target.minute, minuteRows, { deduplicationToken: `rebuild/${run}/${target.minute}/${start}`, partialAggregates: true })
-    rows += minuteRows.length
   }
+  for (const type of new Set(views.map((v) => v.stream))) {
+    const rs = await ch.client.query({
+      query: `SELECT count() AS n FROM ${RAW_TABLES[type]} WHERE event_time >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND event_time < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`,
+      query_params: { from, to },
+      format: 'JSONEachRow',
+    })
+    events += Number((await rs.json<{ n: string }>())[0]?.n ?? 0)
+  }
+  const counted = await ch.client.query({
+    query: `SELECT count() AS n FROM ${target.minute} WHERE window_start >= toDateTime({from:UInt32}, 'UTC') AND window_start < toDateTime({to:UInt32}, 'UTC')`,
+    query_params: { from: sec(from), to: sec(to) },
+    format: 'JSONEachRow',
+  })
+  rows = Number((await counted.json<{ n: string }>())[0]?.n ?? 0)
   log.info({ cube: target.name, from: new Date(from).toISOString(), to: new Date(to).toISOString(), events, rows }, 'cube rebuilt')
   return { cube: target.name, from, to, events, rows }
 }

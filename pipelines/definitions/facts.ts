@@ -1,4 +1,4 @@
-import { rawFactRow, RAW_TABLES } from '../../sinks/index.js'
+import { RAW_TABLES } from '../../sinks/index.js'
 import type { PipelineDefinition } from '../runtime/pipeline.js'
 
 /** Raw facts: every accepted event as a row, for ad-hoc queries, oracles and `streamcube rebuild`. */
@@ -7,7 +7,5 @@ export const facts: PipelineDefinition = {
   description: 'every accepted event as a raw fact row (behaviour_events, order_events, inventory_events)',
   sources: ['behaviour', 'order', 'inventory'],
   tables: Object.values(RAW_TABLES),
-  accumulate(e, out, position) {
-    out.append(RAW_TABLES[e.type], rawFactRow(e, position))
-  },
+  bit: 0,
 }

@@ -12,7 +12,6 @@ import { products } from './products.js'
 export const PIPELINES: readonly PipelineDefinition[] = [facts, gmv, activity, heatmap, products, lifecycle, inventory]
 
 export { activity, facts, gmv, heatmap, inventory, lifecycle, products }
-export { allocate } from './gmv.js'
 export { geohash, geohashBounds } from './geohash.js'
 export { HEATMAP_PRECISIONS } from './heatmap.js'
 

@@ -69,8 +69,3 @@ export class CubeBuffer {
 export function add(row: Row, measure: string, n: number): void {
   row[measure] = (row[measure] as number) + n
 }
-
-/** Adds a value to a distinct-count measure (a Set until the flush). */
-export function collect(row: Row, measure: string, value: string): void {
-  ;(row[measure] as Set<string>).add(value)
-}

@@ -3,6 +3,7 @@ import { insertRows, SessionPool, withRetry, type ClickHouse, type Forwarder, ty
 import { byTopicPartition, deduplicationToken, encodeCheckpoint, groupId, groupToken, memberOf, type GroupDescriptor } from './checkpoint.js'
 import type { FlushPlan, SourceRecord } from './processor.js'
 import type { EngineMetrics } from './metrics.js'
+import { STREAM_PIPELINE } from './stream-rows.js'
 
 /** Commits an offset with metadata for one topic-partition (the source's own commit). */
 export type CommitFn = (topic: string, partition: number, offset: string, metadata: string) => Promise<void>
@@ -56,7 +57,8 @@ const forwarded = (plan: FlushPlan, r: SourceRecord) => ({ sourceTopic: plan.top
  * The exactly-once flush protocol (ARCHITECTURE.md):
  *  1. commit offset `first` with metadata {state before, pending: last} — the range is now on record;
  *  2. forward dead letters and late events (acks=all);
- *  3. insert every table's rows with insert_deduplication_token = pipeline/table/topic/partition/first-last;
+ *  3. insert every table's rows with insert_deduplication_token = pipeline/table/topic/partition/first-last
+ *     (the stream rows once per stream: its views fill the cubes, each target dropping a replay);
  *  4. commit last+1 with the state after.
  * A crash anywhere before 4 leaves `pending` behind: the next owner re-reads exactly [first, last],
  * builds the same rows (the processor is a pure function of the records and the carried state)
@@ -164,7 +166,9 @@ export class FlushExecutor {
           if (tableRows.length === 0) continue
           const key = `${pipeline}\u0000${table}`
           let job = tables.get(key)
-          if (!job) tables.set(key, (job = { table, token: alone ? this.rangeToken(pipeline, table, alone) : groupToken(pipeline, table, (group as GroupDescriptor).id), parts: [] }))
+          // Stream rows name the pipeline set: groups running other sets insert other blocks.
+          const name = pipeline === STREAM_PIPELINE ? `${pipeline}.${this.options.pipelineSet}` : pipeline
+          if (!job) tables.set(key, (job = { table, token: alone ? this.rangeToken(name, table, alone) : groupToken(name, table, (group as GroupDescriptor).id), parts: [] }))
           job.parts.push(tableRows)
           n += tableRows.length
         }

@@ -1,5 +1,4 @@
-import type { EventType, TypedEvent } from '../../schemas/index.js'
-import type { CubeBuffer } from './cube-buffer.js'
+import type { EventType } from '../../schemas/index.js'
 
 /** Where an event came from. */
 export interface RecordPosition {
@@ -9,14 +8,17 @@ export interface RecordPosition {
 }
 
 /**
- * A pipeline: which event streams it reads, which tables it writes, and how one accepted event
- * contributes to them. `accumulate` must be a pure function of the event (and its position):
- * replaying the same records must give the same rows, which is what makes replays exact.
+ * A pipeline: which event streams it reads and which tables it fills. Its rows are built by
+ * ClickHouse: the worker inserts each flush's accepted events once per stream (the `<stream>_stream`
+ * tables, sql/migrations/0008_stream_views.sql) and the pipeline's materialized views, which read
+ * only blocks whose `pipes` mask has the pipeline's `bit`, fill its tables. A replay inserts the
+ * same block under the same token, so every view's target drops it again.
  */
 export interface PipelineDefinition {
   readonly name: string
   readonly description: string
   readonly sources: readonly EventType[]
   readonly tables: readonly string[]
-  accumulate(event: TypedEvent, out: CubeBuffer, position: RecordPosition): void
+  /** The pipeline's bit in a stream row's `pipes` mask; its views test it (0008_stream_views.sql). */
+  readonly bit: number
 }

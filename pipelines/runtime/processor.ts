@@ -4,6 +4,7 @@ import { add, CubeBuffer, type Row } from './cube-buffer.js'
 import type { CheckpointMetadata } from './checkpoint.js'
 import { Classification, PartitionState, type EventTimePolicy, type PartitionCheckpoint } from './partition-state.js'
 import type { PipelineDefinition } from './pipeline.js'
+import { pipesMask, STREAM_PIPELINE, STREAM_TABLES, streamRow } from './stream-rows.js'
 
 /** One Kafka record as the engine sees it, whatever the client. */
 export interface SourceRecord {
@@ -37,7 +38,7 @@ export interface FlushPlan {
   /** The state before `first` (committed with `pending` before inserting) and after `last`. */
   readonly before: PartitionCheckpoint
   readonly after: PartitionCheckpoint
-  /** Rows per pipeline and table. */
+  /** Rows per pipeline and table: the stream rows (STREAM_PIPELINE) and the data quality counts. */
   readonly rows: ReadonlyMap<string, ReadonlyMap<string, readonly Row[]>>
   readonly deadLetters: readonly DeadLetter[]
   readonly late: readonly LateRecord[]
@@ -75,15 +76,19 @@ export function pipelineSetId(pipelines: readonly PipelineDefinition[]): string 
 }
 
 /**
- * The engine for one topic-partition: decode → validate → classify by event time → feed every
- * pipeline that reads this stream, buffering partial aggregates until the runner takes a flush.
- * No I/O here: the runner (Kafka, or the generator) moves records in and flush plans out.
+ * The engine for one topic-partition: decode → validate → classify by event time → one stream row
+ * per accepted event (its pipelines' views build the cubes from the flush's block in ClickHouse),
+ * buffered until the runner takes a flush. No I/O here: the runner (Kafka, or the generator)
+ * moves records in and flush plans out.
  */
 export class PartitionProcessor {
   private readonly state: PartitionState
   private readonly pipelines: readonly PipelineDefinition[]
-  /** One buffer per pipeline of this stream, in the order of `pipelines`. */
-  private buffers: CubeBuffer[]
+  /** The `pipes` mask of this stream's pipelines (0: none of the set reads it, no rows). */
+  private readonly pipes: number
+  private readonly streamTable: string
+  /** The accepted events of the current range as stream rows, in offset order. */
+  private streamRows: Row[] = []
   private quality = new CubeBuffer()
   private qualityMinute = -1
   private qualityRows = new Map<string, Row>()
@@ -114,7 +119,8 @@ export class PartitionProcessor {
     committed: bigint | null,
   ) {
     this.pipelines = pipelines.filter((p) => p.sources.includes(type))
-    this.buffers = this.pipelines.map(() => new CubeBuffer())
+    this.pipes = pipesMask(this.pipelines, type)
+    this.streamTable = STREAM_TABLES[type]
     this.pipelineSet = pipelines.map((p) => p.name).sort().join(',')
     this.state = new PartitionState(policy, checkpoint ?? undefined)
     this.before = this.state.checkpoint()
@@ -133,9 +139,7 @@ export class PartitionProcessor {
   }
 
   get bufferedRows(): number {
-    let n = 0
-    for (const b of this.buffers) n += b.size
-    return n + this.deadLetters.length + this.late.length
+    return this.streamRows.length + this.quality.size + this.deadLetters.length + this.late.length
   }
 
   get watermark(): number {
@@ -203,8 +207,9 @@ export class PartitionProcessor {
       }
       if (e.event.eventTime < this.minTime) this.minTime = e.event.eventTime
       if (e.event.eventTime > this.maxTime) this.maxTime = e.event.eventTime
-      // Every accepted event goes to every pipeline of the stream (byPipeline is filled at the flush).
-      for (let i = 0; i < this.pipelines.length; i++) (this.pipelines[i] as PipelineDefinition).accumulate(e, this.buffers[i] as CubeBuffer, position)
+      // One row per accepted event; every pipeline of the stream reads it through its views
+      // (byPipeline is filled at the flush).
+      if (this.pipes !== 0) this.streamRows.push(streamRow(e, position, this.pipes))
     }
     return true
   }
@@ -265,11 +270,9 @@ export class PartitionProcessor {
       this.pendingFlushed = true
     }
     const rows = new Map<string, Map<string, Row[]>>()
-    if (this.counts.accepted > 0) {
-      this.pipelines.forEach((p, i) => {
-        rows.set(p.name, (this.buffers[i] as CubeBuffer).tables())
-        this.counts.byPipeline[p.name] = this.counts.accepted
-      })
+    if (this.streamRows.length > 0) {
+      rows.set(STREAM_PIPELINE, new Map([[this.streamTable, this.streamRows]]))
+      for (const p of this.pipelines) this.counts.byPipeline[p.name] = this.counts.accepted
     }
     rows.set(QUALITY_PIPELINE, this.quality.tables())
     const plan: FlushPlan = {
@@ -286,7 +289,7 @@ export class PartitionProcessor {
       minEventTime: this.minTime,
       maxEventTime: this.maxTime,
     }
-    this.buffers = this.pipelines.map(() => new CubeBuffer())
+    this.streamRows = []
     this.quality = new CubeBuffer()
     this.qualityMinute = -1
     this.qualityRows = new Map()

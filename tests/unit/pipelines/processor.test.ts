@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { allocate, DEFAULT_EVENT_TIME_POLICY, decodeCheckpoint, deduplicationToken, encodeCheckpoint, EventGenerator, PartitionProcessor, PIPELINES, type FlushPlan } from '../../../pipelines/index.js'
+import { DEFAULT_EVENT_TIME_POLICY, decodeCheckpoint, deduplicationToken, encodeCheckpoint, EventGenerator, gmv, PartitionProcessor, pipesMask, PIPELINES, products, type FlushPlan } from '../../../pipelines/index.js'
 import { avroType, createConfluentCodec, createConfluentEncoder, createJsonCodec, jsonEncoder, LOCAL_SCHEMA_IDS, type TypedEvent } from '../../../schemas/index.js'
 import { BOUNDS, START } from '../fixtures.js'
 
@@ -76,15 +76,33 @@ describe('the partition processor', () => {
   })
 })
 
-describe('refund allocation', () => {
-  it('splits cents exactly and deterministically by line value', () => {
-    expect(allocate(100, [1, 1, 1])).toEqual([34, 33, 33])
-    expect(allocate(1000, [300, 700])).toEqual([300, 700])
-    expect(allocate(7, [0, 0])).toEqual([7, 0])
-    for (let i = 0; i < 200; i++) {
-      const weights = Array.from({ length: 1 + (i % 5) }, (_, k) => ((i * 7 + k * 13) % 50) + 1)
-      expect(allocate(i * 3 + 1, weights).reduce((a, b) => a + b, 0)).toBe(i * 3 + 1)
-    }
+describe('stream rows (the views build the cubes from them)', () => {
+  it('are one row per accepted event, in offset order, with the set\'s mask of the pipelines that read the stream', () => {
+    const p = new PartitionProcessor('t.orders', 0, 'order', createJsonCodec('order', { bounds: BOUNDS }), [gmv, products], DEFAULT_EVENT_TIME_POLICY, null, null)
+    for (const r of records.slice(0, 200)) p.handle(r)
+    p.handle({ ...records[199]!, offset: '200' }) // sent again: a duplicate, not a second row
+    const plan = p.takeFlush()!
+    const rows = plan.rows.get('stream')!.get('order_stream')!
+    expect(rows).toHaveLength(plan.counts.accepted)
+    expect(plan.counts.duplicates).toBe(1)
+    expect(new Set(rows.map((r) => r.pipes))).toEqual(new Set([(1 << gmv.bit) | (1 << products.bit)]))
+    expect(rows.map((r) => Number(r.source_offset))).toEqual([...rows.map((r) => Number(r.source_offset))].sort((a, b) => a - b))
+    expect(plan.counts.byPipeline).toEqual({ gmv: plan.counts.accepted, products: plan.counts.accepted })
+  })
+
+  it('are not built for a stream that no pipeline of the set reads', () => {
+    expect(pipesMask(PIPELINES.filter((x) => !x.sources.includes('inventory')), 'inventory')).toBe(0)
+    const inventoryOnly = PIPELINES.filter((x) => x.name === 'inventory')
+    const p = new PartitionProcessor('t.orders', 0, 'order', createJsonCodec('order', { bounds: BOUNDS }), inventoryOnly, DEFAULT_EVENT_TIME_POLICY, null, null)
+    for (const r of records.slice(0, 20)) p.handle(r)
+    const plan = p.takeFlush()!
+    expect(plan.rows.has('stream')).toBe(false)
+    expect(plan.rows.get('quality')!.get('quality_minute')!.length).toBeGreaterThan(0)
+  })
+
+  it('give every pipeline its own bit', () => {
+    expect(new Set(PIPELINES.map((x) => x.bit)).size).toBe(PIPELINES.length)
+    for (const x of PIPELINES) expect(x.bit).toBeLessThan(53)
   })
 })
 
