@@ -8,7 +8,7 @@
  * WARMUP + SECONDS seconds; freshness and flush latency count the last SECONDS only (steady state, not the JIT's
  * and the new tables' first minutes).
  * RUN=generator: the generator as an in-process source (no Kafka).
- * Env: BROKERS, PREFIX, CLIENT, ENCODING, PIPELINES=all|cubes, EVENTS, RATE, SECONDS; tuning
+ * Env: BROKERS, PREFIX, CLIENT, ENCODING, PIPELINES=all|cubes|name,name…, TOTALS=1 (cube totals), EVENTS, RATE, SECONDS; tuning
  * variables (FLUSH_MAX_RECORDS, BUFFER_MAX_RECORDS, …) pass through to the configuration.
  */
 import { execFile } from 'node:child_process'
@@ -17,9 +17,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
 import { pino } from 'pino'
-import { createWorker, EngineMetrics, EventGenerator, PIPELINES, runGeneratorSource } from '../pipelines/index.js'
+import { createWorker, EngineMetrics, EventGenerator, PIPELINES, runGeneratorSource, selectPipelines } from '../pipelines/index.js'
 import { EventTypes, loadConfig } from '../schemas/index.js'
 import { connectClickHouse, migrate } from '../sinks/index.js'
+import { cubeTotals } from './run-common.js'
 
 const env = process.env
 const RUN = env.RUN ?? 'throughput'
@@ -28,7 +29,7 @@ const PREFIX = env.PREFIX ?? 'bench.'
 const BROKERS = env.BROKERS ?? '127.0.0.1:9092'
 const log = pino({ level: 'silent' })
 const dataDir = mkdtempSync(join(tmpdir(), 'bench-chdb-'))
-const pipelines = env.PIPELINES === 'cubes' ? PIPELINES.filter((p) => p.name !== 'facts') : PIPELINES
+const pipelines = env.PIPELINES === 'cubes' ? PIPELINES.filter((p) => p.name !== 'facts') : !env.PIPELINES || env.PIPELINES === 'all' ? PIPELINES : selectPipelines(env.PIPELINES.split(','))
 const url = env.CLICKHOUSE_URL || null
 const database = `bench_${Date.now()}`
 
@@ -89,14 +90,17 @@ async function main(): Promise<Record<string, number | string>> {
     const metrics = new EngineMetrics()
     const worker = createWorker({ config, brokers: BROKERS.split(','), pipelines, groupId, ch, extraConnections, log, metrics })
     if (RUN === 'throughput') {
+      const cpuFrom = process.cpuUsage()
       const t0 = performance.now()
       const running = worker.run()
       while (!(await committedEverything(groupId))) await sleep(100)
-      const rate = (EVENTS * 1000) / (performance.now() - t0)
+      const seconds = (performance.now() - t0) / 1000
+      const cpu = process.cpuUsage(cpuFrom)
+      const rate = EVENTS / seconds
       await worker.stop()
       await running
       const flushes = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'streamcube_flush_seconds')?.values.find((v) => (v as { metricName?: string }).metricName === 'streamcube_flush_seconds_count')?.value ?? 0
-      return { rate, peakRss, baseRss, peakHeap: atPeak.heapTotal, peakExternal: atPeak.external, flushes }
+      return { rate, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRss, baseRss, peakHeap: atPeak.heapTotal, peakExternal: atPeak.external, flushes, ...(env.TOTALS === '1' ? await cubeTotals(ch) : {}) }
     }
     // Freshness: join the group before the load starts (a join is not what freshness measures).
     const running = worker.run()

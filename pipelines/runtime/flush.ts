@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { insertRows, SessionPool, withRetry, type ClickHouse, type Forwarder, type RetryPolicy } from '../../sinks/index.js'
+import { insertRows, insertValues, SessionPool, withRetry, type ClickHouse, type Forwarder, type RetryPolicy } from '../../sinks/index.js'
 import { byTopicPartition, deduplicationToken, encodeCheckpoint, groupId, groupToken, memberOf, type GroupDescriptor } from './checkpoint.js'
 import type { FlushPlan, SourceRecord } from './processor.js'
 import type { EngineMetrics } from './metrics.js'
@@ -23,6 +23,9 @@ interface InsertJob {
   readonly table: string
   readonly token: string
   readonly rows: readonly Record<string, unknown>[]
+  /** Stream rows: value arrays in the order of `columns` (then `rows` is empty). */
+  readonly columns?: readonly string[]
+  readonly values?: readonly (readonly unknown[])[]
 }
 
 export interface FlushExecutorOptions {
@@ -159,22 +162,33 @@ export class FlushExecutor {
     const forwardedAt = performance.now()
     // Each table's parts in plan order; a plan alone's rows are inserted as they are (no copy).
     const tables = new Map<string, { table: string; token: string; parts: (readonly Record<string, unknown>[])[] }>()
+    const streams = new Map<string, { token: string; columns: readonly string[]; parts: (readonly (readonly unknown[])[])[] }>()
+    const tokenOf = (pipeline: string, table: string) => (alone ? this.rangeToken(pipeline, table, alone) : groupToken(pipeline, table, (group as GroupDescriptor).id))
     let n = 0
     for (const plan of plans) {
+      if (plan.stream) {
+        const { table, columns, values } = plan.stream
+        let job = streams.get(table)
+        // Stream rows name the pipeline set: groups running other sets insert other blocks.
+        if (!job) streams.set(table, (job = { token: tokenOf(`${STREAM_PIPELINE}.${this.options.pipelineSet}`, table), columns, parts: [] }))
+        job.parts.push(values)
+        n += values.length
+      }
       for (const [pipeline, byTable] of plan.rows) {
         for (const [table, tableRows] of byTable) {
           if (tableRows.length === 0) continue
           const key = `${pipeline}\u0000${table}`
           let job = tables.get(key)
-          // Stream rows name the pipeline set: groups running other sets insert other blocks.
-          const name = pipeline === STREAM_PIPELINE ? `${pipeline}.${this.options.pipelineSet}` : pipeline
-          if (!job) tables.set(key, (job = { table, token: alone ? this.rangeToken(name, table, alone) : groupToken(name, table, (group as GroupDescriptor).id), parts: [] }))
+          if (!job) tables.set(key, (job = { table, token: tokenOf(pipeline, table), parts: [] }))
           job.parts.push(tableRows)
           n += tableRows.length
         }
       }
     }
-    await this.insertAll([...tables.values()].map((j) => ({ table: j.table, token: j.token, rows: j.parts.length === 1 ? (j.parts[0] as readonly Record<string, unknown>[]) : j.parts.flat() })))
+    await this.insertAll([
+      ...[...streams].map(([table, j]) => ({ table, token: j.token, rows: [], columns: j.columns, values: j.parts.length === 1 ? (j.parts[0] as readonly (readonly unknown[])[]) : j.parts.flat() })),
+      ...[...tables.values()].map((j) => ({ table: j.table, token: j.token, rows: j.parts.length === 1 ? (j.parts[0] as readonly Record<string, unknown>[]) : j.parts.flat() })),
+    ])
     return { forwardedAt, rows: n }
   }
 
@@ -198,7 +212,8 @@ export class FlushExecutor {
    */
   private async insertAll(inserts: InsertJob[]): Promise<void> {
     const metrics = this.options.metrics
-    inserts.sort((a, b) => b.rows.length - a.rows.length)
+    const size = (j: InsertJob) => j.values?.length ?? j.rows.length
+    inserts.sort((a, b) => size(b) - size(a))
     await Promise.all(
       inserts.map(async (job) => {
         const connection = await this.pool.acquire()
@@ -206,7 +221,8 @@ export class FlushExecutor {
         try {
           await this.retrying('insert', async () => {
             await this.options.beforeInsert?.(job.table, job.token)
-            await insertRows(connection, job.table, job.rows, { deduplicationToken: job.token, partialAggregates: true })
+            if (job.columns && job.values) await insertValues(connection, job.table, job.columns, job.values, { deduplicationToken: job.token, partialAggregates: true })
+            else await insertRows(connection, job.table, job.rows, { deduplicationToken: job.token, partialAggregates: true })
           })
           metrics?.insertSeconds.observe({ table: job.table }, (performance.now() - insertStarted) / 1000)
         } finally {

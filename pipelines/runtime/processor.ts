@@ -4,7 +4,7 @@ import { add, CubeBuffer, type Row } from './cube-buffer.js'
 import type { CheckpointMetadata } from './checkpoint.js'
 import { Classification, PartitionState, type EventTimePolicy, type PartitionCheckpoint } from './partition-state.js'
 import type { PipelineDefinition } from './pipeline.js'
-import { pipesMask, STREAM_PIPELINE, STREAM_TABLES, streamRow } from './stream-rows.js'
+import { pipesMask, STREAM_COLUMNS, STREAM_TABLES, streamRow, type StreamBlock } from './stream-rows.js'
 
 /** One Kafka record as the engine sees it, whatever the client. */
 export interface SourceRecord {
@@ -38,7 +38,9 @@ export interface FlushPlan {
   /** The state before `first` (committed with `pending` before inserting) and after `last`. */
   readonly before: PartitionCheckpoint
   readonly after: PartitionCheckpoint
-  /** Rows per pipeline and table: the stream rows (STREAM_PIPELINE) and the data quality counts. */
+  /** The accepted events as rows of their stream table (null: none, or no pipeline of the set reads the stream). */
+  readonly stream: StreamBlock | null
+  /** Rows per pipeline and table inserted as they are: the data quality counts. */
   readonly rows: ReadonlyMap<string, ReadonlyMap<string, readonly Row[]>>
   readonly deadLetters: readonly DeadLetter[]
   readonly late: readonly LateRecord[]
@@ -88,7 +90,7 @@ export class PartitionProcessor {
   private readonly pipes: number
   private readonly streamTable: string
   /** The accepted events of the current range as stream rows, in offset order. */
-  private streamRows: Row[] = []
+  private streamRows: unknown[][] = []
   private quality = new CubeBuffer()
   private qualityMinute = -1
   private qualityRows = new Map<string, Row>()
@@ -270,8 +272,9 @@ export class PartitionProcessor {
       this.pendingFlushed = true
     }
     const rows = new Map<string, Map<string, Row[]>>()
+    let stream: StreamBlock | null = null
     if (this.streamRows.length > 0) {
-      rows.set(STREAM_PIPELINE, new Map([[this.streamTable, this.streamRows]]))
+      stream = { table: this.streamTable, columns: STREAM_COLUMNS[this.type], values: this.streamRows }
       for (const p of this.pipelines) this.counts.byPipeline[p.name] = this.counts.accepted
     }
     rows.set(QUALITY_PIPELINE, this.quality.tables())
@@ -282,6 +285,7 @@ export class PartitionProcessor {
       last: this.last,
       before: this.before,
       after: this.state.checkpoint(),
+      stream,
       rows,
       deadLetters: this.deadLetters,
       late: this.late,

@@ -1,5 +1,5 @@
 import type { EventType, TypedEvent } from '../../schemas/index.js'
-import { rawFactRow } from '../../sinks/index.js'
+import { RAW_FACT_COLUMNS, rawFactValues } from '../../sinks/index.js'
 import type { PipelineDefinition, RecordPosition } from './pipeline.js'
 
 /** The Null tables a flush inserts its accepted events into, one per stream; views fill the cubes. */
@@ -18,9 +18,23 @@ export function pipesMask(pipelines: readonly PipelineDefinition[], type: EventT
   return mask
 }
 
-/** One accepted event as a row of its stream table: the raw fact columns and the set's mask. */
-export function streamRow(e: TypedEvent, position: RecordPosition, pipes: number): Record<string, unknown> {
-  const row = rawFactRow(e, position)
-  row.pipes = pipes
-  return row
+/** Each stream table's columns: the raw fact columns, then the mask. */
+export const STREAM_COLUMNS: Readonly<Record<EventType, readonly string[]>> = {
+  behaviour: [...RAW_FACT_COLUMNS.behaviour, 'pipes'],
+  order: [...RAW_FACT_COLUMNS.order, 'pipes'],
+  inventory: [...RAW_FACT_COLUMNS.inventory, 'pipes'],
+}
+
+/** A flush's stream rows for one stream table, as value arrays in the order of `columns`. */
+export interface StreamBlock {
+  readonly table: string
+  readonly columns: readonly string[]
+  readonly values: readonly (readonly unknown[])[]
+}
+
+/** One accepted event as a row of its stream table (values in STREAM_COLUMNS order): the raw fact values and the set's mask. */
+export function streamRow(e: TypedEvent, position: RecordPosition, pipes: number): unknown[] {
+  const values = rawFactValues(e, position)
+  values.push(pipes)
+  return values
 }

@@ -39,6 +39,19 @@ export async function insertRows(ch: ClickHouse, table: string, rows: readonly R
   )
 }
 
+/**
+ * Inserts rows given as value arrays in the order of `columns` (the engine's stream blocks: one
+ * array per event, no object and no key walk), as JSONCompactEachRow, with the sink's settings
+ * (see insertRows). On the embedded engine the whole batch is one native JSON.stringify.
+ */
+export async function insertValues(ch: ClickHouse, table: string, columns: readonly string[], values: readonly (readonly unknown[])[], options: InsertOptions = {}): Promise<void> {
+  if (values.length === 0) return
+  if (ch.rawInsert) return insertEncoded(ch, table, { format: 'JSONCompactEachRow', columns, values: Buffer.from(JSON.stringify(values).slice(1, -1)), rows: values.length }, options)
+  await wrapInsertError(table, values.length, options, () =>
+    ch.client.insert({ table, columns: columns as [string, ...string[]], values: values as unknown[][], format: 'JSONCompactEachRow', clickhouse_settings: sinkSettings(options) }),
+  )
+}
+
 /** A batch of rows as insert bytes: JSONCompactEachRow with its columns when they share one shape, else JSONEachRow. */
 export interface EncodedRows {
   readonly format: 'JSONEachRow' | 'JSONCompactEachRow'

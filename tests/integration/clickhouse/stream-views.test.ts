@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PIPELINES, STREAM_TABLES, gmv, activity, streamRow } from '../../../pipelines/index.js'
+import { PIPELINES, STREAM_COLUMNS, STREAM_TABLES, gmv, activity, streamRow } from '../../../pipelines/index.js'
 import type { OrderEvent } from '../../../schemas/index.js'
-import { insertRows, migrate, type ClickHouse } from '../../../sinks/index.js'
+import { insertValues, migrate, type ClickHouse } from '../../../sinks/index.js'
 import { openTestClickHouse } from '../../services/clickhouse.js'
 
 const T0 = Date.UTC(2026, 10, 20, 4, 0, 0)
@@ -63,14 +63,14 @@ describe('the stream views (cubes built by ClickHouse from a flush block)', () =
     ]
     for (const [name, lines, refund, expected] of cases) {
       const e = order('refunded', lines.map(([c, q, p]) => [`${name}-${c}`, q, p]), refund)
-      await insertRows(ch, 'order_stream', rowsOf([e], 1 << gmv.bit), { deduplicationToken: `split/${name}` })
+      await insertValues(ch, 'order_stream', STREAM_COLUMNS.order, rowsOf([e], 1 << gmv.bit), { deduplicationToken: `split/${name}` })
       const got = await query<{ category_id: string; r: string }>(ch, `SELECT category_id, sum(refund_cents) r FROM gmv_minute WHERE category_id LIKE '${name}-%' GROUP BY category_id ORDER BY category_id`)
       expect({ name, shares: got.map((g) => Number(g.r)) }).toEqual({ name, shares: expected })
     }
     // Many odd splits add up to the refund exactly.
     const many = Array.from({ length: 300 }, (_, i) => order('refunded', Array.from({ length: 1 + (i % 5) }, (_, k) => [`many-${k}`, 1 + (k % 3), ((i * 7 + k * 13) % 50) + 1] as [string, number, number]), i * 3 + 1))
     for (const e of many) e.amountCents = Math.max(e.amountCents, e.refundCents ?? 0)
-    await insertRows(ch, 'order_stream', rowsOf(many, 1 << gmv.bit), { deduplicationToken: 'split/many' })
+    await insertValues(ch, 'order_stream', STREAM_COLUMNS.order, rowsOf(many, 1 << gmv.bit), { deduplicationToken: 'split/many' })
     const [total] = await query<{ r: string }>(ch, "SELECT sum(refund_cents) r FROM gmv_minute WHERE category_id LIKE 'many-%'")
     expect(Number(total?.r)).toBe(many.reduce((a, e) => a + (e.refundCents ?? 0), 0))
   })
@@ -84,11 +84,11 @@ describe('the stream views (cubes built by ClickHouse from a flush block)', () =
       const [h] = await query<{ g: string }>(ch, `SELECT sum(gmv_cents) g FROM gmv_hour WHERE category_id = 'mask'`)
       return { gmv: Number(g?.g ?? 0), orders: Number(a?.n ?? 0), gmvHour: Number(h?.g ?? 0) }
     }
-    await insertRows(ch, 'order_stream', activityOnly, { deduplicationToken: 'mask/1' })
+    await insertValues(ch, 'order_stream', STREAM_COLUMNS.order, activityOnly, { deduplicationToken: 'mask/1' })
     expect(await read()).toEqual({ gmv: 0, orders: 1, gmvHour: 0 })
     const both = rowsOf(events, (1 << activity.bit) | (1 << gmv.bit))
-    await insertRows(ch, 'order_stream', both, { deduplicationToken: 'mask/2' })
-    await insertRows(ch, 'order_stream', both, { deduplicationToken: 'mask/2' })
+    await insertValues(ch, 'order_stream', STREAM_COLUMNS.order, both, { deduplicationToken: 'mask/2' })
+    await insertValues(ch, 'order_stream', STREAM_COLUMNS.order, both, { deduplicationToken: 'mask/2' })
     expect(await read()).toEqual({ gmv: 1000, orders: 2, gmvHour: 1000 })
   })
 })

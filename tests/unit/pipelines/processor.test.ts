@@ -18,7 +18,7 @@ describe('the partition processor', () => {
   it('is a pure function of the records: the same range gives the same rows', () => {
     const a = run(0, 999, null, null)
     const b = run(0, 999, null, null)
-    expect(JSON.stringify([...a.rows].map(([k, v]) => [k, [...v]]))).toBe(JSON.stringify([...b.rows].map(([k, v]) => [k, [...v]])))
+    expect(JSON.stringify([a.stream, [...a.rows].map(([k, v]) => [k, [...v]])])).toBe(JSON.stringify([b.stream, [...b.rows].map(([k, v]) => [k, [...v]])]))
     expect(a.first).toBe('0')
     expect(a.last).toBe('999')
   })
@@ -36,7 +36,7 @@ describe('the partition processor', () => {
     expect(p.pendingComplete).toBe(true)
     const replay = p.takeFlush()!
     expect([replay.first, replay.last]).toEqual([second.first, second.last])
-    expect(JSON.stringify([...replay.rows].map(([k, v]) => [k, [...v]]))).toBe(JSON.stringify([...second.rows].map(([k, v]) => [k, [...v]])))
+    expect(JSON.stringify([replay.stream, [...replay.rows].map(([k, v]) => [k, [...v]])])).toBe(JSON.stringify([second.stream, [...second.rows].map(([k, v]) => [k, [...v]])]))
   })
 
   it('refuses to cut a pending range short', () => {
@@ -82,11 +82,14 @@ describe('stream rows (the views build the cubes from them)', () => {
     for (const r of records.slice(0, 200)) p.handle(r)
     p.handle({ ...records[199]!, offset: '200' }) // sent again: a duplicate, not a second row
     const plan = p.takeFlush()!
-    const rows = plan.rows.get('stream')!.get('order_stream')!
-    expect(rows).toHaveLength(plan.counts.accepted)
+    expect(plan.stream?.table).toBe('order_stream')
+    const column = (name: string) => plan.stream!.values.map((v) => v[plan.stream!.columns.indexOf(name)])
+    expect(plan.stream!.values).toHaveLength(plan.counts.accepted)
     expect(plan.counts.duplicates).toBe(1)
-    expect(new Set(rows.map((r) => r.pipes))).toEqual(new Set([(1 << gmv.bit) | (1 << products.bit)]))
-    expect(rows.map((r) => Number(r.source_offset))).toEqual([...rows.map((r) => Number(r.source_offset))].sort((a, b) => a - b))
+    expect(new Set(column('pipes'))).toEqual(new Set([(1 << gmv.bit) | (1 << products.bit)]))
+    const offsets = column('source_offset').map(Number)
+    expect(offsets).toEqual([...offsets].sort((a, b) => a - b))
+    for (const v of plan.stream!.values) expect(v).toHaveLength(plan.stream!.columns.length)
     expect(plan.counts.byPipeline).toEqual({ gmv: plan.counts.accepted, products: plan.counts.accepted })
   })
 
@@ -96,7 +99,7 @@ describe('stream rows (the views build the cubes from them)', () => {
     const p = new PartitionProcessor('t.orders', 0, 'order', createJsonCodec('order', { bounds: BOUNDS }), inventoryOnly, DEFAULT_EVENT_TIME_POLICY, null, null)
     for (const r of records.slice(0, 20)) p.handle(r)
     const plan = p.takeFlush()!
-    expect(plan.rows.has('stream')).toBe(false)
+    expect(plan.stream).toBeNull()
     expect(plan.rows.get('quality')!.get('quality_minute')!.length).toBeGreaterThan(0)
   })
 

@@ -1,0 +1,27 @@
+import type { ClickHouse } from '../sinks/index.js'
+
+/** Samples the process's RSS every 50 ms; stop() returns the peak (bytes). */
+export function peakRssSampler(): { stop(): number } {
+  let peak = process.memoryUsage().rss
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss)
+  }, 50)
+  return {
+    stop() {
+      clearInterval(timer)
+      return Math.max(peak, process.memoryUsage().rss)
+    },
+  }
+}
+
+/** What the cubes and raw facts hold, for the bench's check against the generator's truth. */
+export async function cubeTotals(ch: ClickHouse): Promise<{ gmv: number; facts: number; activityEvents: number }> {
+  const rs = await ch.client.query({
+    query: `SELECT (SELECT sum(gmv_cents) FROM gmv_minute) AS gmv,
+                   (SELECT count() FROM behaviour_events) + (SELECT count() FROM order_events) + (SELECT count() FROM inventory_events) AS facts,
+                   (SELECT sum(events) FROM activity_minute) AS activity`,
+    format: 'JSONEachRow',
+  })
+  const [r] = await rs.json<{ gmv: string; facts: string; activity: string }>()
+  return { gmv: Number(r?.gmv ?? 0), facts: Number(r?.facts ?? 0), activityEvents: Number(r?.activity ?? 0) }
+}

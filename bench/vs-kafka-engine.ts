@@ -1,0 +1,180 @@
+/**
+ * Question: is streamcube faster than what a ClickHouse user builds instead — Kafka table engines
+ * with materialized views — on the same cubes from the same pre-filled topics, and is it still
+ * exact where the anchor is not?
+ *
+ * The anchor (bench/kafka-engine-run.ts): ClickHouse's Kafka engine (JSONEachRow,
+ * kafka_flush_interval_ms = 500, 1 and 2 consumers per topic) in the same embedded engine, its
+ * views mapping the JSON onto the same stream tables, so the same views of sql/migrations build
+ * the same cubes (every cube streamcube has: each is a view over the stream tables). It has no
+ * deduplication by event id and no event-time lateness: re-sent records and late events count.
+ * streamcube (bench/engine-run.ts): one worker process, kafkajs, JSON, the same pipelines.
+ * Each run is a process of its own, one after another, on the same topics (its own consumer
+ * group); the clock runs until the group has committed every partition to its end. Per side:
+ * records/s, CPU seconds per 100k records (all threads of the process), peak RSS, and GMV,
+ * raw facts and activity events against the generator's truth.
+ *
+ * The topics: BENCH_EVENTS (default 382000) generated events, 2 % of them re-sent, 40 paid orders
+ * a day older than the stream sent at its end (too late for the allowed lateness), 30 malformed
+ * records; 6 partitions per topic, local broker (or KAFKA_BROKERS).
+ * Run: npx tsx bench/vs-kafka-engine.ts   (BENCH_SIDES=anchor1,anchor2,streamcube,rdkafka to choose)
+ */
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs'
+import { EventGenerator, type GeneratedRecord } from '../pipelines/index.js'
+import { EventTypes, jsonEncoder, type OrderEvent } from '../schemas/index.js'
+import { startLocalBroker } from '../scripts/kafka/broker.js'
+import { fmt, machine, writeSection } from './report.js'
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 382_000)
+const SIDES = (process.env.BENCH_SIDES ?? 'anchor1,anchor2,streamcube').split(',')
+const PARTITIONS = 6
+const START = Date.now() - 2 * 86_400_000
+const CONFIGS = [
+  { name: 'facts + gmv + activity', pipelines: 'facts,gmv,activity' },
+  { name: 'all pipelines', pipelines: 'facts,gmv,activity,heatmap,products,lifecycle,inventory' },
+]
+
+let brokers = process.env.KAFKA_BROKERS
+let stopBroker = async () => {}
+let brokerNote = `KAFKA_BROKERS=${brokers}`
+if (!brokers) {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-kafka-'))
+  const b = await startLocalBroker({ dataDir: dir, partitions: PARTITIONS })
+  brokers = b.brokers
+  brokerNote = `local Kafka ${b.version} on the same machine (-Xmx512m)`
+  stopBroker = async () => {
+    await b.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+const kafka = new Kafka({ clientId: 'bench', brokers: [brokers], logLevel: logLevel.NOTHING })
+
+interface Truth {
+  records: number
+  facts: number
+  gmv: number
+  activityEvents: number
+  duplicates: number
+  late: number
+  malformed: number
+}
+
+const lineValue = (o: OrderEvent) => o.lines.reduce((a, l) => a + l.qty * l.unitPriceCents, 0)
+
+/** Fills the topics with generated events and planted faults; returns what an exact engine must count. */
+async function prefill(prefix: string): Promise<Truth> {
+  const admin = kafka.admin()
+  await admin.connect()
+  await admin.createTopics({ waitForLeaders: true, topics: Object.values(EventTypes).map((t) => ({ topic: `${prefix}${t.topic}`, numPartitions: PARTITIONS })) })
+  await admin.disconnect()
+  const generated: GeneratedRecord[] = new EventGenerator({ seed: 1, start: START }).take(EVENTS)
+  const truth: Truth = { records: 0, facts: generated.length, gmv: 0, activityEvents: 0, duplicates: 0, late: 0, malformed: 0 }
+  const out: { topic: string; key: string; value: Buffer }[] = []
+  const lateOrders: OrderEvent[] = []
+  generated.forEach((g, i) => {
+    const topic = `${prefix}${EventTypes[g.type].topic}`
+    const value = jsonEncoder.encode(g.event)
+    out.push({ topic, key: g.key, value })
+    if (g.event.type === 'order') {
+      const o = g.event.event
+      if (o.status === 'paid') {
+        truth.gmv += lineValue(o)
+        if (lateOrders.length < 40 && i % 97 === 0) lateOrders.push({ ...o, eventId: `${o.eventId}-late`, orderId: `${o.orderId}-late`, eventTime: START - 86_400_000 })
+      }
+      if (o.status === 'created') truth.activityEvents++
+    } else if (g.event.type === 'behaviour') truth.activityEvents++
+    if (i % 50 === 49) {
+      out.push({ topic, key: g.key, value })
+      truth.duplicates++
+    }
+    if (i % Math.floor(generated.length / 30) === 7 && truth.malformed < 30) {
+      out.push({ topic, key: g.key, value: truth.malformed % 2 === 0 ? value.subarray(0, value.length >> 1) : Buffer.from([0xff, 0xfe, 0x00, 0x41]) })
+      truth.malformed++
+    }
+  })
+  for (const o of lateOrders) out.push({ topic: `${prefix}${EventTypes.order.topic}`, key: o.orderId, value: jsonEncoder.encode({ type: 'order', event: o }) })
+  truth.late = lateOrders.length
+  truth.records = out.length
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, maxInFlightRequests: 1 })
+  await producer.connect()
+  for (let i = 0; i < out.length; i += 5000) {
+    const byTopic = new Map<string, { key: string; value: Buffer }[]>()
+    for (const r of out.slice(i, i + 5000)) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), { key: r.key, value: r.value }])
+    await producer.sendBatch({ acks: -1, compression: CompressionTypes.None, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) })
+  }
+  await producer.disconnect()
+  return truth
+}
+
+interface RunResult {
+  seconds: number
+  cpuSeconds: number
+  peakRss: number
+  gmv: number
+  facts: number
+  activityEvents: number
+}
+
+function child(script: string, env: Record<string, string>): Promise<RunResult> {
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', new URL(script, import.meta.url).pathname], { env: { ...process.env, ...env }, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`${script}: ${err.message}\n${stderr}`))
+      resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as RunResult)
+    }),
+  )
+}
+
+function side(name: string, prefix: string, pipelines: string, records: number): Promise<RunResult> {
+  const common = { BROKERS: brokers as string, PREFIX: prefix, PIPELINES: pipelines }
+  if (name.startsWith('anchor')) return child('./kafka-engine-run.ts', { ...common, CONSUMERS: name.slice('anchor'.length) })
+  return child('./engine-run.ts', { ...common, RUN: 'throughput', TOTALS: '1', EVENTS: String(records), CLIENT: name === 'rdkafka' ? 'rdkafka' : 'kafkajs', ENCODING: 'json', LOG_LEVEL: 'silent' })
+}
+
+const label: Record<string, string> = { anchor1: 'Kafka engine + MVs, 1 consumer', anchor2: 'Kafka engine + MVs, 2 consumers', streamcube: 'streamcube (kafkajs, JSON)', rdkafka: 'streamcube (node-rdkafka, JSON)' }
+const pct = (x: number, truth: number) => (truth === 0 ? 'n/a' : `${x === truth ? '±0' : `${x > truth ? '+' : ''}${(((x - truth) / truth) * 100).toFixed(2)}`} %`)
+
+const lines: string[] = []
+try {
+  const prefix = `vs${Date.now().toString(36)}.`
+  const truth = await prefill(prefix)
+  console.log(`topics filled: ${fmt(truth.records)} records (${fmt(truth.facts)} events, ${truth.duplicates} re-sent, ${truth.late} too late, ${truth.malformed} malformed)`)
+  for (const config of CONFIGS) {
+    lines.push(`| ${config.name} | | | | | | |`)
+    const results = new Map<string, RunResult>()
+    for (const s of SIDES) {
+      const r = await side(s, prefix, config.pipelines, truth.records)
+      results.set(s, r)
+      const row = `| ${label[s] ?? s} | ${fmt(truth.records / r.seconds)} | ${((r.cpuSeconds * 100_000) / truth.records).toFixed(2)} | ${fmt(r.peakRss / 2 ** 20)} MB | ${pct(r.gmv, truth.gmv)} | ${pct(r.facts, truth.facts)} | ${pct(r.activityEvents, truth.activityEvents)} |`
+      lines.push(row)
+      console.log(config.name, row)
+    }
+    const anchors = [...results].filter(([k]) => k.startsWith('anchor')).map(([, r]) => r)
+    const best = anchors.sort((a, b) => a.seconds - b.seconds)[0]
+    const ours = results.get('streamcube')
+    if (best && ours) {
+      const ratio = `| → streamcube / best anchor | ${(best.seconds / ours.seconds).toFixed(2)}× | ${(ours.cpuSeconds / best.cpuSeconds).toFixed(2)}× | ${(ours.peakRss / best.peakRss).toFixed(2)}× | | | |`
+      lines.push(ratio)
+      console.log(config.name, ratio)
+    }
+  }
+  if (SIDES.join(',') === 'anchor1,anchor2,streamcube' || process.env.BENCH_WRITE === '1') {
+    writeSection(
+      'vs-kafka-engine',
+      `### streamcube against ClickHouse's Kafka engine + materialized views, same topics, same cubes
+Command: \`npx tsx bench/vs-kafka-engine.ts\` — ${machine()}; ${brokerNote}; embedded ClickHouse (chDB).
+Topics: ${fmt(truth.records)} JSON records (${fmt(truth.facts)} generated events, ${truth.duplicates} re-sent, ${truth.late} paid orders a day too late, ${truth.malformed} malformed), 6 partitions per topic. Each run is a process of its own; the clock stops when its consumer group has committed every partition.
+CPU is all threads of the process (JS, the engine's inserts, views and merges, librdkafka's threads for the anchor); the broker runs on the same 2 cores.
+Truth columns: the cubes' GMV (\`gmv_minute\`), raw fact rows and activity events against the generator's distinct events (re-sent records and late events excluded).
+
+| side | records/s | CPU s per 100k | peak RSS | GMV vs truth | raw facts vs truth | activity vs truth |
+|---|---:|---:|---:|---:|---:|---:|
+${lines.join('\n')}`,
+    )
+  }
+} finally {
+  await stopBroker()
+}
