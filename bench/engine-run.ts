@@ -20,7 +20,7 @@ import { pino } from 'pino'
 import { createWorker, EngineMetrics, EventGenerator, PIPELINES, runGeneratorSource, selectPipelines } from '../pipelines/index.js'
 import { EventTypes, loadConfig } from '../schemas/index.js'
 import { connectClickHouse, migrate } from '../sinks/index.js'
-import { cubeTotals } from './run-common.js'
+import { cubeTotals, threadCpu } from './run-common.js'
 
 const env = process.env
 const RUN = env.RUN ?? 'throughput'
@@ -58,7 +58,7 @@ async function committedEverything(groupId: string): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function main(): Promise<Record<string, number | string>> {
+async function main(): Promise<Record<string, unknown>> {
   const ch = await connectClickHouse({ url, database, dataDir })
   await migrate(ch)
   const extraConnections = [await connectClickHouse({ url, database, dataDir })]
@@ -100,7 +100,7 @@ async function main(): Promise<Record<string, number | string>> {
       await worker.stop()
       await running
       const flushes = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'streamcube_flush_seconds')?.values.find((v) => (v as { metricName?: string }).metricName === 'streamcube_flush_seconds_count')?.value ?? 0
-      return { rate, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRss, baseRss, peakHeap: atPeak.heapTotal, peakExternal: atPeak.external, flushes, ...(env.TOTALS === '1' ? await cubeTotals(ch) : {}) }
+      return { rate, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRss, baseRss, peakHeap: atPeak.heapTotal, peakExternal: atPeak.external, flushes, threads: threadCpu(), ...(env.TOTALS === '1' ? await cubeTotals(ch) : {}) }
     }
     // Freshness: join the group before the load starts (a join is not what freshness measures).
     const running = worker.run()

@@ -16,7 +16,7 @@ import { Kafka, logLevel } from 'kafkajs'
 import { pipesMask, selectPipelines } from '../pipelines/index.js'
 import { EventTypes, type EventType } from '../schemas/index.js'
 import { connectClickHouse, migrate } from '../sinks/index.js'
-import { cubeTotals, peakRssSampler } from './run-common.js'
+import { cubeTotals, peakRssSampler, threadCpu } from './run-common.js'
 
 const env = process.env
 const BROKERS = env.BROKERS ?? '127.0.0.1:9092'
@@ -58,7 +58,7 @@ async function committedEverything(topics: readonly string[]): Promise<boolean> 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function main(): Promise<Record<string, number | string>> {
+async function main(): Promise<Record<string, unknown>> {
   await admin.connect()
   const ch = await connectClickHouse({ url: null, database: 'anchor', dataDir })
   try {
@@ -82,7 +82,8 @@ async function main(): Promise<Record<string, number | string>> {
     const cpu = process.cpuUsage(cpuFrom)
     const peakRss = rss.stop()
     for (const type of types) await ch.client.command({ query: `DROP TABLE kafka_${type}_mv` })
-    return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRss, ...(await cubeTotals(ch)) }
+    const threads = threadCpu()
+    return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRss, threads, ...(await cubeTotals(ch)) }
   } finally {
     await ch.close()
     await admin.disconnect()

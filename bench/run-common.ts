@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs'
 import type { ClickHouse } from '../sinks/index.js'
 
 /** Samples the process's RSS every 50 ms; stop() returns the peak (bytes). */
@@ -24,4 +25,32 @@ export async function cubeTotals(ch: ClickHouse): Promise<{ gmv: number; facts: 
   })
   const [r] = await rs.json<{ gmv: string; facts: string; activity: string }>()
   return { gmv: Number(r?.gmv ?? 0), facts: Number(r?.facts ?? 0), activityEvents: Number(r?.activity ?? 0) }
+}
+
+/**
+ * CPU seconds of this process's threads so far, by thread name (Linux /proc): the JS main thread
+ * is the process's own name (`node`), the embedded engine's pools have names of their own.
+ */
+export function threadCpu(): Record<string, number> {
+  const out: Record<string, number> = {}
+  const tick = 100 // USER_HZ
+  let tasks: string[] = []
+  try {
+    tasks = readdirSync('/proc/self/task')
+  } catch {
+    return out
+  }
+  for (const tid of tasks) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const cpu = (Number(fields[11]) + Number(fields[12])) / tick
+      const key = tid === String(process.pid) ? 'main (JS)' : name.replace(/[0-9]+$/, '')
+      out[key] = (out[key] ?? 0) + cpu
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return out
 }

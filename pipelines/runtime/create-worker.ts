@@ -31,7 +31,7 @@ export function policyFor(config: Pick<Config, 'engine'>): EventTimePolicy {
 
 export function flushPolicyFor(config: Pick<Config, 'engine'>): FlushPolicy {
   const e = config.engine
-  return { intervalMs: e.flushIntervalMs, catchUpIntervalMs: e.catchUpFlushIntervalMs, catchUpLag: e.catchUpLag, maxRecords: e.flushMaxRecords, bufferMaxRecords: e.bufferMaxRecords, groupMax: e.flushGroupMax }
+  return { intervalMs: e.flushIntervalMs, catchUpIntervalMs: e.catchUpFlushIntervalMs, catchUpLag: e.catchUpLag, maxRecords: e.flushMaxRecords, bufferMaxRecords: e.bufferMaxRecords, bufferMaxBytes: e.bufferMaxBytes, groupMax: e.flushGroupMax }
 }
 
 /** The default consumer group of a pipeline set: `streamcube` for all, `streamcube.<names>` for a subset. */

@@ -10,8 +10,10 @@
  *  - a partition that is behind (its lag at the last batch ≥ `catchUpLag` records) flushes every
  *    `catchUpIntervalMs`: the data is already stale, and larger flushes let the worker catch up;
  *  - any partition flushes at `maxRecords` buffered records;
- *  - the worker as a whole holds at most `bufferMaxRecords` unflushed records: over it, the
- *    partition with the most buffered records flushes (bounded memory, whatever the partition count);
+ *  - the worker as a whole holds at most `bufferMaxRecords` unflushed records and
+ *    `bufferMaxBytes` unflushed record bytes (the records' values: what the flush will insert
+ *    is about that size): over either, the partitions holding the most bytes flush (bounded
+ *    memory, whatever the partition count and the record size);
  *  - timed flushes are group commits: when any caught-up partition's timed flush is due, every
  *    caught-up partition with records flushes with it, up to `groupMax` partitions in one insert
  *    per table (FlushExecutor.executeGroup). The fixed price per insert is then paid once per
@@ -24,6 +26,8 @@ export interface FlushPolicy {
   readonly catchUpLag: number
   readonly maxRecords: number
   readonly bufferMaxRecords: number
+  /** The worker-wide budget of unflushed record bytes. */
+  readonly bufferMaxBytes: number
   /** At most this many partitions per group flush; 1: every partition flushes on its own. */
   readonly groupMax: number
 }
@@ -48,20 +52,31 @@ export function timedFlushDue(c: FlushCandidate, now: number, policy: FlushPolic
   return c.pending > 0 && now - c.lastFlush >= flushIntervalFor(c.lag, policy)
 }
 
+/** A partition as the memory budget sees it: its records and their bytes (record values). */
+export interface BudgetCandidate extends FlushCandidate {
+  readonly pendingBytes: number
+}
+
 /**
- * The candidates to flush, largest first, until the worker's buffered records fall to the budget
- * (empty while it is within budget).
+ * The candidates to flush, most bytes first, until the worker's buffered records and bytes both
+ * fall within the budget (empty while they are).
  */
-export function overBudget<T extends FlushCandidate>(candidates: Iterable<T>, policy: FlushPolicy): T[] {
+export function overBudget<T extends BudgetCandidate>(candidates: Iterable<T>, policy: Pick<FlushPolicy, 'bufferMaxRecords' | 'bufferMaxBytes'>): T[] {
   const list = [...candidates]
-  let total = 0
-  for (const c of list) total += c.pending
-  if (total <= policy.bufferMaxRecords) return []
+  let records = 0
+  let bytes = 0
+  for (const c of list) {
+    records += c.pending
+    bytes += c.pendingBytes
+  }
+  const over = () => records > policy.bufferMaxRecords || bytes > policy.bufferMaxBytes
+  if (!over()) return []
   const out: T[] = []
-  for (const c of list.filter((x) => x.pending > 0).sort((a, b) => b.pending - a.pending)) {
-    if (total <= policy.bufferMaxRecords) break
+  for (const c of list.filter((x) => x.pending > 0).sort((a, b) => b.pendingBytes - a.pendingBytes || b.pending - a.pending)) {
+    if (!over()) break
     out.push(c)
-    total -= c.pending
+    records -= c.pending
+    bytes -= c.pendingBytes
   }
   return out
 }

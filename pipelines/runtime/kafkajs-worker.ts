@@ -271,16 +271,18 @@ export class KafkaWorker {
   }
 
   /** What the worker holds in memory now (for metrics and for tests of bounded memory). */
-  stats(): { partitions: number; bufferedRecords: number; bufferedRows: number; rememberedIds: number } {
+  stats(): { partitions: number; bufferedRecords: number; bufferedBytes: number; bufferedRows: number; rememberedIds: number } {
     let bufferedRecords = 0
+    let bufferedBytes = 0
     let bufferedRows = 0
     let rememberedIds = 0
     for (const { proc } of this.processors.values()) {
       bufferedRecords += proc.pendingRecords
+      bufferedBytes += proc.pendingBytes
       bufferedRows += proc.bufferedRows
       rememberedIds += proc.rememberedIds
     }
-    return { partitions: this.processors.size, bufferedRecords, bufferedRows, rememberedIds }
+    return { partitions: this.processors.size, bufferedRecords, bufferedBytes, bufferedRows, rememberedIds }
   }
 
   /**
@@ -683,7 +685,7 @@ export class KafkaWorker {
   }
 
   private candidate(entry: PartitionEntry) {
-    return { entry, pending: entry.proc.pendingRecords, lag: entry.lag, lastFlush: entry.lastFlush }
+    return { entry, pending: entry.proc.pendingRecords, pendingBytes: entry.proc.pendingBytes, lag: entry.lag, lastFlush: entry.lastFlush }
   }
 
   /** The live partitions that may flush now (not replaying a pending range short of its end). */

@@ -140,6 +140,13 @@ export class PartitionProcessor {
     return this.counts.records
   }
 
+  /** The bytes of the records (values) taken since the last flush: the worker's memory budget counts them. */
+  get pendingBytes(): number {
+    return this.bytes
+  }
+
+  private bytes = 0
+
   get bufferedRows(): number {
     return this.streamRows.length + this.quality.size + this.deadLetters.length + this.late.length
   }
@@ -175,6 +182,7 @@ export class PartitionProcessor {
     }
     this.last = record.offset
     this.counts.records++
+    this.bytes += record.value?.length ?? 0
     const ms = Number(record.timestamp)
     const minute = Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 60_000) * 60 : 0
     this.countQuality(minute, 'records', '')
@@ -301,6 +309,7 @@ export class PartitionProcessor {
     this.deadLetters = []
     this.late = []
     this.counts = emptyCounts()
+    this.bytes = 0
     this.first = null
     this.last = null
     this.minTime = Number.POSITIVE_INFINITY

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { flushIntervalFor, flushPolicyFor, overBudget, timedFlushDue, timedFlushGroups, type FlushPolicy } from '../../../pipelines/index.js'
 import { loadConfig } from '../../../schemas/index.js'
 
-const policy: FlushPolicy = { intervalMs: 1_000, catchUpIntervalMs: 10_000, catchUpLag: 5_000, maxRecords: 50_000, bufferMaxRecords: 100, groupMax: 3 }
+const policy: FlushPolicy = { intervalMs: 1_000, catchUpIntervalMs: 10_000, catchUpLag: 5_000, maxRecords: 50_000, bufferMaxRecords: 100, bufferMaxBytes: 1_000_000, groupMax: 3 }
 
 describe('the flush policy', () => {
   it('flushes a caught-up partition at the interval and one that is behind at the catch-up interval', () => {
@@ -21,14 +21,26 @@ describe('the flush policy', () => {
 
   it('over the worker-wide budget, flushes the fullest partitions until the rest fits', () => {
     const parts = [
-      { id: 'a', pending: 30, lag: 0, lastFlush: 0 },
-      { id: 'b', pending: 60, lag: 0, lastFlush: 0 },
-      { id: 'c', pending: 0, lag: 0, lastFlush: 0 },
-      { id: 'd', pending: 40, lag: 0, lastFlush: 0 },
+      { id: 'a', pending: 30, pendingBytes: 300, lag: 0, lastFlush: 0 },
+      { id: 'b', pending: 60, pendingBytes: 600, lag: 0, lastFlush: 0 },
+      { id: 'c', pending: 0, pendingBytes: 0, lag: 0, lastFlush: 0 },
+      { id: 'd', pending: 40, pendingBytes: 400, lag: 0, lastFlush: 0 },
     ]
     expect(overBudget(parts, policy).map((p) => p.id)).toEqual(['b'])
     expect(overBudget(parts, { ...policy, bufferMaxRecords: 20 }).map((p) => p.id)).toEqual(['b', 'd', 'a'])
     expect(overBudget(parts, { ...policy, bufferMaxRecords: 130 })).toEqual([])
+  })
+
+  it('over the byte budget, flushes the partitions holding the most bytes until the rest fits, whatever their record counts', () => {
+    const parts = [
+      { id: 'small-many', pending: 90, pendingBytes: 900, lag: 0, lastFlush: 0 },
+      { id: 'large-few', pending: 10, pendingBytes: 5_000, lag: 0, lastFlush: 0 },
+      { id: 'mid', pending: 20, pendingBytes: 2_000, lag: 0, lastFlush: 0 },
+    ]
+    const within = { bufferMaxRecords: 1_000 }
+    expect(overBudget(parts, { ...within, bufferMaxBytes: 8_000 })).toEqual([])
+    expect(overBudget(parts, { ...within, bufferMaxBytes: 7_000 }).map((p) => p.id)).toEqual(['large-few'])
+    expect(overBudget(parts, { ...within, bufferMaxBytes: 500 }).map((p) => p.id)).toEqual(['large-few', 'mid', 'small-many'])
   })
 
   it('groups timed flushes: once one is due, every caught-up partition with records joins, in groups of at most groupMax', () => {
