@@ -31,6 +31,8 @@ import { fmt, machine, writeSection } from './report.js'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 382_000)
 const SIDES = (process.env.BENCH_SIDES ?? 'anchor1,anchor2,streamcube').split(',')
+/** Runs of each side, in turn (A B C A B C …): the median is reported, with the range. */
+const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const PARTITIONS = 6
 const START = Date.now() - 2 * 86_400_000
 const CONFIGS = [
@@ -111,6 +113,7 @@ async function prefill(prefix: string): Promise<Truth> {
 }
 
 interface RunResult {
+  threads: Record<string, number>
   seconds: number
   cpuSeconds: number
   peakRss: number
@@ -134,6 +137,19 @@ function side(name: string, prefix: string, pipelines: string, records: number):
   return child('./engine-run.ts', { ...common, RUN: 'throughput', TOTALS: '1', EVENTS: String(records), CLIENT: name === 'rdkafka' ? 'rdkafka' : 'kafkajs', ENCODING: 'json', LOG_LEVEL: 'silent' })
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+
+/** The threads that took at least 0.2 CPU s, largest first (from process start: start-up included). */
+const threadSummary = (r: RunResult) =>
+  Object.entries(r.threads ?? {})
+    .filter(([, v]) => v >= 0.2)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(', ')
+
 const label: Record<string, string> = { anchor1: 'Kafka engine + MVs, 1 consumer', anchor2: 'Kafka engine + MVs, 2 consumers', streamcube: 'streamcube (kafkajs, JSON)', rdkafka: 'streamcube (node-rdkafka, JSON)' }
 const pct = (x: number, truth: number) => (truth === 0 ? 'n/a' : `${x === truth ? '±0' : `${x > truth ? '+' : ''}${(((x - truth) / truth) * 100).toFixed(2)}`} %`)
 
@@ -144,19 +160,31 @@ try {
   console.log(`topics filled: ${fmt(truth.records)} records (${fmt(truth.facts)} events, ${truth.duplicates} re-sent, ${truth.late} too late, ${truth.malformed} malformed)`)
   for (const config of CONFIGS) {
     lines.push(`| ${config.name} | | | | | | |`)
-    const results = new Map<string, RunResult>()
-    for (const s of SIDES) {
-      const r = await side(s, prefix, config.pipelines, truth.records)
-      results.set(s, r)
-      const row = `| ${label[s] ?? s} | ${fmt(truth.records / r.seconds)} | ${((r.cpuSeconds * 100_000) / truth.records).toFixed(2)} | ${fmt(r.peakRss / 2 ** 20)} MB | ${pct(r.gmv, truth.gmv)} | ${pct(r.facts, truth.facts)} | ${pct(r.activityEvents, truth.activityEvents)} |`
-      lines.push(row)
-      console.log(config.name, row)
+    const runs = new Map<string, RunResult[]>(SIDES.map((s) => [s, []]))
+    for (let i = 0; i < RUNS; i++) {
+      for (const s of SIDES) {
+        const r = await side(s, prefix, config.pipelines, truth.records)
+        runs.get(s)!.push(r)
+        console.log(config.name, s, `run ${i + 1}:`, fmt(truth.records / r.seconds), 'records/s', r.cpuSeconds.toFixed(1), 'CPU s', fmt(r.peakRss / 2 ** 20), 'MB', JSON.stringify(r.threads))
+      }
     }
-    const anchors = [...results].filter(([k]) => k.startsWith('anchor')).map(([, r]) => r)
-    const best = anchors.sort((a, b) => a.seconds - b.seconds)[0]
-    const ours = results.get('streamcube')
+    const medians = new Map<string, RunResult>()
+    for (const [s, list] of runs) {
+      const m: RunResult = { ...list[0]!, seconds: median(list.map((r) => r.seconds)), cpuSeconds: median(list.map((r) => r.cpuSeconds)), peakRss: median(list.map((r) => r.peakRss)) }
+      medians.set(s, m)
+      const rates = list.map((r) => truth.records / r.seconds)
+      const cpu = list.map((r) => (r.cpuSeconds * 100_000) / truth.records)
+      const rss = list.map((r) => r.peakRss / 2 ** 20)
+      // Totals must agree across a side's runs; the first run's are shown, a disagreement is printed.
+      const totals = (r: RunResult) => `${r.gmv}/${r.facts}/${r.activityEvents}`
+      const agree = list.every((r) => totals(r) === totals(list[0]!)) ? '' : ` (runs disagree: ${list.map(totals).join(', ')})`
+      lines.push(`| ${label[s] ?? s} | ${fmt(truth.records / m.seconds)} (${fmt(Math.min(...rates))}–${fmt(Math.max(...rates))}) | ${((m.cpuSeconds * 100_000) / truth.records).toFixed(2)} (${Math.min(...cpu).toFixed(2)}–${Math.max(...cpu).toFixed(2)}) | ${fmt(m.peakRss / 2 ** 20)} MB (${fmt(Math.min(...rss))}–${fmt(Math.max(...rss))}) | ${pct(m.gmv, truth.gmv)}${agree} | ${pct(m.facts, truth.facts)} | ${pct(m.activityEvents, truth.activityEvents)} |`)
+      lines.push(`| ↳ CPU s by thread (median run) | ${threadSummary(list.find((r) => r.seconds === m.seconds) ?? list[0]!)} | | | | | |`)
+    }
+    const best = [...medians].filter(([k]) => k.startsWith('anchor')).map(([, r]) => r).sort((a, b) => a.seconds - b.seconds)[0]
+    const ours = medians.get('streamcube')
     if (best && ours) {
-      const ratio = `| → streamcube / best anchor | ${(best.seconds / ours.seconds).toFixed(2)}× | ${(ours.cpuSeconds / best.cpuSeconds).toFixed(2)}× | ${(ours.peakRss / best.peakRss).toFixed(2)}× | | | |`
+      const ratio = `| **streamcube / best anchor (medians)** | **${(best.seconds / ours.seconds).toFixed(2)}×** | **${(ours.cpuSeconds / best.cpuSeconds).toFixed(2)}×** | **${(ours.peakRss / best.peakRss).toFixed(2)}×** | | | |`
       lines.push(ratio)
       console.log(config.name, ratio)
     }
@@ -168,6 +196,7 @@ try {
 Command: \`npx tsx bench/vs-kafka-engine.ts\` — ${machine()}; ${brokerNote}; embedded ClickHouse (chDB).
 Topics: ${fmt(truth.records)} JSON records (${fmt(truth.facts)} generated events, ${truth.duplicates} re-sent, ${truth.late} paid orders a day too late, ${truth.malformed} malformed), 6 partitions per topic. Each run is a process of its own; the clock stops when its consumer group has committed every partition.
 CPU is all threads of the process (JS, the engine's inserts, views and merges, librdkafka's threads for the anchor); the broker runs on the same 2 cores.
+Each side ran ${RUNS} times, in turn; medians, with the range in brackets. Thread names: \`main (JS)\` is the JS thread, \`node\` V8's helpers (GC, compiler), \`RuntimeData\` the Kafka engine's streaming thread (librdkafka polling, parsing, views), \`Unknown\`/\`ThreadPool\` the engine's query threads (streamcube's inserts and views), \`MergeMutate\` background merges, \`KafkaBroker\` librdkafka.
 Truth columns: the cubes' GMV (\`gmv_minute\`), raw fact rows and activity events against the generator's distinct events (re-sent records and late events excluded).
 
 | side | records/s | CPU s per 100k | peak RSS | GMV vs truth | raw facts vs truth | activity vs truth |

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { insertRows, insertValues, SessionPool, withRetry, type ClickHouse, type Forwarder, type RetryPolicy } from '../../sinks/index.js'
+import { insertRows, insertText, SessionPool, withRetry, type ClickHouse, type Forwarder, type RetryPolicy } from '../../sinks/index.js'
 import { byTopicPartition, deduplicationToken, encodeCheckpoint, groupId, groupToken, memberOf, type GroupDescriptor } from './checkpoint.js'
 import type { FlushPlan, SourceRecord } from './processor.js'
 import type { EngineMetrics } from './metrics.js'
@@ -23,9 +23,10 @@ interface InsertJob {
   readonly table: string
   readonly token: string
   readonly rows: readonly Record<string, unknown>[]
-  /** Stream rows: value arrays in the order of `columns` (then `rows` is empty). */
+  /** Stream rows: serialised chunks in the order of `columns`, `count` rows (then `rows` is empty). */
   readonly columns?: readonly string[]
-  readonly values?: readonly (readonly unknown[])[]
+  readonly chunks?: readonly string[]
+  readonly count?: number
 }
 
 export interface FlushExecutorOptions {
@@ -162,17 +163,18 @@ export class FlushExecutor {
     const forwardedAt = performance.now()
     // Each table's parts in plan order; a plan alone's rows are inserted as they are (no copy).
     const tables = new Map<string, { table: string; token: string; parts: (readonly Record<string, unknown>[])[] }>()
-    const streams = new Map<string, { token: string; columns: readonly string[]; parts: (readonly (readonly unknown[])[])[] }>()
+    const streams = new Map<string, { token: string; columns: readonly string[]; chunks: string[]; count: number }>()
     const tokenOf = (pipeline: string, table: string) => (alone ? this.rangeToken(pipeline, table, alone) : groupToken(pipeline, table, (group as GroupDescriptor).id))
     let n = 0
     for (const plan of plans) {
       if (plan.stream) {
-        const { table, columns, values } = plan.stream
+        const { table, columns, chunks, rows } = plan.stream
         let job = streams.get(table)
         // Stream rows name the pipeline set: groups running other sets insert other blocks.
-        if (!job) streams.set(table, (job = { token: tokenOf(`${STREAM_PIPELINE}.${this.options.pipelineSet}`, table), columns, parts: [] }))
-        job.parts.push(values)
-        n += values.length
+        if (!job) streams.set(table, (job = { token: tokenOf(`${STREAM_PIPELINE}.${this.options.pipelineSet}`, table), columns, chunks: [], count: 0 }))
+        job.chunks.push(...chunks)
+        job.count += rows
+        n += rows
       }
       for (const [pipeline, byTable] of plan.rows) {
         for (const [table, tableRows] of byTable) {
@@ -186,7 +188,7 @@ export class FlushExecutor {
       }
     }
     await this.insertAll([
-      ...[...streams].map(([table, j]) => ({ table, token: j.token, rows: [], columns: j.columns, values: j.parts.length === 1 ? (j.parts[0] as readonly (readonly unknown[])[]) : j.parts.flat() })),
+      ...[...streams].map(([table, j]) => ({ table, token: j.token, rows: [], columns: j.columns, chunks: j.chunks, count: j.count })),
       ...[...tables.values()].map((j) => ({ table: j.table, token: j.token, rows: j.parts.length === 1 ? (j.parts[0] as readonly Record<string, unknown>[]) : j.parts.flat() })),
     ])
     return { forwardedAt, rows: n }
@@ -212,7 +214,7 @@ export class FlushExecutor {
    */
   private async insertAll(inserts: InsertJob[]): Promise<void> {
     const metrics = this.options.metrics
-    const size = (j: InsertJob) => j.values?.length ?? j.rows.length
+    const size = (j: InsertJob) => j.count ?? j.rows.length
     inserts.sort((a, b) => size(b) - size(a))
     await Promise.all(
       inserts.map(async (job) => {
@@ -221,7 +223,7 @@ export class FlushExecutor {
         try {
           await this.retrying('insert', async () => {
             await this.options.beforeInsert?.(job.table, job.token)
-            if (job.columns && job.values) await insertValues(connection, job.table, job.columns, job.values, { deduplicationToken: job.token, partialAggregates: true })
+            if (job.columns && job.chunks) await insertText(connection, job.table, job.columns, job.chunks.join(','), job.count ?? 0, { deduplicationToken: job.token, partialAggregates: true })
             else await insertRows(connection, job.table, job.rows, { deduplicationToken: job.token, partialAggregates: true })
           })
           metrics?.insertSeconds.observe({ table: job.table }, (performance.now() - insertStarted) / 1000)

@@ -4,7 +4,7 @@ import { add, CubeBuffer, type Row } from './cube-buffer.js'
 import type { CheckpointMetadata } from './checkpoint.js'
 import { Classification, PartitionState, type EventTimePolicy, type PartitionCheckpoint } from './partition-state.js'
 import type { PipelineDefinition } from './pipeline.js'
-import { pipesMask, STREAM_COLUMNS, STREAM_TABLES, streamRow, type StreamBlock } from './stream-rows.js'
+import { pipesMask, STREAM_COLUMNS, STREAM_TABLES, StreamChunks, streamRow, type StreamBlock } from './stream-rows.js'
 
 /** One Kafka record as the engine sees it, whatever the client. */
 export interface SourceRecord {
@@ -90,7 +90,7 @@ export class PartitionProcessor {
   private readonly pipes: number
   private readonly streamTable: string
   /** The accepted events of the current range as stream rows, in offset order. */
-  private streamRows: unknown[][] = []
+  private readonly streamRows = new StreamChunks()
   private quality = new CubeBuffer()
   private qualityMinute = -1
   private qualityRows = new Map<string, Row>()
@@ -148,7 +148,7 @@ export class PartitionProcessor {
   private bytes = 0
 
   get bufferedRows(): number {
-    return this.streamRows.length + this.quality.size + this.deadLetters.length + this.late.length
+    return this.streamRows.size + this.quality.size + this.deadLetters.length + this.late.length
   }
 
   get watermark(): number {
@@ -280,11 +280,8 @@ export class PartitionProcessor {
       this.pendingFlushed = true
     }
     const rows = new Map<string, Map<string, Row[]>>()
-    let stream: StreamBlock | null = null
-    if (this.streamRows.length > 0) {
-      stream = { table: this.streamTable, columns: STREAM_COLUMNS[this.type], values: this.streamRows }
-      for (const p of this.pipelines) this.counts.byPipeline[p.name] = this.counts.accepted
-    }
+    const stream: StreamBlock | null = this.streamRows.take(this.streamTable, STREAM_COLUMNS[this.type])
+    if (stream) for (const p of this.pipelines) this.counts.byPipeline[p.name] = this.counts.accepted
     rows.set(QUALITY_PIPELINE, this.quality.tables())
     const plan: FlushPlan = {
       topic: this.topic,
@@ -301,7 +298,6 @@ export class PartitionProcessor {
       minEventTime: this.minTime,
       maxEventTime: this.maxTime,
     }
-    this.streamRows = []
     this.quality = new CubeBuffer()
     this.qualityMinute = -1
     this.qualityRows = new Map()

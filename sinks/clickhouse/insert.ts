@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import type { ClickHouse } from './client.js'
 import { SinkError, SinkErrorCode } from '../errors.js'
 
@@ -40,16 +41,21 @@ export async function insertRows(ch: ClickHouse, table: string, rows: readonly R
 }
 
 /**
- * Inserts rows given as value arrays in the order of `columns` (the engine's stream blocks: one
- * array per event, no object and no key walk), as JSONCompactEachRow, with the sink's settings
- * (see insertRows). On the embedded engine the whole batch is one native JSON.stringify.
+ * Inserts rows already serialised as JSONCompactEachRow text (the engine's stream blocks: rows'
+ * value arrays in the order of `columns`, separated by commas or newlines), with the sink's
+ * settings (see insertRows). The text goes to the engine as it is: no object per row, no key walk.
  */
-export async function insertValues(ch: ClickHouse, table: string, columns: readonly string[], values: readonly (readonly unknown[])[], options: InsertOptions = {}): Promise<void> {
-  if (values.length === 0) return
-  if (ch.rawInsert) return insertEncoded(ch, table, { format: 'JSONCompactEachRow', columns, values: Buffer.from(JSON.stringify(values).slice(1, -1)), rows: values.length }, options)
-  await wrapInsertError(table, values.length, options, () =>
-    ch.client.insert({ table, columns: columns as [string, ...string[]], values: values as unknown[][], format: 'JSONCompactEachRow', clickhouse_settings: sinkSettings(options) }),
+export async function insertText(ch: ClickHouse, table: string, columns: readonly string[], text: string, rows: number, options: InsertOptions = {}): Promise<void> {
+  if (rows === 0) return
+  if (ch.rawInsert) return insertEncoded(ch, table, { format: 'JSONCompactEachRow', columns, values: Buffer.from(text), rows }, options)
+  await wrapInsertError(table, rows, options, () =>
+    ch.client.insert({ table, columns: columns as [string, ...string[]], values: Readable.from([text]), format: 'JSONCompactEachRow', clickhouse_settings: sinkSettings(options) }),
   )
+}
+
+/** Value arrays in the order of `columns` as JSONCompactEachRow (see insertText). */
+export async function insertValues(ch: ClickHouse, table: string, columns: readonly string[], values: readonly (readonly unknown[])[], options: InsertOptions = {}): Promise<void> {
+  await insertText(ch, table, columns, JSON.stringify(values).slice(1, -1), values.length, options)
 }
 
 /** A batch of rows as insert bytes: JSONCompactEachRow with its columns when they share one shape, else JSONEachRow. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_EVENT_TIME_POLICY, decodeCheckpoint, deduplicationToken, encodeCheckpoint, EventGenerator, gmv, PartitionProcessor, pipesMask, PIPELINES, products, type FlushPlan } from '../../../pipelines/index.js'
+import { DEFAULT_EVENT_TIME_POLICY, decodeCheckpoint, deduplicationToken, encodeCheckpoint, EventGenerator, gmv, PartitionProcessor, pipesMask, PIPELINES, products, StreamChunks, type FlushPlan } from '../../../pipelines/index.js'
 import { avroType, createConfluentCodec, createConfluentEncoder, createJsonCodec, jsonEncoder, LOCAL_SCHEMA_IDS, type TypedEvent } from '../../../schemas/index.js'
 import { BOUNDS, START } from '../fixtures.js'
 
@@ -83,13 +83,16 @@ describe('stream rows (the views build the cubes from them)', () => {
     p.handle({ ...records[199]!, offset: '200' }) // sent again: a duplicate, not a second row
     const plan = p.takeFlush()!
     expect(plan.stream?.table).toBe('order_stream')
-    const column = (name: string) => plan.stream!.values.map((v) => v[plan.stream!.columns.indexOf(name)])
-    expect(plan.stream!.values).toHaveLength(plan.counts.accepted)
+    const values = JSON.parse(`[${plan.stream!.chunks.join(',')}]`) as unknown[][]
+    const column = (name: string) => values.map((v) => v[plan.stream!.columns.indexOf(name)])
+    expect(values).toHaveLength(plan.counts.accepted)
+    expect(plan.stream!.rows).toBe(plan.counts.accepted)
+    expect(plan.stream!.chunks.length).toBe(Math.ceil(plan.counts.accepted / 1024))
     expect(plan.counts.duplicates).toBe(1)
     expect(new Set(column('pipes'))).toEqual(new Set([(1 << gmv.bit) | (1 << products.bit)]))
     const offsets = column('source_offset').map(Number)
     expect(offsets).toEqual([...offsets].sort((a, b) => a - b))
-    for (const v of plan.stream!.values) expect(v).toHaveLength(plan.stream!.columns.length)
+    for (const v of values) expect(v).toHaveLength(plan.stream!.columns.length)
     expect(plan.counts.byPipeline).toEqual({ gmv: plan.counts.accepted, products: plan.counts.accepted })
   })
 
@@ -101,6 +104,17 @@ describe('stream rows (the views build the cubes from them)', () => {
     const plan = p.takeFlush()!
     expect(plan.stream).toBeNull()
     expect(plan.rows.get('quality')!.get('quality_minute')!.length).toBeGreaterThan(0)
+  })
+
+  it('are serialised in chunks as they come, whose join is the one serialisation of all rows', () => {
+    const chunks = new StreamChunks()
+    const rows = Array.from({ length: 2500 }, (_, i) => [`e${i}`, i, i % 2 === 0 ? null : 'x,y"],[z', [1, 2]])
+    for (const r of rows) chunks.push(r)
+    const block = chunks.take('t', ['a', 'b', 'c', 'd'])!
+    expect(block.rows).toBe(2500)
+    expect(block.chunks).toHaveLength(3)
+    expect(block.chunks.join(',')).toBe(JSON.stringify(rows).slice(1, -1))
+    expect(chunks.take('t', [])).toBeNull()
   })
 
   it('give every pipeline its own bit', () => {
