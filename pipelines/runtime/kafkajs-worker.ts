@@ -3,15 +3,16 @@ import type { Logger } from 'pino'
 import { EventTypes, type Codec, type EventType } from '../../schemas/index.js'
 import { createForwarderProducer, createKafkaForwarder, SinkError, type ClickHouse, type RetryPolicy } from '../../sinks/index.js'
 import { ensureTopics } from '../kafka/topics.js'
-import { chunkByMetadata, decodeCheckpoint, encodeCheckpoint, memberOf, type CheckpointMetadata, type GroupDescriptor } from './checkpoint.js'
+import { chunkByMetadata, memberOf } from './checkpoint.js'
 import { EngineError, EngineErrorCode } from './errors.js'
 import { FlushExecutor, type MemberCommit } from './flush.js'
 import { groupsOf, overBudget, timedFlushDue, timedFlushGroups, type FlushPolicy } from './flush-policy.js'
 import type { EngineMetrics } from './metrics.js'
-import type { EventTimePolicy, PartitionCheckpoint } from './partition-state.js'
+import type { EventTimePolicy } from './partition-state.js'
 import type { PipelineDefinition } from './pipeline.js'
-import { PartitionProcessor, pipelineSetId, type FlushPlan, type SourceRecord } from './processor.js'
+import { pipelineSetId, type FlushPlan, type PartitionProcessor, type SourceRecord } from './processor.js'
 import { readRanges } from './range-reader.js'
+import { PartitionRecovery, type CommittedOffset } from './recovery.js'
 import type { FetchedRecord, RecordFetcher } from './rdkafka-fetcher.js'
 
 export interface WorkerOptions {
@@ -100,8 +101,7 @@ export class KafkaWorker {
   /** Commits awaiting kafkajs's COMMIT_OFFSETS report, by topic:partition:offset. */
   private readonly confirmations = new Map<string, boolean>()
   private readonly executor: FlushExecutor
-  /** Pending groups this worker has rebuilt and re-inserted: each member's state after its range. */
-  private readonly resolvedGroups = new Map<string, Map<string, PartitionCheckpoint>>()
+  private readonly recovery: PartitionRecovery
   private readonly setId: string
   private readonly topics: Map<string, EventType>
   private lock: Promise<unknown> = Promise.resolve()
@@ -149,6 +149,22 @@ export class KafkaWorker {
         await this.heartbeat?.().catch(() => {})
       },
       beforeInsert: options.beforeInsert,
+    })
+    let replays = 0
+    this.recovery = new PartitionRecovery({
+      groupId,
+      setId: this.setId,
+      pipelines: options.pipelines,
+      topics: this.topics,
+      codecs: options.codecs,
+      policy: options.policy,
+      offsets: { committed: (topic) => this.committedOffsets(topic), commit: (commits) => this.commitMany([], commits) },
+      executor: this.executor,
+      // A reader in a consumer group of its own, which never commits.
+      replay: (ranges, onRecord) => readRanges(kafka, ranges, onRecord, { groupId: `${groupId}.replay.${this.workerId}.${++replays}`, heartbeat: () => this.heartbeat?.() ?? Promise.resolve() }),
+      log: options.log,
+      metrics: options.metrics,
+      fatal: (err) => this.fatal?.(err),
     })
   }
 
@@ -404,140 +420,22 @@ export class KafkaWorker {
   }
 
   /** Each partition's committed offset and metadata for one topic ('-1': none). */
-  private async committedOffsets(topic: string): Promise<Map<number, { offset: string; metadata: string | null }>> {
+  private async committedOffsets(topic: string): Promise<Map<number, CommittedOffset>> {
     const [offsets] = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] })
     return new Map((offsets?.partitions ?? []).map((p) => [p.partition, { offset: p.offset, metadata: p.metadata }]))
   }
 
   /**
-   * Reads the partition's committed offset and checkpoint (or takes `known`, read by the caller
-   * for several partitions at once), and builds its processor.
+   * Opens the partition from the offset log (PartitionRecovery: checkpoint, pending range or
+   * group), after any flush of its dropped previous entry has settled, so the committed offset
+   * read is final.
    */
-  private async openPartition(topic: string, partition: number, known?: Map<number, { offset: string; metadata: string | null }>) {
-    const type = this.topics.get(topic)
-    if (!type) throw new EngineError(EngineErrorCode.UNKNOWN_TOPIC, `no pipeline reads ${topic}`)
+  private async openPartition(topic: string, partition: number, known?: Map<number, CommittedOffset>) {
     this.options.log.trace({ topic, partition }, 'initialising partition state')
-    // A flush of this partition's previous (dropped) entry may still be running: its commits
-    // are refused, but wait for it so the committed offset read below is final.
     await this.retiring.get(`${topic}:${partition}`)
-    const p = (known ?? (await this.committedOffsets(topic))).get(partition)
-    let committed = p && p.offset !== '-1' ? BigInt(p.offset) : null
-    let checkpoint = decodeCheckpoint(p?.metadata)
-    if (checkpoint?.set && checkpoint.set !== this.setId) {
-      const err = new EngineError(
-        EngineErrorCode.PIPELINE_SET_CHANGED,
-        `consumer group ${this.options.groupId} was written by another set of pipelines; run this set (${this.options.pipelines.map((x) => x.name).join(', ')}) under a new group (--group) and backfill with \`streamcube rebuild\``,
-      )
-      this.fatal?.(err)
-      throw err
-    }
-    if (checkpoint?.pending && checkpoint.group && committed !== null) {
-      // A group flush is pending on this partition: rebuild and re-insert the whole group (or
-      // take its result, if this worker already did for another member), commit this member past
-      // its range, and start from there like any partition.
-      let after: PartitionCheckpoint
-      try {
-        after = await this.resolveGroup(topic, partition, checkpoint.group)
-      } catch (err) {
-        // A rebalance took the partition while the group was rebuilt: its next owner resolves it.
-        if (err instanceof EngineError && err.code === EngineErrorCode.COMMIT_REFUSED) {
-          this.options.log.info({ topic, partition, group: checkpoint.group.id, err: err.message }, 'pending group flush left to the next owner')
-          return null
-        }
-        throw err
-      }
-      committed = BigInt(checkpoint.pending) + 1n
-      checkpoint = { v: 1, set: this.setId, watermark: after.watermark, horizonStart: after.horizonStart, pending: null, group: null }
-    }
-    const proc = new PartitionProcessor(topic, partition, type, this.options.codecs[type], this.options.pipelines, this.options.policy, checkpoint, committed)
-    const start = PartitionProcessor.startOffset(checkpoint, committed)
-    if (checkpoint?.pending) this.options.log.info({ topic, partition, first: committed?.toString(), last: checkpoint.pending, from: start?.toString() }, 'replaying a pending flush range')
-    return { entry: newEntry(`${topic}:${partition}`, proc, start), start, committed, checkpoint }
-  }
-
-  /**
-   * Resolves a group flush found pending on one of its members: re-reads every member's range
-   * (from its state before, rebuilding its id memory from the horizon), rebuilds each member's
-   * plan — the processor is a pure function of the records and that state, so the plans and
-   * the combined blocks are the ones first inserted — re-inserts them under the group's tokens
-   * (ClickHouse drops the tables that had landed), then commits this member past its range.
-   * Every member's owner does the same for its own partition; the second to insert is dropped.
-   * Returns this member's state after its range.
-   */
-  private async resolveGroup(topic: string, partition: number, group: GroupDescriptor): Promise<PartitionCheckpoint> {
-    const { log, metrics } = this.options
-    const self = `${topic}:${partition}`
-    let afters = this.resolvedGroups.get(group.id)
-    if (afters) metrics.groupRecoveries.inc({ outcome: 'reused' })
-    else {
-      await this.checkGroupOnRecord(group)
-      log.info({ group: group.id, members: group.members.map((m) => `${m.topic}/${m.partition}@${m.first}-${m.last}`) }, 'rebuilding a pending group flush')
-      const started = Date.now()
-      const procs = new Map<string, PartitionProcessor>()
-      const ranges = group.members.map((m) => {
-        const type = this.topics.get(m.topic)
-        if (!type) throw new EngineError(EngineErrorCode.UNKNOWN_TOPIC, `group ${group.id} names ${m.topic}, which no pipeline of this set reads`)
-        const state: CheckpointMetadata = { v: 1, set: this.setId, watermark: m.watermark, horizonStart: m.horizonStart, pending: m.last, group }
-        const first = BigInt(m.first)
-        procs.set(`${m.topic}:${m.partition}`, new PartitionProcessor(m.topic, m.partition, type, this.options.codecs[type], this.options.pipelines, this.options.policy, state, first))
-        return { topic: m.topic, partition: m.partition, from: PartitionProcessor.startOffset(state, first) ?? first, to: BigInt(m.last) }
-      })
-      await readRanges(this.options.kafka, ranges, (range, record) => procs.get(`${range.topic}:${range.partition}`)!.handle(record), {
-        groupId: `${this.options.groupId}.replay.${group.id.slice(0, 12)}.${this.workerId}`,
-        heartbeat: () => this.heartbeat?.() ?? Promise.resolve(),
-      }).catch((err: Error) => {
-        // Without every member's records the group cannot be rebuilt exactly: stop, loudly.
-        this.fatal?.(err)
-        throw err
-      })
-      const plans = group.members.map((m) => {
-        const plan = procs.get(`${m.topic}:${m.partition}`)!.takeFlush()
-        if (!plan || plan.first !== m.first || plan.last !== m.last) {
-          // A replay that does not reproduce the range would insert other blocks under the group's tokens.
-          const err = new EngineError(EngineErrorCode.GROUP_REPLAY_MISMATCH, `group ${group.id}: ${m.topic}/${m.partition} replayed as ${plan ? `${plan.first}-${plan.last}` : 'nothing'}, not ${m.first}-${m.last}`)
-          this.fatal?.(err)
-          throw err
-        }
-        return plan
-      })
-      await this.executor.writeGroup(plans, group)
-      afters = new Map(plans.map((plan) => [`${plan.topic}:${plan.partition}`, plan.after]))
-      this.resolvedGroups.set(group.id, afters)
-      // Kept for the group's other members this worker may own; a few groups at most.
-      if (this.resolvedGroups.size > 64) this.resolvedGroups.delete(this.resolvedGroups.keys().next().value as string)
-      metrics.groupRecoveries.inc({ outcome: 'rebuilt' })
-      log.info({ group: group.id, ms: Date.now() - started }, 'pending group flush re-inserted')
-    }
-    const after = afters.get(self)
-    const member = group.members.find((m) => m.topic === topic && m.partition === partition)
-    if (!after || !member) throw new EngineError(EngineErrorCode.GROUP_REPLAY_MISMATCH, `group ${group.id} does not list ${topic}/${partition}`)
-    await this.commitMany([], [{ topic, partition, offset: (BigInt(member.last) + 1n).toString(), metadata: encodeCheckpoint(after, this.setId) }])
-    return after
-  }
-
-  /**
-   * A group's pending commit is one request, which the broker appends as one batch: every member
-   * has the group on record at its first offset, or has moved past it by resolving it. A member
-   * neither (behind its first offset, or at it without this group) means that assumption broke —
-   * the group's inserts never started, but another member may already have moved past it on its
-   * own — so rather than guess, the worker stops with the evidence.
-   */
-  private async checkGroupOnRecord(group: GroupDescriptor): Promise<void> {
-    const byTopic = new Map<string, Awaited<ReturnType<KafkaWorker['committedOffsets']>>>()
-    for (const m of group.members) {
-      let offsets = byTopic.get(m.topic)
-      if (!offsets) byTopic.set(m.topic, (offsets = await this.committedOffsets(m.topic)))
-      const c = offsets.get(m.partition)
-      const at = c && c.offset !== '-1' ? BigInt(c.offset) : null
-      const first = BigInt(m.first)
-      if (at !== null && (at > first || (at === first && decodeCheckpoint(c?.metadata)?.group?.id === group.id))) continue
-      const err = new EngineError(
-        EngineErrorCode.GROUP_NOT_ON_RECORD,
-        `group flush ${group.id} is on record for some members but not for ${m.topic}/${m.partition} (committed ${at ?? 'nothing'}, expected ${m.first} naming the group): replaying it could count twice, so the worker stops; inspect the group's offsets (kafka-consumer-groups --describe --group ${this.options.groupId})`,
-      )
-      this.fatal?.(err)
-      throw err
-    }
+    const opened = await this.recovery.open(topic, partition, known)
+    if (!opened) return null
+    return { entry: newEntry(`${topic}:${partition}`, opened.proc, opened.start), ...opened }
   }
 
   private async initPartition(topic: string, partition: number, firstOffset: string | undefined) {
@@ -564,7 +462,7 @@ export class KafkaWorker {
     // One offsets request per topic, not per partition. Fetched after every retiring flush of the
     // dropped entries has settled, so the committed offsets read are final.
     await Promise.all(this.retiring.values())
-    const committed = new Map<string, Awaited<ReturnType<KafkaWorker['committedOffsets']>>>()
+    const committed = new Map<string, Map<number, CommittedOffset>>()
     for (const { topic, partition } of this.assignment) {
       if (generation !== this.generation || this.rebalancing || this.stopped) return
       let known = committed.get(topic)

@@ -1,6 +1,6 @@
 export { connectClickHouse, quoteIdentifier, ClickHouseKind } from './client.js'
 export { repairDeduplicationLogs, uncommittedBlocks } from './dedup-repair.js'
-export type { ClickHouse, ClickHouseTarget } from './client.js'
+export type { ClickHouse, ClickHouseTarget, RawInsert } from './client.js'
 export { migrate, loadMigrations, renderStatements, appliedMigrations, onClusterClause } from './migrate.js'
 export type { Migration, MigrationVariant, MigrateResult } from './migrate.js'
 export { insertRows, insertText, insertValues, isRetryableClickHouseError } from './insert.js'
