@@ -223,7 +223,7 @@ export class FlushExecutor {
         try {
           await this.retrying('insert', async () => {
             await this.options.beforeInsert?.(job.table, job.token)
-            if (job.columns && job.chunks) await insertText(connection, job.table, job.columns, job.chunks.join(','), job.count ?? 0, { deduplicationToken: job.token, partialAggregates: true })
+            if (job.columns && job.chunks) await insertText(connection, job.table, job.columns, job.chunks, job.count ?? 0, { deduplicationToken: job.token, partialAggregates: true })
             else await insertRows(connection, job.table, job.rows, { deduplicationToken: job.token, partialAggregates: true })
           })
           metrics?.insertSeconds.observe({ table: job.table }, (performance.now() - insertStarted) / 1000)

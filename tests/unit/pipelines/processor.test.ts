@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_EVENT_TIME_POLICY, decodeCheckpoint, deduplicationToken, encodeCheckpoint, EventGenerator, gmv, PartitionProcessor, pipesMask, PIPELINES, products, StreamChunks, type FlushPlan } from '../../../pipelines/index.js'
+import { joinUtf8 } from '../../../sinks/index.js'
 import { avroType, createConfluentCodec, createConfluentEncoder, createJsonCodec, jsonEncoder, LOCAL_SCHEMA_IDS, type TypedEvent } from '../../../schemas/index.js'
 import { BOUNDS, START } from '../fixtures.js'
 
@@ -149,5 +150,14 @@ describe('data quality counts', () => {
     expect(byKind('schema')).toEqual({ 'confluent-avro:2': 20, 'confluent-avro:12': 10 })
     expect(byKind('records')).toEqual({ '': 31 })
     expect(byKind('dead_letter')).toEqual({ DECODE_UNKNOWN_SCHEMA_ID: 1 })
+  })
+})
+
+describe('joinUtf8 (the stream insert payload)', () => {
+  it('is the chunks joined by commas, in UTF-8, multi-byte characters included', () => {
+    const chunks = ['["a",1]', '["杭州 ✓",2],["x",3]', '["é"]']
+    expect(joinUtf8(chunks).toString()).toBe(chunks.join(','))
+    expect(joinUtf8(chunks).length).toBe(Buffer.byteLength(chunks.join(',')))
+    expect(joinUtf8(['only']).toString()).toBe('only')
   })
 })
