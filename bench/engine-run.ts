@@ -144,7 +144,7 @@ async function main(): Promise<Record<string, unknown>> {
     }
     const f = 'streamcube_freshness_seconds'
     const fl = 'streamcube_flush_seconds'
-    return { rate: sent / (warmup + seconds), sent, p50: quantile(f, 0.5), p99: quantile(f, 0.99), flushP50: quantile(fl, 0.5), flushP99: quantile(fl, 0.99), insertP50: quantile('streamcube_insert_seconds', 0.5), insertP99: quantile('streamcube_insert_seconds', 0.99), peakRss, baseRss, workerCores, loadCores: loadCpu / (warmup + seconds) }
+    return { rate: sent / (warmup + seconds), sent, p50: quantile(f, 0.5), p99: quantile(f, 0.99), flushP50: quantile(fl, 0.5), flushP99: quantile(fl, 0.99), insertP50: quantile('streamcube_insert_seconds', 0.5), insertP99: quantile('streamcube_insert_seconds', 0.99), peakRss, baseRss, workerCores, loadCores: loadCpu / (warmup + seconds), threads: threadCpu() }
   } finally {
     await admin.disconnect()
     for (const c of extraConnections) await c.close()
