@@ -12,14 +12,11 @@
  * BUFFER_MAX_RECORDS or FLUSH_MAX_RECORDS in the environment reach every measured run.
  */
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs'
 import { createRdkafkaFetcher, EventGenerator, loadRdkafka } from '../pipelines/index.js'
 import { createConfluentEncoder, EventTypes, jsonEncoder, type Encoder } from '../schemas/index.js'
-import { startLocalBroker } from '../scripts/kafka/broker.js'
 import { fmt, machine, writeSection } from './report.js'
+import { benchBroker } from './run-common.js'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 400_000)
 type Client = 'kafkajs' | 'rdkafka'
@@ -39,19 +36,10 @@ const PARTIAL = process.env.BENCH_CLIENTS !== undefined || process.env.BENCH_ENC
 const PARTITIONS = 6
 const START = Date.now() - 2 * 86_400_000
 
-let brokers = process.env.KAFKA_BROKERS
-let stopBroker = async () => {}
-let brokerNote = `KAFKA_BROKERS=${brokers}`
-if (!brokers) {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-kafka-'))
-  const b = await startLocalBroker({ dataDir: dir, partitions: PARTITIONS })
-  brokers = b.brokers
-  brokerNote = `local Kafka ${b.version} on the same machine (-Xmx512m)`
-  stopBroker = async () => {
-    await b.stop()
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
+const broker = await benchBroker(PARTITIONS)
+const brokers = broker.brokers
+const brokerNote = broker.note
+const stopBroker = () => broker.stop()
 const kafka = new Kafka({ clientId: 'bench', brokers: [brokers], logLevel: logLevel.NOTHING })
 const admin = kafka.admin()
 await admin.connect()
@@ -75,7 +63,7 @@ async function prefill(prefix: string, encoder: Encoder, events: number): Promis
 
 async function rawConsume(client: Client, prefix: string, events: number): Promise<number> {
   if (client === 'rdkafka') {
-    const fetcher = createRdkafkaFetcher({ brokers: [brokers as string], clientId: 'bench-raw', groupId: `raw-${prefix}rdkafka` })
+    const fetcher = createRdkafkaFetcher({ brokers: [brokers], clientId: 'bench-raw', groupId: `raw-${prefix}rdkafka` })
     await fetcher.connect()
     const t0 = performance.now()
     fetcher.assign(Object.values(EventTypes).flatMap((t) => Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: `${prefix}${t.topic}`, partition, offset: null }))))

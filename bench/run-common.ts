@@ -1,4 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startLocalBroker } from '../scripts/kafka/broker.js'
 import type { ClickHouse } from '../sinks/index.js'
 
 /** Samples the process's RSS every 50 ms; stop() returns the peak (bytes). */
@@ -53,4 +56,20 @@ export function threadCpu(): Record<string, number> {
     }
   }
   return out
+}
+
+/** KAFKA_BROKERS, or a local broker from the project's jars in a temporary directory (stop() removes it). */
+export async function benchBroker(partitions: number): Promise<{ brokers: string; note: string; stop(): Promise<void> }> {
+  const given = process.env.KAFKA_BROKERS
+  if (given) return { brokers: given, note: `KAFKA_BROKERS=${given}`, stop: async () => {} }
+  const dir = mkdtempSync(join(tmpdir(), 'bench-kafka-'))
+  const b = await startLocalBroker({ dataDir: dir, partitions })
+  return {
+    brokers: b.brokers,
+    note: `local Kafka ${b.version} on the same machine (-Xmx512m)`,
+    async stop() {
+      await b.stop()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
 }

@@ -21,14 +21,11 @@
  * BENCH_RUNS, default 3; BENCH_CONFIGS=core,all; BENCH_EVENTS=1200000 for the large backlog's peak RSS)
  */
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs'
 import { EventGenerator, type GeneratedRecord } from '../pipelines/index.js'
 import { EventTypes, jsonEncoder, type OrderEvent } from '../schemas/index.js'
-import { startLocalBroker } from '../scripts/kafka/broker.js'
 import { fmt, machine, writeSection } from './report.js'
+import { benchBroker } from './run-common.js'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 382_000)
 const SIDES = (process.env.BENCH_SIDES ?? 'anchor1,anchor2,streamcube').split(',')
@@ -43,19 +40,10 @@ const CONFIGS = [
   { name: 'all pipelines', pipelines: 'facts,gmv,activity,heatmap,products,lifecycle,inventory' },
 ].filter((c) => !process.env.BENCH_CONFIGS || process.env.BENCH_CONFIGS.split(',').includes(c.pipelines.includes('heatmap') ? 'all' : 'core'))
 
-let brokers = process.env.KAFKA_BROKERS
-let stopBroker = async () => {}
-let brokerNote = `KAFKA_BROKERS=${brokers}`
-if (!brokers) {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-kafka-'))
-  const b = await startLocalBroker({ dataDir: dir, partitions: PARTITIONS })
-  brokers = b.brokers
-  brokerNote = `local Kafka ${b.version} on the same machine (-Xmx512m)`
-  stopBroker = async () => {
-    await b.stop()
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
+const broker = await benchBroker(PARTITIONS)
+const brokers = broker.brokers
+const brokerNote = broker.note
+const stopBroker = () => broker.stop()
 const kafka = new Kafka({ clientId: 'bench', brokers: [brokers], logLevel: logLevel.NOTHING })
 
 interface Truth {
@@ -135,7 +123,7 @@ function child(script: string, env: Record<string, string>): Promise<RunResult> 
 }
 
 function side(name: string, prefix: string, pipelines: string, records: number): Promise<RunResult> {
-  const common = { BROKERS: brokers as string, PREFIX: prefix, PIPELINES: pipelines }
+  const common = { BROKERS: brokers, PREFIX: prefix, PIPELINES: pipelines }
   if (name.startsWith('anchor')) return child('./kafka-engine-run.ts', { ...common, CONSUMERS: name.slice('anchor'.length) })
   return child('./engine-run.ts', { ...common, RUN: 'throughput', TOTALS: '1', EVENTS: String(records), CLIENT: name === 'rdkafka' ? 'rdkafka' : 'kafkajs', ENCODING: 'json', LOG_LEVEL: 'silent' })
 }
@@ -196,7 +184,7 @@ try {
     // The default size has its own section; another size (the 1.2M-event backlog) writes one of its own.
     writeSection(
       EVENTS === 382_000 ? 'vs-kafka-engine' : `vs-kafka-engine-${EVENTS}`,
-      `### streamcube against ClickHouse's Kafka engine + materialized views, same topics, same cubes
+      `### streamcube against ClickHouse's Kafka engine + materialized views, same topics, same cubes${EVENTS === 382_000 ? '' : ` (a ${fmt(EVENTS)}-event backlog)`}
 Command: \`npx tsx bench/vs-kafka-engine.ts\` — ${machine()}; ${brokerNote}; embedded ClickHouse (chDB).
 Topics: ${fmt(truth.records)} JSON records (${fmt(truth.facts)} generated events, ${truth.duplicates} re-sent, ${truth.late} paid orders a day too late, ${truth.malformed} malformed), 6 partitions per topic. Each run is a process of its own; the clock stops when its consumer group has committed every partition.
 CPU is all threads of the process (JS, the engine's inserts, views and merges, librdkafka's threads for the anchor); the broker runs on the same 2 cores.
