@@ -1,6 +1,6 @@
 /**
  * The rows a flush will insert, per table. Keyed rows are partial aggregates (one row per window
- * and dimension key, measures summed or collected in place); appended rows are facts. Insertion
+ * and dimension key, measures summed in place: the data quality counts); appended rows are facts. Insertion
  * order is the order of the events, so the same events always give the same rows in the same order.
  */
 export type Row = Record<string, unknown>
@@ -41,26 +41,11 @@ export class CubeBuffer {
     return this.count
   }
 
-  /**
-   * Rows per table. Set-valued measures become the text of a JSON array: with
-   * aggregate_function_input_format = 'array' ClickHouse builds the uniq state from it (it reads
-   * the array from a string field, verified on the embedded engine).
-   */
+  /** Rows per table: appended rows, then keyed rows in the order their keys first came. */
   tables(): Map<string, Row[]> {
     const out = new Map<string, Row[]>()
     for (const [table, rows] of this.appended) out.set(table, rows)
-    for (const [table, rows] of this.keyed) {
-      const list = out.get(table) ?? []
-      // Rows of a table share their shape (one init per table): find the set-valued measures once
-      // and convert them in place (the buffer is discarded after the flush takes its rows).
-      let sets: string[] | null = null
-      for (const row of rows.values()) {
-        sets ??= Object.keys(row).filter((k) => row[k] instanceof Set)
-        for (const k of sets) row[k] = JSON.stringify([...(row[k] as Set<string>)])
-        list.push(row)
-      }
-      out.set(table, list)
-    }
+    for (const [table, rows] of this.keyed) out.set(table, [...(out.get(table) ?? []), ...rows.values()])
     return out
   }
 }

@@ -17,80 +17,17 @@
 -- dropped by every target that had it (verified on the embedded engine by the crash and oracle tests).
 -- The minute cubes feed their hour and day rollups through the views of 0002 as before.
 
-CREATE TABLE IF NOT EXISTS {{LOCAL behaviour_stream}}{{ON_CLUSTER}}
-(
-    event_id     String,
-    event_time   DateTime64(3, 'UTC'),
-    action       LowCardinality(String),
-    user_id      String,
-    community_id LowCardinality(String),
-    sku          Nullable(String),
-    query        Nullable(String),
-    session_id   String,
-    device       LowCardinality(String),
-    channel      LowCardinality(String),
-    lat          Nullable(Float64),
-    lon          Nullable(Float64),
-    source_topic     LowCardinality(String),
-    source_partition UInt32,
-    source_offset    UInt64,
-    pipes        UInt64
-)
-ENGINE = Null;
-
+-- The stream tables take their columns from the raw fact tables (0001: one declaration), plus the mask.
+CREATE TABLE IF NOT EXISTS {{LOCAL behaviour_stream}}{{ON_CLUSTER}} AS {{LOCAL behaviour_events}} ENGINE = Null;
+ALTER TABLE {{LOCAL behaviour_stream}}{{ON_CLUSTER}} ADD COLUMN IF NOT EXISTS pipes UInt64;
 {{DISTRIBUTED behaviour_stream community_id}};
 
-CREATE TABLE IF NOT EXISTS {{LOCAL order_stream}}{{ON_CLUSTER}}
-(
-    event_id      String,
-    event_time    DateTime64(3, 'UTC'),
-    order_id      String,
-    status        LowCardinality(String),
-    user_id       String,
-    community_id  LowCardinality(String),
-    leader_id     LowCardinality(String),
-    line_sku          Array(String),
-    line_category_id  Array(LowCardinality(String)),
-    line_qty          Array(UInt32),
-    line_unit_price_cents Array(UInt64),
-    amount_cents  UInt64,
-    refund_cents  Nullable(UInt64),
-    complaint_reason LowCardinality(Nullable(String)),
-    delivery_lat  Float64,
-    delivery_lon  Float64,
-    customer_name    String,
-    customer_phone   String,
-    customer_address String,
-    source_topic     LowCardinality(String),
-    source_partition UInt32,
-    source_offset    UInt64,
-    pipes         UInt64
-)
-ENGINE = Null;
-
+CREATE TABLE IF NOT EXISTS {{LOCAL order_stream}}{{ON_CLUSTER}} AS {{LOCAL order_events}} ENGINE = Null;
+ALTER TABLE {{LOCAL order_stream}}{{ON_CLUSTER}} ADD COLUMN IF NOT EXISTS pipes UInt64;
 {{DISTRIBUTED order_stream community_id}};
 
-CREATE TABLE IF NOT EXISTS {{LOCAL inventory_stream}}{{ON_CLUSTER}}
-(
-    event_id      String,
-    event_time    DateTime64(3, 'UTC'),
-    kind          LowCardinality(String),
-    warehouse_id  LowCardinality(String),
-    community_id  LowCardinality(String),
-    sku           String,
-    batch_id      Nullable(String),
-    qty           UInt64,
-    production_date Nullable(Date),
-    expiry_date     Nullable(Date),
-    loss_reason   LowCardinality(Nullable(String)),
-    order_id      Nullable(String),
-    source_topic     LowCardinality(String),
-    source_partition UInt32,
-    source_offset    UInt64,
-    pipes         UInt64
-)
-ENGINE = Null;
-
+CREATE TABLE IF NOT EXISTS {{LOCAL inventory_stream}}{{ON_CLUSTER}} AS {{LOCAL inventory_events}} ENGINE = Null;
+ALTER TABLE {{LOCAL inventory_stream}}{{ON_CLUSTER}} ADD COLUMN IF NOT EXISTS pipes UInt64;
 {{DISTRIBUTED inventory_stream warehouse_id}};
 
 -- facts (bit 0): every accepted event as a raw fact row.
