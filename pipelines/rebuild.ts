@@ -2,9 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { EventType } from '../schemas/index.js'
 import { onClusterClause, RAW_TABLES, type ClickHouse } from '../sinks/index.js'
-import { activity, gmv, heatmap, inventory, lifecycle, products } from './definitions/index.js'
 import { EngineError, EngineErrorCode } from './runtime/errors.js'
-import type { PipelineDefinition } from './runtime/pipeline.js'
 
 /**
  * A windowed cube that can be rebuilt from the raw facts: its minute table (the pipeline writes
@@ -12,12 +10,11 @@ import type { PipelineDefinition } from './runtime/pipeline.js'
  */
 export interface RebuildableCube {
   readonly name: string
-  readonly pipeline: PipelineDefinition
   readonly minute: string
   readonly rollups: readonly string[]
 }
 
-const cube = (name: string, pipeline: PipelineDefinition, base: string): RebuildableCube => ({ name, pipeline, minute: `${base}_minute`, rollups: [`${base}_hour`, `${base}_day`] })
+const cube = (name: string, base: string): RebuildableCube => ({ name, minute: `${base}_minute`, rollups: [`${base}_hour`, `${base}_day`] })
 
 /**
  * The cubes `streamcube rebuild` knows. The per-order and per-batch state tables
@@ -25,12 +22,12 @@ const cube = (name: string, pipeline: PipelineDefinition, base: string): Rebuild
  * a time range does not delimit them: they are not rebuilt by range.
  */
 export const REBUILDABLE: readonly RebuildableCube[] = [
-  cube('gmv', gmv, 'gmv'),
-  cube('activity', activity, 'activity'),
-  cube('heatmap', heatmap, 'heatmap'),
-  cube('products', products, 'products'),
-  cube('complaints', lifecycle, 'complaints'),
-  cube('inventory_movements', inventory, 'inventory_movements'),
+  cube('gmv', 'gmv'),
+  cube('activity', 'activity'),
+  cube('heatmap', 'heatmap'),
+  cube('products', 'products'),
+  cube('complaints', 'complaints'),
+  cube('inventory_movements', 'inventory_movements'),
 ]
 
 const DAY_MS = 86_400_000
@@ -81,8 +78,9 @@ interface StreamView {
  */
 async function viewsInto(ch: ClickHouse, minute: string): Promise<StreamView[]> {
   const rs = await ch.client.query({
-    query: "SELECT name, as_select FROM system.tables WHERE database = currentDatabase() AND engine = 'MaterializedView' AND (name LIKE {a:String} OR name LIKE {b:String}) ORDER BY name",
-    query_params: { a: `${minute}\\_from\\_%`, b: `${minute}\\_local\\_from\\_%` },
+    query: "SELECT name, as_select FROM system.tables WHERE database = currentDatabase() AND engine = 'MaterializedView' AND name LIKE {views:String} ORDER BY name",
+    // On a cluster the shard-local views are <name>_local: the same prefix.
+    query_params: { views: `${minute}\\_from\\_%` },
     format: 'JSONEachRow',
   })
   const views = (await rs.json<{ name: string; as_select: string }>()).map((v) => {
@@ -135,11 +133,12 @@ export async function rebuildCube(options: RebuildOptions): Promise<RebuildResul
     for (const view of views) {
       // The live view's own query over the raw facts of this hour instead of a flush's block: the
       // rebuilt rows are what the live pipeline built, by construction (one definition).
-      const hour = `(SELECT *, toUInt64(18446744073709551615) AS pipes FROM ${RAW_TABLES[view.stream]} WHERE event_time >= fromUnixTimestamp64Milli(${start}, 'UTC') AND event_time < fromUnixTimestamp64Milli(${start + HOUR_MS}, 'UTC'))`
+      const hour = `(SELECT *, toUInt64(18446744073709551615) AS pipes FROM ${RAW_TABLES[view.stream]} WHERE event_time >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND event_time < fromUnixTimestamp64Milli({to:Int64}, 'UTC'))`
       const select = view.select.replace(STREAM_FROM, `FROM ${hour}`)
       // A token per run, hour and view: a retried hour is not counted twice, a later rebuild is not dropped.
       await ch.client.command({
         query: `INSERT INTO ${target.minute} ${select}`,
+        query_params: { from: start, to: start + HOUR_MS },
         clickhouse_settings: { insert_deduplication_token: `rebuild/${run}/${view.name}/${start}`, insert_deduplicate: 1, deduplicate_blocks_in_dependent_materialized_views: 1, async_insert: 0 },
       })
     }

@@ -99,6 +99,8 @@ export class PartitionProcessor {
   private deadLetters: DeadLetter[] = []
   private late: LateRecord[] = []
   private counts = emptyCounts()
+  /** Bytes of the records' values taken into the current range. */
+  private bytes = 0
   private first: string | null = null
   private last: string | null = null
   private before: PartitionCheckpoint
@@ -144,8 +146,6 @@ export class PartitionProcessor {
   get pendingBytes(): number {
     return this.bytes
   }
-
-  private bytes = 0
 
   get bufferedRows(): number {
     return this.streamRows.size + this.quality.size + this.deadLetters.length + this.late.length

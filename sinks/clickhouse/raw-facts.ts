@@ -71,8 +71,8 @@ export function rawFactRow(e: TypedEvent, pos: SourcePosition): Record<string, u
 }
 
 /*
- * The way back: raw fact rows → events (for `streamcube rebuild`, which recomputes cubes from the
- * raw facts through the same pipeline code). RAW_FACT_SELECT reads a table's columns in the shape
+ * The way back: raw fact rows → events, for readers that want the events themselves (rebuild no
+ * longer does: it runs the live views' queries over the raw facts). RAW_FACT_SELECT reads a table's columns in the shape
  * eventFromRawFact expects; together they invert rawFactRow exactly (a round-trip test holds them).
  * (The time is aliased event_ms, not event_time: a SELECT alias would shadow the column in WHERE.)
  */
