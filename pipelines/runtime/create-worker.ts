@@ -4,7 +4,7 @@ import { createConfluentCodec, createConfluentRegistry, createJsonCodec, EVENT_T
 import type { ClickHouse, RetryPolicy } from '../../sinks/index.js'
 import { kafkajsLevel, kafkajsLogCreator } from '../kafka/kafkajs-logger.js'
 import type { FlushPolicy } from './flush-policy.js'
-import { KafkaWorker } from './kafkajs-worker.js'
+import { KafkaWorker } from './worker.js'
 import { EngineMetrics } from './metrics.js'
 import { DEFAULT_EVENT_TIME_POLICY, type EventTimePolicy } from './partition-state.js'
 import { createRdkafkaFetcher } from './rdkafka-fetcher.js'

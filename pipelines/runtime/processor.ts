@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto'
 import type { Codec, DecodeError, EventType } from '../../schemas/index.js'
-import { add, CubeBuffer, type Row } from './cube-buffer.js'
+import type { Row } from './cube-buffer.js'
 import type { CheckpointMetadata } from './checkpoint.js'
 import { Classification, PartitionState, type EventTimePolicy, type PartitionCheckpoint } from './partition-state.js'
 import type { PipelineDefinition } from './pipeline.js'
+import { QUALITY_PIPELINE, QualityCounts } from './quality.js'
 import { pipesMask, STREAM_COLUMNS, STREAM_TABLES, StreamChunks, streamRow, type StreamBlock } from './stream-rows.js'
 
 /** One Kafka record as the engine sees it, whatever the client. */
@@ -63,16 +64,6 @@ export interface FlushCounts {
 const emptyCounts = (): FlushCounts => ({ records: 0, accepted: 0, duplicates: 0, tooLate: 0, lateAccepted: 0, deadLettered: 0, byPipeline: {} })
 
 /** A short fingerprint of a pipeline set, stored in checkpoints so a group cannot silently change sets. */
-/**
- * Data quality counts ride with every flush as one more table, under the same exactly-once
- * protocol (token per range): per minute of arrival (the record's Kafka timestamp), topic and
- * pipeline set, how many records came, and how many events were accepted, accepted late,
- * duplicates, too late, or dead-lettered (by error code).
- */
-export const QUALITY_PIPELINE = 'quality'
-export const QUALITY_TABLE = 'quality_minute'
-export type QualityKind = 'records' | 'accepted' | 'late_accepted' | 'duplicate' | 'late' | 'dead_letter' | 'schema'
-
 export function pipelineSetId(pipelines: readonly PipelineDefinition[]): string {
   return createHash('sha256').update(pipelines.map((p) => p.name).sort().join(',')).digest('hex').slice(0, 12)
 }
@@ -91,11 +82,7 @@ export class PartitionProcessor {
   private readonly streamTable: string
   /** The accepted events of the current range as stream rows, in offset order. */
   private readonly streamRows = new StreamChunks()
-  private quality = new CubeBuffer()
-  private qualityMinute = -1
-  private qualityRows = new Map<string, Row>()
-  private qualityCoded = new Map<string, Map<string, Row>>()
-  private readonly pipelineSet: string
+  private readonly quality: QualityCounts
   private deadLetters: DeadLetter[] = []
   private late: LateRecord[] = []
   private counts = emptyCounts()
@@ -125,7 +112,7 @@ export class PartitionProcessor {
     this.pipelines = pipelines.filter((p) => p.sources.includes(type))
     this.pipes = pipesMask(this.pipelines, type)
     this.streamTable = STREAM_TABLES[type]
-    this.pipelineSet = pipelines.map((p) => p.name).sort().join(',')
+    this.quality = new QualityCounts(pipelines.map((p) => p.name).sort().join(','), topic)
     this.state = new PartitionState(policy, checkpoint ?? undefined)
     this.before = this.state.checkpoint()
     this.pendingLast = checkpoint?.pending ? BigInt(checkpoint.pending) : null
@@ -185,35 +172,35 @@ export class PartitionProcessor {
     this.bytes += record.value?.length ?? 0
     const ms = Number(record.timestamp)
     const minute = Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 60_000) * 60 : 0
-    this.countQuality(minute, 'records', '')
+    this.quality.count(minute, 'records', '')
     const decoded = this.codec.decode(record.value)
     if (!decoded.ok) {
       this.deadLetters.push({ record, error: decoded.error })
       this.counts.deadLettered++
-      this.countQuality(minute, 'dead_letter', decoded.error.code)
+      this.quality.count(minute, 'dead_letter', decoded.error.code)
       return true
     }
     // Records that decoded, by writer schema: the schema-version mix of data quality.
-    this.countQuality(minute, 'schema', this.codec.schemaOf && record.value ? this.codec.schemaOf(record.value) : this.codec.format)
+    this.quality.count(minute, 'schema', this.codec.schemaOf && record.value ? this.codec.schemaOf(record.value) : this.codec.format)
     const position = { topic: this.topic, partition: this.partition, offset: record.offset }
     for (const e of decoded.value) {
       const c = this.state.classify(e.event.eventId, e.event.eventTime, offset)
       if (c === Classification.duplicate) {
         this.counts.duplicates++
-        this.countQuality(minute, 'duplicate', '')
+        this.quality.count(minute, 'duplicate', '')
         continue
       }
       if (c === Classification.tooLate) {
         this.late.push({ record, eventId: e.event.eventId, eventTime: e.event.eventTime, watermark: this.state.watermark })
         this.counts.tooLate++
-        this.countQuality(minute, 'late', '')
+        this.quality.count(minute, 'late', '')
         continue
       }
       this.counts.accepted++
-      this.countQuality(minute, 'accepted', '')
+      this.quality.count(minute, 'accepted', '')
       if (e.event.eventTime < this.state.watermark) {
         this.counts.lateAccepted++
-        this.countQuality(minute, 'late_accepted', '')
+        this.quality.count(minute, 'late_accepted', '')
       }
       if (e.event.eventTime < this.minTime) this.minTime = e.event.eventTime
       if (e.event.eventTime > this.maxTime) this.maxTime = e.event.eventTime
@@ -222,34 +209,6 @@ export class PartitionProcessor {
       if (this.pipes !== 0) this.streamRows.push(streamRow(e, position, this.pipes))
     }
     return true
-  }
-
-  /**
-   * Per record on the hot path (a few times a record): the rows of the current arrival minute are
-   * kept at hand (records of a fetch mostly share one). A count without a code is one lookup by
-   * kind; one with a code (error codes, schema ids: few per kind) a lookup by kind, then code. No
-   * key is built per record.
-   */
-  private countQuality(minute: number, kind: QualityKind, code: string): void {
-    if (minute !== this.qualityMinute) {
-      this.qualityMinute = minute
-      this.qualityRows = new Map()
-      this.qualityCoded = new Map()
-    }
-    let row: Row | undefined
-    let byCode: Map<string, Row> | undefined
-    if (code === '') row = this.qualityRows.get(kind)
-    else {
-      byCode = this.qualityCoded.get(kind)
-      if (!byCode) this.qualityCoded.set(kind, (byCode = new Map()))
-      row = byCode.get(code)
-    }
-    if (!row) {
-      row = this.quality.row(QUALITY_TABLE, `${minute}|${kind}|${code}`, () => ({ window_start: minute, pipeline_set: this.pipelineSet, topic: this.topic, kind, code, events: 0 }))
-      if (byCode) byCode.set(code, row)
-      else this.qualityRows.set(kind, row)
-    }
-    add(row, 'events', 1)
   }
 
   /** True when the replay of a pending range has reached its end and must be flushed now. */
@@ -282,7 +241,7 @@ export class PartitionProcessor {
     const rows = new Map<string, Map<string, Row[]>>()
     const stream: StreamBlock | null = this.streamRows.take(this.streamTable, STREAM_COLUMNS[this.type])
     if (stream) for (const p of this.pipelines) this.counts.byPipeline[p.name] = this.counts.accepted
-    rows.set(QUALITY_PIPELINE, this.quality.tables())
+    rows.set(QUALITY_PIPELINE, this.quality.take())
     const plan: FlushPlan = {
       topic: this.topic,
       partition: this.partition,
@@ -298,10 +257,6 @@ export class PartitionProcessor {
       minEventTime: this.minTime,
       maxEventTime: this.maxTime,
     }
-    this.quality = new CubeBuffer()
-    this.qualityMinute = -1
-    this.qualityRows = new Map()
-    this.qualityCoded = new Map()
     this.deadLetters = []
     this.late = []
     this.counts = emptyCounts()

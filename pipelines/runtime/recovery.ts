@@ -19,7 +19,7 @@ export interface CommittedOffset {
 /**
  * Where the exactly-once protocol keeps its record: the consumer group's committed offsets with
  * their metadata (the checkpoint, and a pending range or group). A Kafka consumer group in
- * production (kafkajs: KafkaWorker), a map in the unit tests.
+ * production (kafkajs: GroupMembership), a map in the unit tests.
  */
 export interface OffsetLog {
   /** Each partition's committed offset and metadata for one topic. */

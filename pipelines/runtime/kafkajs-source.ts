@@ -1,0 +1,110 @@
+import type { EachBatchPayload } from 'kafkajs'
+import type { Logger } from 'pino'
+import type { GroupMembership } from './group.js'
+import type { PartitionEntry, PartitionTable } from './partitions.js'
+import type { SourceRecord } from './processor.js'
+
+/** How records reach the partitions: kafkajs's own fetch, or a fetcher beside it. */
+export interface RecordTransport {
+  readonly name: 'kafkajs' | 'rdkafka'
+  /** Before the group is joined. */
+  connect(): Promise<void>
+  /** A batch from kafkajs's fetch loop. */
+  onBatch(payload: EachBatchPayload): Promise<void>
+  /** The group is rebalancing (synchronously: nothing fetched before it may be taken after). */
+  onRebalancing(): void
+  /** This member joined; `generation` counts the joins. */
+  onJoin(generation: number): void
+  /** After the group is joined: the transport's own loop, if it has one. */
+  start(): void
+  /** Ends the transport's loop (a graceful stop): resolves when no more records will be taken. */
+  drain(): Promise<void>
+  disconnect(): Promise<void>
+}
+
+export interface TransportContext {
+  readonly group: GroupMembership
+  readonly partitions: PartitionTable
+  readonly log: Logger
+  /** True once a stop or crash began: no record is taken any more. */
+  readonly stopped: () => boolean
+  readonly fatal: (err: Error) => void
+}
+
+/**
+ * The kafkajs transport: kafkajs fetches, and each batch is fed to its partition under the lock.
+ * Backpressure: flushes wait inside the batch handler, so while ClickHouse is slow or down and the
+ * insert retries, kafkajs fetches nothing more; memory is bounded by the flush thresholds.
+ */
+export class KafkajsTransport implements RecordTransport {
+  readonly name = 'kafkajs'
+
+  constructor(private readonly ctx: TransportContext) {}
+
+  connect(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  onBatch(payload: EachBatchPayload): Promise<void> {
+    this.ctx.log.trace({ topic: payload.batch.topic, partition: payload.batch.partition }, 'batch arrived')
+    return this.ctx.partitions.locked(() => this.take(payload))
+  }
+
+  onRebalancing(): void {}
+
+  onJoin(): void {}
+
+  start(): void {}
+
+  drain(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  disconnect(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  private async take({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { group, partitions, log } = this.ctx
+    if (this.ctx.stopped()) return
+    group.heartbeat = heartbeat
+    log.trace({ topic: batch.topic, partition: batch.partition, first: batch.firstOffset(), records: batch.messages.length }, 'batch')
+    const entry = partitions.get(`${batch.topic}:${batch.partition}`) ?? (await this.open(batch.topic, batch.partition, batch.messages[0]?.offset))
+    if (!entry) return // seeked: the next batch starts where the processor needs it
+    // Offsets are resolved once, at whatever ends the loop (kafkajs then fetches after the last
+    // record taken): per record it cost kafkajs a Long parse and a map lookup each.
+    let taken: string | undefined
+    try {
+      for (const m of batch.messages) {
+        if (!isRunning() || isStale() || entry.dead) break
+        taken = m.offset
+        const record: SourceRecord = { offset: m.offset, key: m.key, value: m.value, headers: (m.headers ?? {}) as SourceRecord['headers'], timestamp: m.timestamp }
+        // A failed flush killed the entry: stop here; the next batch re-initialises the partition
+        // from its committed offset.
+        if (!(await partitions.take(entry, record))) return
+      }
+    } finally {
+      if (taken !== undefined) resolveOffset(taken)
+    }
+    await partitions.afterRecords(entry, batch.topic, batch.partition, batch.messages.length, BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n)
+    await heartbeat()
+    group.heartbeat = undefined
+  }
+
+  /** Opens the partition; seeks kafkajs (and returns null) when the batch does not start where the processor must. */
+  private async open(topic: string, partition: number, firstOffset: string | undefined): Promise<PartitionEntry | null> {
+    const { partitions, log } = this.ctx
+    const opened = await partitions.open(topic, partition)
+    if (!opened) return null
+    const { entry, start, committed, checkpoint } = opened
+    // Kept either way: after a seek the next batch lands exactly at `start`.
+    partitions.set(entry)
+    if (start !== null && firstOffset !== undefined && BigInt(firstOffset) !== start) {
+      log.info({ topic, partition, from: start.toString(), committed: committed?.toString(), pending: checkpoint?.pending }, 'seeking to rebuild state / replay the pending range')
+      this.ctx.group.consumer.seek({ topic, partition, offset: start.toString() })
+      return null
+    }
+    log.trace({ topic, partition, committed: committed?.toString(), checkpoint }, 'partition state initialised')
+    return entry
+  }
+}
