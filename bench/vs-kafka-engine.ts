@@ -18,7 +18,7 @@
  * a day older than the stream sent at its end (too late for the allowed lateness), 30 malformed
  * records; 6 partitions per topic, local broker (or KAFKA_BROKERS).
  * Run: npx tsx bench/vs-kafka-engine.ts   (BENCH_SIDES=anchor1,anchor2,streamcube,rdkafka to choose;
- * BENCH_RUNS, default 3; BENCH_CONFIGS=core,all; BENCH_EVENTS=1200000 for the large backlog's peak RSS)
+ * BENCH_RUNS, default 3; BENCH_NODE_ARGS: extra node flags for each side's process, e.g. --cpu-prof; BENCH_CONFIGS=core,all; BENCH_EVENTS=1200000 for the large backlog's peak RSS)
  */
 import { execFile } from 'node:child_process'
 import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs'
@@ -115,7 +115,7 @@ interface RunResult {
 
 function child(script: string, env: Record<string, string>): Promise<RunResult> {
   return new Promise((resolve, reject) =>
-    execFile(process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', new URL(script, import.meta.url).pathname], { env: { ...process.env, ...env }, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--max-semi-space-size=64', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', new URL(script, import.meta.url).pathname], { env: { ...process.env, ...env }, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`${script}: ${err.message}\n${stderr}`))
       resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as RunResult)
     }),
