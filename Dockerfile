@@ -6,6 +6,11 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY schemas ./schemas
 COPY pipelines ./pipelines
+COPY engine ./engine
+COPY generator ./generator
+COPY queries ./queries
+COPY jobs ./jobs
+COPY cli ./cli
 COPY sinks ./sinks
 COPY sql ./sql
 COPY api ./api

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { AlertRuleSchema, deleteRule, getRule, listRules, loadStates, putRule } from '../pipelines/alerts/index.js'
+import { AlertRuleSchema, deleteRule, getRule, listRules, loadStates, putRule } from '../queries/index.js'
 import type { ClickHouse } from '../sinks/index.js'
 import { requireRole } from './auth.js'
 import { ApiError, ApiErrorCode, badRequest } from './errors.js'

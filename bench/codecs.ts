@@ -5,7 +5,7 @@
  *
  * Run: npx tsx bench/codecs.ts   (no services needed)
  */
-import { EventGenerator } from '../pipelines/index.js'
+import { EventGenerator } from '../generator/index.js'
 import {
   avroEncoder,
   avroType,

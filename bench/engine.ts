@@ -13,7 +13,8 @@
  */
 import { execFile } from 'node:child_process'
 import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs'
-import { createRdkafkaFetcher, EventGenerator, loadRdkafka } from '../pipelines/index.js'
+import { createRdkafkaFetcher, loadRdkafka } from '../engine/index.js'
+import { EventGenerator } from '../generator/index.js'
 import { createConfluentEncoder, EventTypes, jsonEncoder, type Encoder } from '../schemas/index.js'
 import { fmt, machine, writeSection } from './report.js'
 import { benchBroker } from './run-common.js'

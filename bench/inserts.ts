@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { EventGenerator } from '../pipelines/index.js'
+import { EventGenerator } from '../generator/index.js'
 import { jsonEncoder, EVENT_TYPES } from '../schemas/index.js'
 import { connectClickHouse, insertRows, migrate } from '../sinks/index.js'
 import { jsonCompactEachRow, jsonCompactEachRowPerRow, jsonEachRow } from '../sinks/clickhouse/insert.js'

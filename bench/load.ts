@@ -11,7 +11,8 @@
  * Run by bench/engine.ts: BROKERS=… PREFIX=… RATE=… SECONDS=… npx tsx bench/load.ts
  */
 import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs'
-import { EventGenerator, loadRdkafka } from '../pipelines/index.js'
+import { EventGenerator } from '../generator/index.js'
+import { loadRdkafka } from '../engine/index.js'
 import { EventTypes, jsonEncoder, type TypedEvent } from '../schemas/index.js'
 
 const RATE = Number(process.env.RATE ?? 20_000)

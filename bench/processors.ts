@@ -1,4 +1,5 @@
-import { DEFAULT_EVENT_TIME_POLICY, PartitionProcessor, PIPELINES } from '../pipelines/index.js'
+import { DEFAULT_EVENT_TIME_POLICY, PartitionProcessor } from '../engine/index.js'
+import { PIPELINES } from '../pipelines/index.js'
 import { createJsonCodec, EVENT_TYPES, EventTypes, type EventType } from '../schemas/index.js'
 
 /** One processor per event stream, every pipeline, JSON records: the engine's work without its I/O, for benchmarks. */

@@ -7,7 +7,8 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { EventGenerator, PIPELINES, runGeneratorSource } from '../pipelines/index.js'
+import { EventGenerator, runGeneratorSource } from '../generator/index.js'
+import { PIPELINES } from '../pipelines/index.js'
 import { connectClickHouse, migrate } from '../sinks/index.js'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000)

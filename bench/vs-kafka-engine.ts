@@ -22,7 +22,7 @@
  */
 import { execFile } from 'node:child_process'
 import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs'
-import { EventGenerator, type GeneratedRecord } from '../pipelines/index.js'
+import { EventGenerator, type GeneratedRecord } from '../generator/index.js'
 import { EventTypes, jsonEncoder, type OrderEvent } from '../schemas/index.js'
 import { fmt, machine, writeSection } from './report.js'
 import { benchBroker } from './run-common.js'

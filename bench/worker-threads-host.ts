@@ -4,7 +4,7 @@
  * insert bytes (transferred back). No I/O here: the embedded engine must stay on the main thread.
  */
 import { parentPort } from 'node:worker_threads'
-import type { PartitionProcessor } from '../pipelines/index.js'
+import type { PartitionProcessor } from '../engine/index.js'
 import { EVENT_TYPES, type EventType } from '../schemas/index.js'
 import { encodeRows } from '../sinks/clickhouse/insert.js'
 import { streamProcessors } from './processors.js'

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-const entry = fileURLToPath(new URL('../dist/scripts/cli/main.js', import.meta.url))
+const entry = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))
 if (!existsSync(entry)) {
   process.stderr.write('streamcube: dist/ is missing. Run `npm run build` (npm install runs it for you).\n')
   process.exit(1)

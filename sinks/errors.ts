@@ -9,6 +9,8 @@ export const SinkErrorCode = {
   MIGRATION_FAILED: 'SINK_MIGRATION_FAILED',
   MIGRATION_FILE: 'SINK_MIGRATION_FILE',
   EMBEDDED_LOCKED: 'SINK_EMBEDDED_LOCKED',
+  /** A notification receiver refused or could not be reached (retryable for network errors, 408, 429 and 5xx). */
+  WEBHOOK: 'SINK_WEBHOOK',
 } as const
 export type SinkErrorCode = (typeof SinkErrorCode)[keyof typeof SinkErrorCode]
 

@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { requireRole, scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
 import { Filters } from './params.js'
-import { assessExpiry } from '../../pipelines/stock/index.js'
+import { assessExpiry } from '../../queries/index.js'
 
 /*
  * Expiry / spoilage warnings (issue 6): the assessment of pipelines/stock/expiry.ts (FIFO at recent

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { Grain } from '../../pipelines/queries/index.js'
+import type { Grain } from '../../queries/index.js'
 import { badRequest } from '../errors.js'
 
 /*
@@ -13,8 +13,8 @@ const DAY = 86_400_000
 export const MAX_RANGE_MS = 400 * DAY
 
 /** Grains, the grain that answers a range exactly, and range ends: shared with the alert metrics. */
-export { GRAINS, bound, grainFor } from '../../pipelines/queries/index.js'
-export type { Grain } from '../../pipelines/queries/index.js'
+export { GRAINS, bound, grainFor } from '../../queries/index.js'
+export type { Grain } from '../../queries/index.js'
 export const Granularity = z.enum(['minute', 'hour', 'day'])
 
 const ID = /^[A-Za-z0-9._:-]{1,64}$/

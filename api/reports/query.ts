@@ -79,5 +79,5 @@ export class ReportQueries {
 export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v))
 
 /** The scope predicates every report appends (parameters from scopeParams) and list filters: shared with the pipelines. */
-export { COMMUNITY_SCOPE, SKU_SCOPE, filterOn } from '../../pipelines/queries/index.js'
-export { RANGE } from '../../pipelines/queries/index.js'
+export { COMMUNITY_SCOPE, SKU_SCOPE, filterOn } from '../../queries/index.js'
+export { RANGE } from '../../queries/index.js'

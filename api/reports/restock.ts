@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { requireRole, scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
 import { Filters } from './params.js'
-import { LATEST_RESTOCK_RUN } from '../../pipelines/restock/index.js'
+import { LATEST_RESTOCK_RUN } from '../../queries/index.js'
 import { COMMUNITY_SCOPE, SKU_SCOPE, filterOn, num } from './query.js'
 
 /*

@@ -3,38 +3,10 @@ import { resolve } from 'node:path'
 import { createClient, type ClickHouseClient } from '@clickhouse/client'
 import type { Logger } from 'pino'
 import { SinkError, SinkErrorCode } from '../errors.js'
+import { quoteIdentifier, type ClickHouse, type ClickHouseTarget, type RawInsert } from './connection.js'
 import { repairDeduplicationLogs } from './dedup-repair.js'
 
-/** Where ClickHouse is: a server URL, or a data directory for the embedded engine (chDB). */
-export interface ClickHouseTarget {
-  readonly url: string | null
-  readonly username?: string
-  readonly password?: string
-  readonly database: string
-  readonly dataDir: string
-}
-
 type ConnectionOption = NonNullable<Parameters<typeof createClient>[0]>['connection']
-
-export const ClickHouseKind = { server: 'server', embedded: 'embedded' } as const
-export type ClickHouseKind = (typeof ClickHouseKind)[keyof typeof ClickHouseKind]
-
-/**
- * The embedded engine's raw insert: the payload bytes go to the engine as they are (no copy into
- * a SQL string, parsed by the engine's parallel parser) and the settings travel in the INSERT's
- * own SETTINGS clause, so they are query-scoped and cannot leak into the next statement.
- */
-export type RawInsert = (params: { table: string; columns?: readonly string[]; values: Buffer; format: 'JSONEachRow' | 'JSONCompactEachRow'; settings: Record<string, string | number> }) => Promise<unknown>
-
-/** A connected client and what it is connected to. */
-export interface ClickHouse {
-  readonly client: ClickHouseClient
-  readonly kind: ClickHouseKind
-  readonly database: string
-  /** Only on the embedded engine: the raw, zero-copy insert path (see RawInsert). */
-  readonly rawInsert?: RawInsert
-  close(): Promise<void>
-}
 
 /**
  * The one ClickHouse client factory: the CLI, the workers, the API and the tests all connect here,
@@ -104,9 +76,3 @@ export async function connectClickHouse(target: ClickHouseTarget, options: { app
 
 /** Embedded databases whose deduplication logs this process has repaired (dedup-repair.ts). */
 const repairedDatabases = new Set<string>()
-
-/** Backquotes an identifier for the few places (DDL) where query parameters cannot stand. */
-export function quoteIdentifier(name: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new SinkError(SinkErrorCode.QUERY, `invalid identifier ${JSON.stringify(name)}`)
-  return `\`${name}\``
-}

@@ -1,8 +1,7 @@
 import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
-import type { ClickHouse } from './client.js'
-import { quoteIdentifier } from './client.js'
+import { quoteIdentifier, type ClickHouse } from './connection.js'
 
 /*
  * The embedded engine's crash window, and its repair.

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream'
-import type { ClickHouse } from './client.js'
+import type { ClickHouse } from './connection.js'
 import { SinkError, SinkErrorCode } from '../errors.js'
 
 export interface InsertOptions {

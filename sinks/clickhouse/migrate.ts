@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
 import { SinkError, SinkErrorCode } from '../errors.js'
-import type { ClickHouse } from './client.js'
+import type { ClickHouse } from './connection.js'
 
 /*
  * Ordered ClickHouse migrations from sql/migrations/NNNN_name.sql. One source yields two variants:

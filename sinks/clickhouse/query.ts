@@ -1,4 +1,4 @@
-import type { ClickHouse } from './client.js'
+import type { ClickHouse } from './connection.js'
 
 /**
  * The rows of a parameterized query as objects. 64-bit integers come back as JSON numbers (the

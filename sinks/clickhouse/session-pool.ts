@@ -1,4 +1,4 @@
-import type { ClickHouse } from './client.js'
+import type { ClickHouse } from './connection.js'
 
 /**
  * Connections to one database handed out one statement at a time: an embedded-engine session runs

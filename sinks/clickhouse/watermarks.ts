@@ -1,4 +1,4 @@
-import type { ClickHouse } from './client.js'
+import type { ClickHouse } from './connection.js'
 
 /**
  * Up to when a consumer group's windows are complete: the minimum over its partitions of the

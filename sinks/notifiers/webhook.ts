@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { withRetry, type RetryPolicy } from '../retry.js'
+import { SinkError, SinkErrorCode } from '../errors.js'
 
 /*
  * Alert notifications: a webhook that speaks Prometheus Alertmanager's webhook format (version 4),
@@ -32,9 +33,10 @@ export interface AlertmanagerMessage {
   alerts: AlertmanagerAlert[]
 }
 
-export class WebhookError extends Error {
-  constructor(message: string, readonly retryable: boolean) {
-    super(message)
+/** A webhook delivery that failed: SINK_WEBHOOK, retryable or not by the receiver's answer. */
+export class WebhookError extends SinkError {
+  constructor(message: string, retryable: boolean, context: Record<string, unknown> = {}) {
+    super(SinkErrorCode.WEBHOOK, message, { retryable, context })
   }
 }
 
@@ -76,12 +78,12 @@ export async function deliverWebhook(d: WebhookDelivery): Promise<{ attempts: nu
         try {
           res = await fetch(d.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(d.timeoutMs) })
         } catch (err) {
-          throw new WebhookError(`POST ${d.url} failed: ${(err as Error).message}`, true)
+          throw new WebhookError(`POST ${d.url} failed: ${(err as Error).message}`, true, { url: d.url })
         }
         await res.arrayBuffer().catch(() => undefined)
         if (res.ok) return
         const retryable = res.status === 408 || res.status === 429 || res.status >= 500
-        throw new WebhookError(`POST ${d.url} answered ${res.status}`, retryable)
+        throw new WebhookError(`POST ${d.url} answered ${res.status}`, retryable, { url: d.url, status: res.status })
       },
       { policy: d.policy, retryable: (err) => err instanceof WebhookError && err.retryable, onRetry: d.onRetry },
     )

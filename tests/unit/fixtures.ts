@@ -1,4 +1,4 @@
-import { EventGenerator, type GeneratedRecord } from '../../pipelines/index.js'
+import { EventGenerator, type GeneratedRecord } from '../../generator/index.js'
 import type { BehaviourEvent, InventoryEvent, OrderEvent, TimeBounds } from '../../schemas/index.js'
 
 /** A fixed simulation start (Monday 2026-11-16 00:00 in Hangzhou) and a clock two days later. */

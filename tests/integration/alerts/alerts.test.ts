@@ -1,6 +1,7 @@
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AlertEvaluator, AlertRuleSchema, putRule, type AlertRuleInput } from '../../../pipelines/index.js'
+import { AlertEvaluator } from '../../../jobs/index.js'
+import { AlertRuleSchema, putRule, type AlertRuleInput } from '../../../queries/index.js'
 import { migrate, type ClickHouse } from '../../../sinks/index.js'
 import { openSecondConnection, openTestClickHouse } from '../../services/clickhouse.js'
 import { waitFor } from '../engine/harness.js'

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { AlertRuleSchema, metricValues, type Metric } from '../../../pipelines/index.js'
+import { AlertRuleSchema, type Metric } from '../../../queries/index.js'
+import { metricValues } from '../../../jobs/index.js'
 import { insertRows } from '../../../sinks/index.js'
 import { apiSuite } from '../api/fixture.js'
 

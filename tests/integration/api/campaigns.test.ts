@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { uplift } from '../../../api/reports/campaigns.js'
-import type { GeneratedRecord } from '../../../pipelines/generator/generator.js'
+import type { GeneratedRecord } from '../../../generator/generator.js'
 import type { OrderEvent } from '../../../schemas/index.js'
 import { generatedTemplates, runScripted } from '../alerts/scripted.js'
 import { apiSuite, iso } from './fixture.js'

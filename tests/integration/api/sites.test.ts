@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { GeneratedRecord } from '../../../pipelines/generator/generator.js'
+import type { GeneratedRecord } from '../../../generator/generator.js'
 import type { OrderEvent, OrderLine } from '../../../schemas/index.js'
 import { generatedTemplates, runScripted } from '../alerts/scripted.js'
 import { apiSuite, iso } from './fixture.js'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { cosine } from '../../../api/reports/targeting.js'
-import type { GeneratedRecord } from '../../../pipelines/generator/generator.js'
+import type { GeneratedRecord } from '../../../generator/generator.js'
 import type { OrderEvent, OrderLine } from '../../../schemas/index.js'
 import { generatedTemplates, runScripted } from '../alerts/scripted.js'
 import { apiSuite, iso } from './fixture.js'

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { deleteDefinition, listDefinitions, nextVersion, putDefinition } from '../../../pipelines/index.js'
+import { deleteDefinition, listDefinitions, nextVersion, putDefinition } from '../../../queries/index.js'
 import { migrate, type ClickHouse } from '../../../sinks/index.js'
 import { openTestClickHouse } from '../../services/clickhouse.js'
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EventGenerator, geohash } from '../../../pipelines/index.js'
+import { EventGenerator } from '../../../generator/index.js'
+import { geohash } from '../../../queries/index.js'
 import type { BehaviourEvent, OrderEvent } from '../../../schemas/index.js'
 import type { ClickHouse } from '../../../sinks/index.js'
 import { openTestClickHouse } from '../../services/clickhouse.js'

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EventGenerator } from '../../../pipelines/index.js'
+import { EventGenerator } from '../../../generator/index.js'
 import { EVENT_TYPES, type EventType, type OrderEvent } from '../../../schemas/index.js'
 import { insertRows, migrate, RAW_TABLES, rawFactRow, type ClickHouse } from '../../../sinks/index.js'
 import { openTestClickHouse } from '../../services/clickhouse.js'

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PIPELINES, STREAM_COLUMNS, STREAM_TABLES, gmv, activity, streamRow } from '../../../pipelines/index.js'
+import { PIPELINES, gmv, activity } from '../../../pipelines/index.js'
+import { STREAM_COLUMNS, STREAM_TABLES, streamRow } from '../../../engine/index.js'
 import type { OrderEvent } from '../../../schemas/index.js'
 import { insertValues, migrate, type ClickHouse } from '../../../sinks/index.js'
 import { openTestClickHouse } from '../../services/clickhouse.js'

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { CompressionTypes } from 'kafkajs'
-import { createWorker, EngineMetrics, PIPELINES, sideTopics } from '../../../pipelines/index.js'
+import { createWorker, EngineMetrics, sideTopics } from '../../../engine/index.js'
+import { PIPELINES } from '../../../pipelines/index.js'
 import { brokers } from '../../services/kafka.js'
 import { consumeAll } from '../kafka/consume.js'
 import { caughtUp, engineConfig, engineSuite, silent, waitFor } from './harness.js'

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createWorker, EngineMetrics, PIPELINES } from '../../../pipelines/index.js'
+import { createWorker, EngineMetrics } from '../../../engine/index.js'
+import { PIPELINES } from '../../../pipelines/index.js'
 import { brokers } from '../../services/kafka.js'
 import { caughtUp, committedTotal, engineConfig, engineSuite, produceRecords, RECENT_START, silent, transports, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'

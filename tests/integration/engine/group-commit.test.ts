@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createWorker, decodeCheckpoint, encodeCheckpoint, EngineErrorCode, EngineMetrics, groupId, PIPELINES, pipelineSetId, type KafkaWorker } from '../../../pipelines/index.js'
+import { createWorker, decodeCheckpoint, encodeCheckpoint, EngineErrorCode, EngineMetrics, groupId, pipelineSetId, type KafkaWorker } from '../../../engine/index.js'
+import { PIPELINES } from '../../../pipelines/index.js'
 import { openSecondConnection } from '../../services/clickhouse.js'
 import { brokers } from '../../services/kafka.js'
 import { caughtUp, commitCheckpoint, engineConfig, engineSuite, killableSockets, produceRecords, RECENT_START, silent, waitFor } from './harness.js'

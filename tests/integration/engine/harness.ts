@@ -7,7 +7,7 @@ import { migrate, type ClickHouse } from '../../../sinks/index.js'
 import { openTestClickHouse } from '../../services/clickhouse.js'
 import { deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
 import { EVENT_TYPES, loadConfig, type Config } from '../../../schemas/index.js'
-import { decodeCheckpoint, loadRdkafka } from '../../../pipelines/index.js'
+import { decodeCheckpoint, loadRdkafka } from '../../../engine/index.js'
 import { topicOf, type PlantedRecord } from './planted.js'
 
 /** Produces planted records in order, keyed, one batch in flight (so per-key order holds). */

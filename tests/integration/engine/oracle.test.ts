@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createWorker, EngineMetrics, PIPELINES, sideTopics } from '../../../pipelines/index.js'
+import { createWorker, EngineMetrics, sideTopics } from '../../../engine/index.js'
+import { PIPELINES } from '../../../pipelines/index.js'
 import { brokers } from '../../services/kafka.js'
 import { consumeAll } from '../kafka/consume.js'
 import { caughtUp, engineConfig, engineSuite, produceRecords, RECENT_START, silent, transports, waitFor } from './harness.js'

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createWorker, encodeCheckpoint, PIPELINES, pipelineSetId } from '../../../pipelines/index.js'
+import { createWorker, encodeCheckpoint, pipelineSetId } from '../../../engine/index.js'
+import { PIPELINES } from '../../../pipelines/index.js'
 import { brokers } from '../../services/kafka.js'
 import { caughtUp, commitCheckpoint, engineConfig, engineSuite, produceRecords, RECENT_START, silent, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'

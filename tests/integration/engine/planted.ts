@@ -1,4 +1,4 @@
-import { EventGenerator, type GeneratedRecord } from '../../../pipelines/index.js'
+import { EventGenerator, type GeneratedRecord } from '../../../generator/index.js'
 import { jsonEncoder, EventTypes, type EventType } from '../../../schemas/index.js'
 
 /** A record as it will be produced: topic type, key, bytes, and what the test planted in it. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createWorker, PIPELINES, sideTopics, type KafkaWorker } from '../../../pipelines/index.js'
+import { createWorker, sideTopics, type KafkaWorker } from '../../../engine/index.js'
+import { PIPELINES } from '../../../pipelines/index.js'
 import { consumeAll } from '../kafka/consume.js'
 import { openSecondConnection } from '../../services/clickhouse.js'
 import { brokers } from '../../services/kafka.js'

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { createWorker, EngineMetrics, EventGenerator, selectPipelines } from '../../../pipelines/index.js'
+import { createWorker, EngineMetrics } from '../../../engine/index.js'
+import { EventGenerator } from '../../../generator/index.js'
+import { selectPipelines } from '../../../pipelines/index.js'
 import { jsonEncoder } from '../../../schemas/index.js'
 import { completeUpTo } from '../../../sinks/index.js'
 import { brokers } from '../../services/kafka.js'

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { pino } from 'pino'
 import type { Admin } from 'kafkajs'
-import { EventGenerator, produceGenerated } from '../../../pipelines/index.js'
+import { EventGenerator, produceGenerated } from '../../../generator/index.js'
 import { createConfluentCodec, createJsonCodec, type Codec, type EventType, type OrderEvent } from '../../../schemas/index.js'
 import { brokers, deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
 import { consumeAll } from './consume.js'

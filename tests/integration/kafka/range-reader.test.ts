@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Admin } from 'kafkajs'
-import { readRanges, type OffsetRange } from '../../../pipelines/index.js'
+import { readRanges, type OffsetRange } from '../../../engine/index.js'
 import { deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
 
 // What rebuilding a pending group flush reads: offset ranges of partitions, in offset order,

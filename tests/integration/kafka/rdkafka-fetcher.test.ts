@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Admin } from 'kafkajs'
-import { createRdkafkaFetcher, type FetchedRecord, type RecordFetcher } from '../../../pipelines/index.js'
+import { createRdkafkaFetcher, type FetchedRecord, type RecordFetcher } from '../../../engine/index.js'
 import { transports } from '../engine/harness.js'
 import { brokers, deleteTopics, randomPrefix, testKafka } from '../../services/kafka.js'
 

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EventGenerator, PIPELINES, rebuildCube, REBUILDABLE, runGeneratorSource, EngineError } from '../../../pipelines/index.js'
+import { EventGenerator, runGeneratorSource } from '../../../generator/index.js'
+import { PIPELINES } from '../../../pipelines/index.js'
+import { rebuildCube, REBUILDABLE } from '../../../jobs/index.js'
+import { EngineError } from '../../../engine/index.js'
 import { eventFromRawFact, migrate, RAW_FACT_SELECT, RAW_TABLES, type ClickHouse } from '../../../sinks/index.js'
 import { EVENT_TYPES } from '../../../schemas/index.js'
 import { openTestClickHouse } from '../../services/clickhouse.js'
@@ -81,8 +84,8 @@ describe('streamcube rebuild', () => {
 
   it('refuses an unknown cube, an empty range and a range live pipelines may still write', async () => {
     const args = { ch, from: RECENT_START, to: RECENT_START + DAY, closedBefore: Date.now(), log: silent }
-    await expect(rebuildCube({ ...args, cube: 'nope' })).rejects.toMatchObject({ code: 'ENGINE_UNKNOWN_CUBE' })
-    await expect(rebuildCube({ ...args, cube: 'gmv', to: RECENT_START })).rejects.toMatchObject({ code: 'ENGINE_INVALID_RANGE' })
+    await expect(rebuildCube({ ...args, cube: 'nope' })).rejects.toMatchObject({ code: 'JOB_UNKNOWN_CUBE' })
+    await expect(rebuildCube({ ...args, cube: 'gmv', to: RECENT_START })).rejects.toMatchObject({ code: 'JOB_INVALID_RANGE' })
     const err = await rebuildCube({ ...args, cube: 'gmv', closedBefore: RECENT_START }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(EngineError)
     expect((err as Error).message).toMatch(/--force/)

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { AlertRuleSchema, dynamicCondition, initialState, localMidnight, staticCondition, step, windowRange, type AlertState, type Evaluation } from '../../../pipelines/index.js'
+import { AlertRuleSchema, type AlertState } from '../../../queries/index.js'
+import { dynamicCondition, initialState, staticCondition, step, windowRange, type Evaluation } from '../../../jobs/index.js'
+import { localMidnight } from '../../../schemas/index.js'
 
 const MIN = 60_000
 const rule = { forSeconds: 120, repeatSeconds: 600 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { chunkByMetadata, decodeCheckpoint, encodeCheckpoint, groupId, groupToken, MAX_METADATA_BYTES, type GroupMember } from '../../../pipelines/index.js'
+import { chunkByMetadata, decodeCheckpoint, encodeCheckpoint, groupId, groupToken, MAX_METADATA_BYTES, type GroupMember } from '../../../engine/index.js'
 
 const member = (topic: string, partition: number, first: number, last: number): GroupMember => ({ topic, partition, first: String(first), last: String(last), watermark: 1_764_000_000_000 + partition, horizonStart: partition % 2 ? String(first - 7) : null })
 

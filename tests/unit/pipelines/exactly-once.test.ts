@@ -1,19 +1,8 @@
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import {
-  DEFAULT_EVENT_TIME_POLICY,
-  EventGenerator,
-  FlushExecutor,
-  PartitionRecovery,
-  pipelineSetId,
-  PIPELINES,
-  type CommittedOffset,
-  type FlushPlan,
-  type MemberCommit,
-  type OffsetLog,
-  type PartitionProcessor,
-  type SourceRecord,
-} from '../../../pipelines/index.js'
+import { DEFAULT_EVENT_TIME_POLICY, FlushExecutor, PartitionRecovery, pipelineSetId, type CommittedOffset, type FlushPlan, type MemberCommit, type OffsetLog, type PartitionProcessor, type SourceRecord } from '../../../engine/index.js'
+import { EventGenerator } from '../../../generator/index.js'
+import { PIPELINES } from '../../../pipelines/index.js'
 import { createJsonCodec, jsonEncoder, type EventType } from '../../../schemas/index.js'
 import type { ClickHouse, RawInsert } from '../../../sinks/index.js'
 import { BOUNDS, START } from '../fixtures.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { flushIntervalFor, flushPolicyFor, overBudget, timedFlushDue, timedFlushGroups, type FlushPolicy } from '../../../pipelines/index.js'
+import { flushIntervalFor, flushPolicyFor, overBudget, timedFlushDue, timedFlushGroups, type FlushPolicy } from '../../../engine/index.js'
 import { loadConfig } from '../../../schemas/index.js'
 
 const policy: FlushPolicy = { intervalMs: 1_000, catchUpIntervalMs: 10_000, catchUpLag: 5_000, maxRecords: 50_000, bufferMaxRecords: 100, bufferMaxBytes: 1_000_000, groupMax: 3 }

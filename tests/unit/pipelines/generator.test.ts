@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { activityAt, EventGenerator, HANGZHOU } from '../../../pipelines/index.js'
+import { activityAt, EventGenerator, HANGZHOU } from '../../../generator/index.js'
 import { validateEvent, type BehaviourEvent, type InventoryEvent, type OrderEvent } from '../../../schemas/index.js'
 import { BOUNDS, START } from '../fixtures.js'
 

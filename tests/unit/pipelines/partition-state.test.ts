@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Classification, PartitionState } from '../../../pipelines/index.js'
+import { Classification, PartitionState } from '../../../engine/index.js'
 
 const policy = { outOfOrdernessMs: 1_000, allowedLatenessMs: 10_000, dedupHorizonMs: 10_000, maxRememberedIds: 1_000 }
 

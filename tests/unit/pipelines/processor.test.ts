@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_EVENT_TIME_POLICY, decodeCheckpoint, deduplicationToken, encodeCheckpoint, EventGenerator, gmv, PartitionProcessor, pipesMask, PIPELINES, products, StreamChunks, type FlushPlan } from '../../../pipelines/index.js'
+import { DEFAULT_EVENT_TIME_POLICY, decodeCheckpoint, deduplicationToken, encodeCheckpoint, PartitionProcessor, pipesMask, StreamChunks, type FlushPlan } from '../../../engine/index.js'
+import { EventGenerator } from '../../../generator/index.js'
+import { gmv, PIPELINES, products } from '../../../pipelines/index.js'
 import { joinUtf8 } from '../../../sinks/index.js'
 import { avroType, createConfluentCodec, createConfluentEncoder, createJsonCodec, jsonEncoder, LOCAL_SCHEMA_IDS, type TypedEvent } from '../../../schemas/index.js'
 import { BOUNDS, START } from '../fixtures.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { EngineError, EngineErrorCode, loadRdkafka } from '../../../pipelines/index.js'
+import { EngineError, EngineErrorCode, loadRdkafka } from '../../../engine/index.js'
 
 describe('loadRdkafka', () => {
   it('where node-rdkafka did not build, says so and how to fix it, with a typed error', () => {

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events'
 import { describe, expect, it } from 'vitest'
-import { sleep } from '../../../pipelines/index.js'
+import { sleep } from '../../../schemas/index.js'
 
 describe('sleep', () => {
   it('leaves no abort listener behind when the timer fires (a loop of ticks on one signal)', async () => {

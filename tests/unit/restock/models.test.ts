@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { croston, fitArima, forecastSeries, holtWinters, MODELS, Random, sane, suggestedQuantity, usableStock } from '../../../pipelines/index.js'
+import { croston, fitArima, forecastSeries, holtWinters, MODELS, sane, suggestedQuantity, usableStock } from '../../../jobs/index.js'
+import { Random } from '../../../generator/index.js'
 
 const reference = JSON.parse(readFileSync(new URL('./fixtures/statsmodels-arima.json', import.meta.url), 'utf8')) as {
   series: Record<string, { y: number[]; forecast: number[] }>

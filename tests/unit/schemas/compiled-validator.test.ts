@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { EventGenerator } from '../../../pipelines/index.js'
+import { EventGenerator } from '../../../generator/index.js'
 import { EventTypes, type EventType } from '../../../schemas/index.js'
 import { compileValidator, INVALID } from '../../../schemas/compiled-validator.js'
 

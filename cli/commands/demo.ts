@@ -1,0 +1,88 @@
+import type { Command } from 'commander'
+import { buildApi, openQuerySessions } from '../../api/index.js'
+import { EngineMetrics, policyFor } from '../../engine/index.js'
+import { evaluatorFromConfig, restockSettings, runRestockDaily } from '../../jobs/index.js'
+import { EventGenerator, runGeneratorSource } from '../../generator/index.js'
+import { PIPELINES } from '../../pipelines/index.js'
+import { connectClickHouse, migrate } from '../../sinks/index.js'
+import { positiveInt } from '../options.js'
+import type { CliContext } from '../context.js'
+
+export function registerDemo(program: Command, ctx: CliContext): void {
+  program
+    .command('demo')
+    .description('The whole flow in one process on the embedded default: generator → pipelines → ClickHouse cubes → API and page (npm start)')
+    .option('--port <port>', 'API port (env API_PORT, default 8080)')
+    .option('--host <host>', 'API interface (env API_HOST, default 127.0.0.1)')
+    .option('--data-dir <dir>', 'embedded engine data directory (env STREAMCUBE_DATA_DIR)')
+    .option('--clickhouse-url <url>', 'use a ClickHouse server instead of the embedded engine (env CLICKHOUSE_URL)')
+    .option('--backfill-minutes <n>', 'minutes of history to generate before going live', positiveInt('--backfill-minutes'), 120)
+    .option('--duration <seconds>', 'stop after this many seconds (default: until Ctrl-C)', positiveInt('--duration'))
+    .option('--seed <n>', 'random seed', positiveInt('--seed'), 42)
+    .action(async (opts: { port?: string; host?: string; dataDir?: string; clickhouseUrl?: string; backfillMinutes: number; duration?: number; seed: number }) => {
+      // The demo's page must work without a key: unless keys are configured or anonymous reads
+      // were set explicitly, requests without a key read as an analyst (all data, PII masked).
+      const keyless = !process.env.API_KEYS && !process.env.API_KEYS_FILE && !process.env.API_ANONYMOUS_ROLE
+      const config = ctx.config({ 'api.port': opts.port, 'api.host': opts.host, 'clickhouse.dataDir': opts.dataDir, 'clickhouse.url': opts.clickhouseUrl, ...(keyless ? { 'api.anonymousRole': 'analyst' } : {}) })
+      const log = ctx.log
+      if (keyless) log.warn('no API keys configured: requests without a key read as an analyst (PII masked); set API_KEYS_FILE for real keys')
+      // Two connections: the pipelines' sink and the API each get their own session (on the
+      // embedded engine, settings are per session and a session runs one statement at a time).
+      const ch = await connectClickHouse(config.clickhouse, { application: 'streamcube-demo', log: log.child({ module: 'clickhouse' }) })
+      const apiCh = await connectClickHouse(config.clickhouse, { application: 'streamcube-api' })
+      const extraConnections = await Promise.all(Array.from({ length: config.engine.sinkConnections - 1 }, () => connectClickHouse(config.clickhouse, { application: 'streamcube-demo' })))
+      await migrate(ch, { log: log.child({ module: 'migrate' }) })
+      const metrics = new EngineMetrics()
+      const querySessions = await openQuerySessions(config, apiCh)
+      const app = await buildApi({ ch: apiCh, querySessions, log, config, metricsRegistries: [metrics.registry] })
+      const address = await app.listen({ port: config.api.port, host: config.api.host })
+      ctx.print(`streamcube demo: ${ch.kind} ClickHouse (${ch.kind === 'embedded' ? config.clickhouse.dataDir : config.clickhouse.url}), pipelines ${PIPELINES.map((p) => p.name).join(', ')}; page and API at ${address}`)
+
+      // The alert evaluator, on its own connection (its own embedded session).
+      const alertsCh = await connectClickHouse(config.clickhouse, { application: 'streamcube-alerts' })
+      const evaluator = evaluatorFromConfig(config, alertsCh, log)
+      await evaluator.syncRulesFile()
+      const abort = new AbortController()
+      const alerts = evaluator.run(abort.signal)
+      // The restock forecast, daily, on its own connection; its first run waits for the backfill.
+      const restockCh = await connectClickHouse(config.clickhouse, { application: 'streamcube-restock' })
+      let restock: Promise<void> = Promise.resolve()
+      const startRestock = () => {
+        restock = runRestockDaily(restockCh, restockSettings(config), { log: log.child({ module: 'restock' }), signal: abort.signal })
+      }
+      const stop = () => abort.abort()
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+      const timer = opts.duration ? setTimeout(stop, opts.duration * 1000) : undefined
+      const generator = new EventGenerator({ seed: opts.seed, start: Date.now() - opts.backfillMinutes * 60_000 })
+      let total = 0
+      try {
+        total = await runGeneratorSource({
+          generator,
+          pipelines: PIPELINES,
+          ch,
+          extraConnections,
+          log: log.child({ module: 'generator' }),
+          signal: abort.signal,
+          metrics,
+          policy: policyFor(config),
+          intervalMs: config.engine.flushIntervalMs,
+          onCaughtUp: startRestock,
+        })
+      } finally {
+        if (timer) clearTimeout(timer)
+        process.off('SIGINT', stop)
+        process.off('SIGTERM', stop)
+        await alerts
+        await alertsCh.close()
+        await restock
+        await restockCh.close()
+        await app.close()
+        for (const c of querySessions) await c.close()
+        await apiCh.close()
+        for (const c of extraConnections) await c.close()
+        await ch.close()
+      }
+      ctx.print(`streamcube demo stopped after ${total.toLocaleString('en-US')} events`)
+    })
+}

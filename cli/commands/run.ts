@@ -1,0 +1,128 @@
+import { createServer } from 'node:http'
+import type { Command } from 'commander'
+import { createWorker, defaultGroupId, EngineError, EngineMetrics } from '../../engine/index.js'
+import { evaluatorFromConfig, restockSettings, runRestock, runRestockDaily } from '../../jobs/index.js'
+import { PIPELINES, selectPipelines } from '../../pipelines/index.js'
+import { requireBrokers } from '../../schemas/index.js'
+import { connectClickHouse, migrate } from '../../sinks/index.js'
+import type { CliContext } from '../context.js'
+import { parseTime } from './rebuild.js'
+
+export function registerRun(program: Command, ctx: CliContext): void {
+  program
+    .command('pipelines')
+    .description('List the pipelines: what each reads and writes')
+    .action(() => {
+      for (const p of PIPELINES) ctx.print(`${p.name.padEnd(10)} reads ${p.sources.join(', ').padEnd(28)} writes ${p.tables.join(', ')}\n${''.padEnd(10)} ${p.description}`)
+    })
+  program
+    .command('run')
+    .description('Run stream pipelines (all, or the named ones) in this process, as one consumer group; `run alerts` runs the alert evaluator; `run restock` the restock forecast once (--daily: every day)')
+    .argument('[pipelines...]', `pipeline names (${PIPELINES.map((p) => p.name).join(', ')}), or alerts, or restock; all stream pipelines when omitted`)
+    .option('--brokers <list>', 'host:port[,host:port] (env KAFKA_BROKERS)')
+    .option('--group <id>', 'consumer group (env KAFKA_GROUP_ID; default streamcube, or streamcube.<names> for a subset)')
+    .option('--clickhouse-url <url>', 'ClickHouse server (env CLICKHOUSE_URL); without it, the embedded engine')
+    .option('--data-dir <dir>', 'embedded engine data directory (env STREAMCUBE_DATA_DIR)')
+    .option('--encoding <encoding>', 'json or confluent-avro (env STREAMCUBE_ENCODING)')
+    .option('--topic-prefix <prefix>', 'topic prefix (env KAFKA_TOPIC_PREFIX)')
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port (env METRICS_PORT)')
+    .option('--daily', 'restock: keep running, once a day at RESTOCK_RUN_HOUR')
+    .option('--at <time>', 'restock: forecast as of this time (default now)')
+    .action(async (names: string[], opts: { brokers?: string; group?: string; clickhouseUrl?: string; dataDir?: string; encoding?: string; topicPrefix?: string; metricsPort?: string; daily?: boolean; at?: string }) => {
+      const config = ctx.config({
+        'kafka.brokers': opts.brokers,
+        'engine.groupId': opts.group,
+        'clickhouse.url': opts.clickhouseUrl,
+        'clickhouse.dataDir': opts.dataDir,
+        encoding: opts.encoding,
+        'kafka.topicPrefix': opts.topicPrefix,
+        metricsPort: opts.metricsPort,
+      })
+      if (names.length === 1 && names[0] === 'alerts') return runAlerts(ctx, config)
+      if (names.length === 1 && names[0] === 'restock') return runRestockCommand(ctx, config, opts)
+      if (names.includes('restock')) return ctx.usageError('run restock on its own: `streamcube run restock` (the forecast reads the cubes, not Kafka)')
+      if (names.includes('alerts')) return ctx.usageError('run alerts on its own: `streamcube run alerts` (the evaluator reads the cubes, not Kafka)')
+      const brokers = requireBrokers(config)
+      let pipelines
+      try {
+        pipelines = selectPipelines(names)
+      } catch (err) {
+        if (err instanceof EngineError) return ctx.usageError(err.message)
+        throw err
+      }
+      const log = ctx.log
+      const ch = await connectClickHouse(config.clickhouse, { application: 'streamcube-worker', log: log.child({ module: 'clickhouse' }) })
+      await migrate(ch, { variant: { cluster: config.clickhouse.cluster }, log: log.child({ module: 'migrate' }) })
+      // A flush spreads its table inserts over these (one statement at a time per embedded session).
+      const extraConnections = await Promise.all(Array.from({ length: config.engine.sinkConnections - 1 }, () => connectClickHouse(config.clickhouse, { application: 'streamcube-worker' })))
+      const metrics = new EngineMetrics(true)
+      const groupId = config.engine.groupId ?? defaultGroupId(pipelines, PIPELINES)
+      const worker = createWorker({ config, brokers, pipelines, groupId, ch, extraConnections, log, metrics })
+      const server = config.metricsPort === null ? undefined : createServer((req, res) => {
+        if (req.url !== '/metrics') return void res.writeHead(404).end()
+        void metrics.registry.metrics().then((body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body))
+      }).listen(config.metricsPort)
+      let stopping: Promise<void> | undefined
+      const stop = () => {
+        log.info('SIGTERM/SIGINT: flushing, committing and leaving the group')
+        stopping ??= worker.stop()
+      }
+      process.once('SIGTERM', stop)
+      process.once('SIGINT', stop)
+      try {
+        await Promise.race([worker.run(), new Promise<void>((resolve) => {
+          const wait = () => (stopping ? stopping.then(resolve) : setTimeout(wait, 100))
+          wait()
+        })])
+      } finally {
+        server?.close()
+        for (const c of extraConnections) await c.close()
+        await ch.close()
+      }
+    })
+}
+
+/** `streamcube run alerts`: the alert evaluator until SIGTERM/SIGINT (several may run; each notification is sent once). */
+async function runAlerts(ctx: CliContext, config: ReturnType<CliContext['config']>): Promise<void> {
+  const log = ctx.log
+  const ch = await connectClickHouse(config.clickhouse, { application: 'streamcube-alerts' })
+  await migrate(ch, { variant: { cluster: config.clickhouse.cluster }, log: log.child({ module: 'migrate' }) })
+  const evaluator = evaluatorFromConfig(config, ch, log)
+  await evaluator.syncRulesFile() // a bad rule file stops start-up
+  const abort = new AbortController()
+  const stop = () => abort.abort()
+  process.once('SIGTERM', stop)
+  process.once('SIGINT', stop)
+  log.info({ intervalMs: config.alerts.intervalMs }, 'alert evaluator running')
+  try {
+    await evaluator.run(abort.signal)
+  } finally {
+    await ch.close()
+  }
+}
+
+/** `streamcube run restock`: the restock forecast once, as of now or --at; with --daily every day until SIGTERM/SIGINT. */
+async function runRestockCommand(ctx: CliContext, config: ReturnType<CliContext['config']>, opts: { daily?: boolean; at?: string }): Promise<void> {
+  if (opts.daily && opts.at) return ctx.usageError('--at and --daily do not go together: --daily runs as of each day')
+  const at = opts.at ? parseTime('--at', opts.at, ctx) : Date.now()
+  const log = ctx.log.child({ module: 'restock' })
+  const ch = await connectClickHouse(config.clickhouse, { application: 'streamcube-restock' })
+  try {
+    await migrate(ch, { variant: { cluster: config.clickhouse.cluster }, log: ctx.log.child({ module: 'migrate' }) })
+    const settings = restockSettings(config)
+    if (opts.daily) {
+      const abort = new AbortController()
+      const stop = () => abort.abort()
+      process.once('SIGTERM', stop)
+      process.once('SIGINT', stop)
+      log.info({ runHour: settings.runHour, timezone: settings.timezone }, 'restock forecast running daily')
+      return await runRestockDaily(ch, settings, { log, signal: abort.signal })
+    }
+    const r = await runRestock(ch, settings, { at, log })
+    const suggested = r.rows.filter((x) => x.suggested_qty > 0)
+    const mase = (v: number | null) => (v === null ? '–' : v.toFixed(2))
+    ctx.print(`restock ${r.runDate}: ${r.rows.length} warehouse × sku series in ${r.durationMs} ms; models ${Object.entries(r.models).map(([m, n]) => `${m} ${n}`).join(', ') || 'none'}; backtest MASE ${mase(r.meanMase)} (seasonal-naive ${mase(r.baselineMeanMase)}); ${suggested.length} orders suggested, ${suggested.reduce((s, x) => s + x.suggested_qty, 0)} units`)
+  } finally {
+    await ch.close()
+  }
+}

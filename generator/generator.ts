@@ -1,0 +1,376 @@
+import type {
+  BehaviourEvent,
+  ComplaintReason,
+  InventoryEvent,
+  OrderEvent,
+  OrderLine,
+  OrderStatus,
+} from '../schemas/index.js'
+import { TimeHeap } from './heap.js'
+import { Random, WeightedPicker } from './random.js'
+import { activityAt, addDays, localDate, MAX_ACTIVITY, nextLocalTime } from './rhythm.js'
+import { DEFAULT_GENERATOR_OPTIONS, type GeneratedRecord, type GeneratorOptions } from './options.js'
+import { buildWorld, type Community, type Resident, type Sku, type World } from './world.js'
+
+export { DEFAULT_GENERATOR_OPTIONS } from './options.js'
+export type { GeneratedRecord, GeneratorOptions } from './options.js'
+
+interface Batch {
+  readonly batchId: string
+  qty: number
+  readonly productionDate: string
+  readonly expiryDate: string
+}
+
+interface Stock {
+  readonly community: Community
+  readonly sku: Sku
+  readonly batches: Batch[]
+  soldToday: number
+  /** Smoothed daily demand, for reorder decisions. */
+  demand: number
+}
+
+const COMPLAINTS = new WeightedPicker<ComplaintReason>(
+  ['quality', 'missing_item', 'wrong_item', 'damaged', 'late_delivery', 'service', 'other'],
+  [30, 18, 10, 12, 20, 6, 4],
+)
+const DEVICES = new WeightedPicker(['ios', 'android', 'web', 'mini_program'] as const, [30, 35, 5, 30])
+const CHANNELS = new WeightedPicker(['app', 'mini_program', 'h5', 'group_chat'] as const, [35, 40, 5, 20])
+
+const SECOND = 1000
+const MINUTE = 60 * SECOND
+const HOUR = 60 * MINUTE
+
+/**
+ * A deterministic simulation of a city's neighbourhood commerce. Iterating it yields records in
+ * event-time order: shopping sessions (search → views → cart → order), order lifecycles
+ * (paid → accepted → sorted → out for delivery → delivered, with cancels, refunds, complaints),
+ * and inventory (receipts with expiry batches, FIFO sale deductions, expiry losses, stocktakes).
+ * The same options give the same records, byte for byte.
+ */
+export class EventGenerator implements Iterable<GeneratedRecord> {
+  readonly world: World
+  readonly options: GeneratorOptions
+  private readonly demandPeak: number
+  private readonly random: Random
+  private readonly heap = new TimeHeap<() => void>()
+  private readonly out: GeneratedRecord[] = []
+  private readonly stock = new Map<string, Stock>()
+  private counter = 0
+  private orderCounter = 0
+  private batchCounter = 0
+  /** The event time of the last record handed out. */
+  clock: number
+
+  constructor(options: Partial<GeneratorOptions> & { start: number }) {
+    this.options = { ...DEFAULT_GENERATOR_OPTIONS, ...options }
+    this.demandPeak = EventGenerator.demandPeak(this.options.demand)
+    this.random = new Random(this.options.seed)
+    this.world = buildWorld(this.random, this.options)
+    this.clock = this.options.start
+    const start = this.options.start
+    for (const community of this.world.communities) {
+      for (const sku of community.stocked) {
+        const s: Stock = { community, sku, batches: [], soldToday: 0, demand: 2 + this.random.next() * 3 }
+        this.stock.set(`${community.warehouseId}|${sku.sku}`, s)
+        this.heap.push(start, () => this.receive(s, start, Math.ceil(s.demand * this.cover(sku)) + 2))
+      }
+    }
+    this.heap.push(start, () => this.arrival(start))
+    this.heap.push(nextLocalTime(start, this.options.tzOffsetMinutes, 6), () => this.morning())
+    this.heap.push(nextLocalTime(start, this.options.tzOffsetMinutes, 23), () => this.night())
+  }
+
+  /** The next record, in event-time order. The simulation never ends. */
+  next(): GeneratedRecord {
+    while (this.out.length === 0) {
+      const entry = this.heap.pop()
+      if (!entry) throw new Error('generator heap ran dry') // unreachable: arrivals always reschedule
+      this.clock = entry.time
+      entry.item()
+    }
+    // Records of one task are queued in order; shift from the front.
+    return this.out.shift() as GeneratedRecord
+  }
+
+  /** The next `n` records. */
+  take(n: number): GeneratedRecord[] {
+    const records: GeneratedRecord[] = []
+    for (let i = 0; i < n; i++) records.push(this.next())
+    return records
+  }
+
+  *[Symbol.iterator](): Iterator<GeneratedRecord> {
+    for (;;) yield this.next()
+  }
+
+  private eventId(prefix: string): string {
+    return `${prefix}-${this.options.seed.toString(36)}-${(this.counter++).toString(36)}`
+  }
+
+  private emit(record: GeneratedRecord): void {
+    this.out.push(record)
+  }
+
+  private at(time: number, record: GeneratedRecord): void {
+    this.heap.push(time, () => this.emit(record))
+  }
+
+  // --- shopping sessions ------------------------------------------------------------------
+
+  /** The largest planted demand factor over the planted horizon (`days`, default 400). */
+  private static demandPeak(d: GeneratorOptions['demand']): number {
+    if (!d) return 1
+    const weekly = d.weekly ? Math.max(...d.weekly) : 1
+    return weekly * (1 + Math.max(0, d.growthPerDay ?? 0) * (d.days ?? 400))
+  }
+
+  /** The planted demand factor at a time: weekday factor × trend. */
+  private demandAt(now: number): number {
+    const d = this.options.demand
+    if (!d) return 1
+    const weekday = new Date(now + this.options.tzOffsetMinutes * 60_000).getUTCDay()
+    const growth = 1 + (d.growthPerDay ?? 0) * Math.max(0, (now - this.options.start) / 86_400_000)
+    return (d.weekly?.[weekday] ?? 1) * Math.max(0, growth)
+  }
+
+  /** Poisson arrivals with a time-varying rate, by thinning against the peak rate. */
+  private arrival(now: number): void {
+    const { sessionsPerMinute, tzOffsetMinutes } = this.options
+    // Thinning against the peak of the rhythm times the planted demand (both 1 when none is planted).
+    const peak = MAX_ACTIVITY * this.demandPeak
+    if (this.random.next() * peak < activityAt(now, tzOffsetMinutes) * this.demandAt(now)) this.session(now)
+    const peakMean = MINUTE / (sessionsPerMinute * peak)
+    const next = now + Math.max(1, Math.round(this.random.exponential(peakMean)))
+    this.heap.push(next, () => this.arrival(next))
+  }
+
+  private session(start: number): void {
+    const r = this.random
+    const community = this.world.communityPicker.pick(r)
+    const resident = community.residentPicker.pick(r)
+    const device = DEVICES.pick(r)
+    const channel = device === 'mini_program' ? 'mini_program' : CHANNELS.pick(r)
+    const sessionId = this.eventId('s')
+    const located = r.chance(0.7)
+    let t = start
+    const base = (action: BehaviourEvent['action'], sku: string | null, query: string | null): GeneratedRecord => {
+      const event: BehaviourEvent = {
+        eventId: this.eventId('b'),
+        eventTime: t,
+        action,
+        userId: resident.userId,
+        communityId: community.communityId,
+        sku,
+        query,
+        sessionId,
+        device,
+        channel,
+        lat: located ? round6(resident.lat) : null,
+        lon: located ? round6(resident.lon) : null,
+      }
+      return { type: 'behaviour', key: resident.userId, event: { type: 'behaviour', event } }
+    }
+    let focus: string | null = null
+    if (r.chance(0.3)) {
+      focus = community.skuPicker.pick(r).category.id
+      this.at(t, base('search', null, focus.replace('_', ' ')))
+      t += Math.round(r.exponential(8 * SECOND)) + SECOND
+    }
+    const cart: Sku[] = []
+    const views = 1 + Math.floor(r.exponential(2.5))
+    for (let i = 0; i < views; i++) {
+      let sku = community.skuPicker.pick(r)
+      if (focus !== null && sku.category.id !== focus) sku = community.skuPicker.pick(r)
+      this.at(t, base('view', sku.sku, null))
+      t += Math.round(r.exponential(20 * SECOND)) + SECOND
+      if (r.chance(0.3)) {
+        cart.push(sku)
+        this.at(t, base('cart_add', sku.sku, null))
+        t += Math.round(r.exponential(10 * SECOND)) + SECOND
+      }
+      if (r.chance(0.04)) this.at(t, base('favourite', sku.sku, null))
+      if (r.chance(0.03)) this.at(t, base('share', sku.sku, null))
+    }
+    if (cart.length > 1 && r.chance(0.15)) {
+      const removed = cart.splice(r.int(0, cart.length - 1), 1)[0] as Sku
+      this.at(t, base('cart_remove', removed.sku, null))
+      t += Math.round(r.exponential(5 * SECOND)) + SECOND
+    }
+    if (cart.length > 0 && r.chance(0.55)) {
+      const orderAt = t + Math.round(r.exponential(30 * SECOND)) + SECOND
+      this.heap.push(orderAt, () => this.order(orderAt, community, resident, cart))
+    }
+  }
+
+  // --- order lifecycles -------------------------------------------------------------------
+
+  private order(created: number, community: Community, resident: Resident, cart: readonly Sku[]): void {
+    const r = this.random
+    const merged = new Map<string, OrderLine>()
+    for (const sku of cart) {
+      const line = merged.get(sku.sku)
+      const qty = r.chance(0.75) ? 1 : r.int(2, 4)
+      merged.set(sku.sku, { sku: sku.sku, categoryId: sku.category.id, qty: (line?.qty ?? 0) + qty, unitPriceCents: sku.priceCents })
+    }
+    const lines = [...merged.values()]
+    const amountCents = lines.reduce((sum, l) => sum + l.qty * l.unitPriceCents, 0)
+    const leader = r.pick(community.leaders)
+    const orderId = `o-${this.options.seed.toString(36)}-${(this.orderCounter++).toString(36)}`
+    const snapshot = (status: OrderStatus, time: number, extra: Partial<OrderEvent> = {}): GeneratedRecord => {
+      const event: OrderEvent = {
+        eventId: this.eventId('o'),
+        eventTime: time,
+        orderId,
+        status,
+        userId: resident.userId,
+        communityId: community.communityId,
+        leaderId: leader.leaderId,
+        lines,
+        amountCents,
+        refundCents: null,
+        complaintReason: null,
+        deliveryLat: round6(resident.lat),
+        deliveryLon: round6(resident.lon),
+        customer: { name: resident.name, phone: resident.phone, address: resident.address },
+        ...extra,
+      }
+      return { type: 'order', key: orderId, event: { type: 'order', event } }
+    }
+    this.emit(snapshot('created', created))
+    if (!r.chance(0.93)) {
+      // Never paid: the unpaid order times out.
+      const cancelled = created + Math.round(r.uniform(5, 30) * MINUTE)
+      this.at(cancelled, snapshot('cancelled', cancelled))
+      return
+    }
+    const paid = created + Math.round(r.uniform(10, 120) * SECOND)
+    this.heap.push(paid, () => {
+      this.emit(snapshot('paid', paid))
+      this.sell(paid, community, orderId, lines)
+    })
+    if (r.chance(0.02)) {
+      const cancelled = paid + Math.round(r.uniform(1, 20) * MINUTE)
+      this.at(cancelled, snapshot('cancelled', cancelled))
+      return
+    }
+    const slow = leader.slowness
+    const accepted = paid + Math.round(r.logNormal(15 * MINUTE, 0.6) * slow)
+    const sorted = accepted + Math.round(r.logNormal(60 * MINUTE, 0.5) * slow)
+    const outForDelivery = sorted + Math.round(r.logNormal(20 * MINUTE, 0.5) * slow)
+    const delivered = outForDelivery + Math.round(r.logNormal(30 * MINUTE, 0.6) * slow)
+    this.at(accepted, snapshot('accepted', accepted))
+    this.at(sorted, snapshot('sorted', sorted))
+    this.at(outForDelivery, snapshot('out_for_delivery', outForDelivery))
+    this.at(delivered, snapshot('delivered', delivered))
+    const late = delivered - paid > 4 * HOUR
+    if (r.chance(late ? 0.12 : 0.025)) {
+      const at = delivered + Math.round(r.uniform(0.5, 48) * HOUR)
+      const fresh = lines.some((l) => l.categoryId === 'vegetables' || l.categoryId === 'seafood' || l.categoryId === 'meat')
+      let reason = COMPLAINTS.pick(r)
+      if (late && r.chance(0.6)) reason = 'late_delivery'
+      else if (fresh && r.chance(0.3)) reason = 'quality'
+      this.at(at, snapshot('complaint', at, { complaintReason: reason }))
+    }
+    if (r.chance(0.02)) {
+      const at = delivered + Math.round(r.uniform(1, 24) * HOUR)
+      const line = r.pick(lines)
+      this.at(at, snapshot('refunded', at, { refundCents: Math.min(amountCents, line.qty * line.unitPriceCents) }))
+    }
+  }
+
+  // --- inventory --------------------------------------------------------------------------
+
+  private cover(sku: Sku): number {
+    return sku.category.fresh ? 2 : 7
+  }
+
+  private inventoryRecord(s: Stock, time: number, fields: Omit<InventoryEvent, 'eventId' | 'eventTime' | 'warehouseId' | 'communityId' | 'sku'>): GeneratedRecord {
+    const event: InventoryEvent = {
+      eventId: this.eventId('i'),
+      eventTime: time,
+      warehouseId: s.community.warehouseId,
+      communityId: s.community.communityId,
+      sku: s.sku.sku,
+      ...fields,
+    }
+    return { type: 'inventory', key: s.sku.sku, event: { type: 'inventory', event } }
+  }
+
+  private receive(s: Stock, time: number, qty: number): void {
+    const r = this.random
+    const today = localDate(time, this.options.tzOffsetMinutes)
+    const age = s.sku.category.fresh ? r.int(0, 1) : r.int(0, Math.min(60, Math.floor(s.sku.shelfLifeDays / 4)))
+    const productionDate = addDays(today, -age)
+    const batch: Batch = {
+      batchId: `b-${this.options.seed.toString(36)}-${(this.batchCounter++).toString(36)}`,
+      qty,
+      productionDate,
+      expiryDate: addDays(productionDate, s.sku.shelfLifeDays),
+    }
+    s.batches.push(batch)
+    this.emit(this.inventoryRecord(s, time, { kind: 'receipt', batchId: batch.batchId, qty, productionDate, expiryDate: batch.expiryDate, lossReason: null, orderId: null }))
+  }
+
+  /** FIFO deduction: the oldest batch first; a shortfall is still recorded (stock went negative). */
+  private sell(time: number, community: Community, orderId: string, lines: readonly OrderLine[]): void {
+    for (const line of lines) {
+      const s = this.stock.get(`${community.warehouseId}|${line.sku}`)
+      if (!s) continue
+      s.soldToday += line.qty
+      let remaining = line.qty
+      while (remaining > 0) {
+        const batch = s.batches[0]
+        const take = batch ? Math.min(batch.qty, remaining) : remaining
+        this.emit(this.inventoryRecord(s, time, { kind: 'sale', batchId: batch?.batchId ?? null, qty: take, productionDate: null, expiryDate: null, lossReason: null, orderId }))
+        remaining -= take
+        if (!batch) break
+        batch.qty -= take
+        if (batch.qty === 0) s.batches.shift()
+      }
+    }
+  }
+
+  /** 06:00 local: update demand estimates and restock what runs low. */
+  private morning(): void {
+    const now = this.clock
+    for (const s of this.stock.values()) {
+      s.demand = 0.7 * s.demand + 0.3 * s.soldToday
+      s.soldToday = 0
+      const onHand = s.batches.reduce((sum, b) => sum + b.qty, 0)
+      const target = Math.ceil(s.demand * this.cover(s.sku)) + 2
+      if (onHand < target * 0.6) this.receive(s, now, target - onHand)
+    }
+    const next = nextLocalTime(now, this.options.tzOffsetMinutes, 6)
+    this.heap.push(next, () => this.morning())
+  }
+
+  /** 23:00 local: write off expired batches, some spoilage, and count a sample of shelves. */
+  private night(): void {
+    const now = this.clock
+    const r = this.random
+    const today = localDate(now, this.options.tzOffsetMinutes)
+    for (const s of this.stock.values()) {
+      for (const batch of [...s.batches]) {
+        const expired = batch.expiryDate <= today
+        const spoiled = !expired && s.sku.category.fresh && batch.qty > 2 && r.chance(0.01)
+        if (!expired && !spoiled) continue
+        const qty = expired ? batch.qty : r.int(1, Math.max(1, Math.floor(batch.qty / 4)))
+        this.emit(this.inventoryRecord(s, now, { kind: 'loss', batchId: batch.batchId, qty, productionDate: null, expiryDate: null, lossReason: expired ? 'expired' : 'spoiled', orderId: null }))
+        batch.qty -= qty
+        if (batch.qty === 0) s.batches.splice(s.batches.indexOf(batch), 1)
+      }
+      if (r.chance(0.05)) {
+        const onHand = s.batches.reduce((sum, b) => sum + b.qty, 0)
+        this.at(now + 30 * MINUTE, this.inventoryRecord(s, now + 30 * MINUTE, { kind: 'stocktake', batchId: null, qty: onHand, productionDate: null, expiryDate: null, lossReason: null, orderId: null }))
+      }
+    }
+    const next = nextLocalTime(now, this.options.tzOffsetMinutes, 23)
+    this.heap.push(next, () => this.night())
+  }
+}
+
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6
+}

@@ -1,0 +1,5 @@
+export { AlertEvaluator, evaluatorFromConfig } from './evaluator.js'
+export type { EvaluatorOptions, EvaluationReport } from './evaluator.js'
+export { dynamicCondition, initialState, staticCondition, step } from './state.js'
+export type { Evaluation, Transition } from './state.js'
+export { metricValues, windowRange } from './metrics.js'

@@ -1,0 +1,5 @@
+export * from './alerts/index.js'
+export * from './restock/index.js'
+export { rebuildCube, rebuildableCube, REBUILDABLE } from './rebuild.js'
+export type { RebuildableCube, RebuildOptions, RebuildResult } from './rebuild.js'
+export { JobError, JobErrorCode } from './errors.js'

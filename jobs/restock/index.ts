@@ -1,0 +1,8 @@
+export { MODELS, ModelName, SEASON, fitArima, holtWinters, croston, sane } from './models.js'
+export type { ForecastModel } from './models.js'
+export { forecastSeries, rollingErrors, score, maseScale } from './backtest.js'
+export type { BacktestOptions, ModelScore, SeriesForecast } from './backtest.js'
+export { runRestock, runRestockDaily, loadRestockSeries, restockSettings, usableStock, suggestedQuantity } from './job.js'
+export { evaluateSeries, accuracyTable } from './evaluate.js'
+export type { EvaluationOptions, SeriesEvaluation, AccuracyRow } from './evaluate.js'
+export type { RestockRow, RestockRunResult, RestockSettings, RestockSeries } from './job.js'

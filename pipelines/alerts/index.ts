@@ -1,8 +1,0 @@
-export { AlertEvaluator, evaluatorFromConfig } from './evaluator.js'
-export type { EvaluatorOptions, EvaluationReport } from './evaluator.js'
-export { AlertRuleSchema, METRICS, ruleIssues } from './rule.js'
-export type { AlertRule, AlertRuleInput, Metric, NotifierConfig } from './rule.js'
-export { applyRules, deleteRule, getRule, listRules, loadStates, putRule, readRuleFile } from './store.js'
-export { dynamicCondition, initialState, staticCondition, step } from './state.js'
-export type { AlertState, AlertStatus, Evaluation, Transition } from './state.js'
-export { metricValues, windowRange } from './metrics.js'

@@ -1,0 +1,9 @@
+import { StreamcubeError } from '../schemas/index.js'
+
+/** Pipeline declaration and selection failures. Closed list; a test holds the codes unique. */
+export const PipelineErrorCode = {
+  UNKNOWN: 'PIPELINE_UNKNOWN',
+} as const
+export type PipelineErrorCode = (typeof PipelineErrorCode)[keyof typeof PipelineErrorCode]
+
+export class PipelineError extends StreamcubeError<PipelineErrorCode> {}

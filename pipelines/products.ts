@@ -1,0 +1,13 @@
+import type { PipelineDefinition } from './pipeline.js'
+
+/**
+ * Product sales by minute, community, sku and category (paid orders): quantity, GMV and order
+ * lines, for TOP-N rankings. Built by the view products_minute_from_stream.
+ */
+export const products: PipelineDefinition = {
+  name: 'products',
+  description: 'quantity, GMV and orders by minute, community, sku and category',
+  sources: ['order'],
+  tables: ['products_minute'],
+  bit: 4,
+}

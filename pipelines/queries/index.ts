@@ -1,5 +1,0 @@
-export { COMMUNITY_SCOPE, SKU_SCOPE, UNSCOPED, filterOn } from './scope.js'
-export { nextVersion, listDefinitions, putDefinition, deleteDefinition } from './definitions.js'
-export type { DefinitionTable } from './definitions.js'
-export { GRAINS, RANGE, bound, grainFor } from './grain.js'
-export type { Grain } from './grain.js'
