@@ -2,8 +2,6 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { AlertRuleSchema, deleteRule, getRule, listRules, loadStates, putRule } from '../queries/index.js'
-import type { ClickHouse } from '../sinks/index.js'
-import { requireRole } from './auth.js'
 import { ApiError, ApiErrorCode, badRequest } from './errors.js'
 import { TimeRange, resolveRange } from './reports/params.js'
 
@@ -24,43 +22,35 @@ const HistoryQuery = z
 
 const notFound = (id: string) => new ApiError(ApiErrorCode.NOT_FOUND, 404, `alert rule ${id} does not exist`)
 
-export const alertRoutes: FastifyPluginAsync<{ ch: ClickHouse }> = async (app, opts) => {
-  const { ch } = opts
+export const alertRoutes: FastifyPluginAsync = async (app) => {
+  const ch = app.clickhouse
   const typed = app.withTypeProvider<ZodTypeProvider>()
-  const reader = (role: Parameters<typeof requireRole>[0]) => requireRole(role, ['admin', 'analyst'], 'alert rules and alerts')
-  const writer = (role: Parameters<typeof requireRole>[0]) => requireRole(role, ['admin'], 'or change alert rules (admin only)')
 
-  typed.get('/v1/alerts/rules', { schema: { tags: ['alerts'], summary: 'Every alert rule' } }, async (req) => {
-    reader(req.principal)
+  typed.get('/v1/alerts/rules', { config: { access: { roles: ['admin', 'analyst'], reads: 'alert rules and alerts' } }, schema: { tags: ['alerts'], summary: 'Every alert rule' } }, async () => {
     return { rules: await listRules(ch) }
   })
-  typed.get('/v1/alerts/rules/:id', { schema: { tags: ['alerts'], summary: 'One alert rule', params: RuleId } }, async (req) => {
-    reader(req.principal)
+  typed.get('/v1/alerts/rules/:id', { config: { access: { roles: ['admin', 'analyst'], reads: 'alert rules and alerts' } }, schema: { tags: ['alerts'], summary: 'One alert rule', params: RuleId } }, async (req) => {
     const rule = await getRule(ch, req.params.id)
     if (!rule) throw notFound(req.params.id)
     return rule
   })
-  typed.post('/v1/alerts/rules', { schema: { tags: ['alerts'], summary: 'Create an alert rule (admin)', body: AlertRuleSchema } }, async (req, reply) => {
-    writer(req.principal)
+  typed.post('/v1/alerts/rules', { config: { access: { roles: ['admin'], reads: 'or change alert rules (admin only)' } }, schema: { tags: ['alerts'], summary: 'Create an alert rule (admin)', body: AlertRuleSchema } }, async (req, reply) => {
     if (await getRule(ch, req.body.id)) throw new ApiError(ApiErrorCode.CONFLICT, 409, `alert rule ${req.body.id} exists: PUT /v1/alerts/rules/${req.body.id} to change it`)
     await putRule(ch, req.body, req.principal.name)
     return reply.status(201).send(req.body)
   })
-  typed.put('/v1/alerts/rules/:id', { schema: { tags: ['alerts'], summary: 'Create or replace an alert rule (admin)', params: RuleId, body: AlertRuleSchema } }, async (req) => {
-    writer(req.principal)
+  typed.put('/v1/alerts/rules/:id', { config: { access: { roles: ['admin'], reads: 'or change alert rules (admin only)' } }, schema: { tags: ['alerts'], summary: 'Create or replace an alert rule (admin)', params: RuleId, body: AlertRuleSchema } }, async (req) => {
     if (req.body.id !== req.params.id) throw badRequest(`body.id: must equal the rule id in the path (${req.params.id})`)
     await putRule(ch, req.body, req.principal.name)
     return req.body
   })
-  typed.delete('/v1/alerts/rules/:id', { schema: { tags: ['alerts'], summary: 'Delete an alert rule (admin)', params: RuleId } }, async (req, reply) => {
-    writer(req.principal)
+  typed.delete('/v1/alerts/rules/:id', { config: { access: { roles: ['admin'], reads: 'or change alert rules (admin only)' } }, schema: { tags: ['alerts'], summary: 'Delete an alert rule (admin)', params: RuleId } }, async (req, reply) => {
     if (!(await getRule(ch, req.params.id))) throw notFound(req.params.id)
     await deleteRule(ch, req.params.id, req.principal.name)
     return reply.status(204).send()
   })
 
-  typed.get('/v1/alerts', { schema: { tags: ['alerts'], summary: 'Alerts that are pending, firing, without data or failing, per rule and group' } }, async (req) => {
-    reader(req.principal)
+  typed.get('/v1/alerts', { config: { access: { roles: ['admin', 'analyst'], reads: 'alert rules and alerts' } }, schema: { tags: ['alerts'], summary: 'Alerts that are pending, firing, without data or failing, per rule and group' } }, async () => {
     const rules = new Map((await listRules(ch)).map((r) => [r.id, r]))
     const states = (await loadStates(ch, [...rules.keys()])).filter((s) => s.status !== 'inactive')
     return {
@@ -77,8 +67,7 @@ export const alertRoutes: FastifyPluginAsync<{ ch: ClickHouse }> = async (app, o
     }
   })
 
-  typed.get('/v1/alerts/history', { schema: { tags: ['alerts'], summary: 'Alert transitions (who fired when, with values)', querystring: HistoryQuery } }, async (req) => {
-    reader(req.principal)
+  typed.get('/v1/alerts/history', { config: { access: { roles: ['admin', 'analyst'], reads: 'alert rules and alerts' } }, schema: { tags: ['alerts'], summary: 'Alert transitions (who fired when, with values)', querystring: HistoryQuery } }, async (req) => {
     const q = req.query
     const rs = await ch.client.query({
       query: `SELECT toUnixTimestamp64Milli(at) AS at_ms, rule_id, group_key, transition, episode, value, threshold, severity, message, instance

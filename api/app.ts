@@ -8,11 +8,12 @@ import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCom
 import type { Logger } from 'pino'
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { loadConfig, type Config } from '../schemas/index.js'
-import { appliedMigrations, connectClickHouse, loadMigrations, RAW_TABLES, type ClickHouse } from '../sinks/index.js'
+import { appliedMigrations, connectClickHouse, loadMigrations, type ClickHouse } from '../sinks/index.js'
 import { ANONYMOUS_ANALYST, hashApiKey, KeyRing, loadApiKeys } from './auth.js'
 import { ReportCache } from './cache.js'
 import { dashboardRoutes } from './dashboard/routes.js'
 import { ApiError, ApiErrorCode } from './errors.js'
+import { enforceAccess } from './access.js'
 import { alertRoutes } from './alerts.js'
 import { activityRoutes } from './reports/activity.js'
 import type { ReportContext } from './reports/context.js'
@@ -27,6 +28,7 @@ import { repurchaseRoutes } from './reports/repurchase.js'
 import { ReportQueries } from './reports/query.js'
 import { salesRoutes } from './reports/sales.js'
 import { siteRoutes } from './reports/sites.js'
+import { statusRoutes } from './reports/status.js'
 import { targetingRoutes } from './reports/targeting.js'
 
 export interface ApiOptions {
@@ -80,7 +82,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     now,
   }
   app.decorate('reports', reports)
-  app.decorateRequest('principal', null as never)
+  app.decorate('clickhouse', ch)
 
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
@@ -156,49 +158,23 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     return reply.type(registry.contentType).send(bodies.join('\n'))
   })
 
-  // Every /v1 route: who is asking (401 without a valid key, unless anonymous reads are on).
+  // Every /v1 route: who is asking (401 without a valid key, unless anonymous reads are on), and
+  // what it may read (the route's config.access: role and row scope, api/access.ts).
   await app.register(async (v1) => {
-    v1.addHook('onRequest', async (req) => {
-      req.principal = keys.authenticate(req.headers)
-    })
-    v1.get('/v1/ingest/status', { schema: { tags: ['status'], summary: 'Raw events per fact table and the latest event time' } }, async () => {
-      const tables = Object.values(RAW_TABLES)
-      const rows = await reports.queries.rows<{ table: string; events: number; latest: number }>(
-        `SELECT table, events, latest FROM (
-           SELECT 'behaviour_events' AS table, count() AS events, toUnixTimestamp64Milli(max(event_time)) AS latest FROM behaviour_events
-           UNION ALL SELECT 'order_events', count(), toUnixTimestamp64Milli(max(event_time)) FROM order_events
-           UNION ALL SELECT 'inventory_events', count(), toUnixTimestamp64Milli(max(event_time)) FROM inventory_events)
-         WHERE has({tables:Array(String)}, table) ORDER BY table`,
-        { tables },
-      )
-      return { tables: rows.map((r) => ({ table: r.table, events: Number(r.events), latestEventTime: r.events ? new Date(Number(r.latest)).toISOString() : null })) }
-    })
-    v1.get('/v1/freshness', { schema: { tags: ['status'], summary: 'How current the cubes are: the newest minute with data, and the pipelines\' event-time watermark' } }, async () => {
-      const [row] = await reports.queries.rows<{ latest_minute: number; watermark: number | null }>(
-        `SELECT (SELECT toUnixTimestamp(max(window_start)) FROM activity_minute WHERE window_start >= (SELECT max(window_start) FROM activity_hour)) AS latest_minute,
-                (SELECT toUnixTimestamp64Milli(min(w)) FROM (SELECT argMax(watermark, updated_at) AS w FROM streamcube_watermarks GROUP BY group_id, topic, partition)) AS watermark`,
-        {},
-      )
-      const latest = Number(row?.latest_minute ?? 0)
-      const watermark = Number(row?.watermark ?? 0)
-      return {
-        now: new Date(now()).toISOString(),
-        latest_minute: latest > 0 ? new Date(latest * 1000).toISOString() : null,
-        watermark: watermark > 0 ? new Date(watermark).toISOString() : null,
-      }
-    })
+    enforceAccess(v1, keys)
+    await v1.register(statusRoutes)
     await v1.register(salesRoutes)
     await v1.register(productRoutes)
     await v1.register(leaderRoutes)
     await v1.register(activityRoutes)
-    await v1.register(alertRoutes, { ch })
+    await v1.register(alertRoutes)
     await v1.register(qualityRoutes)
     await v1.register(repurchaseRoutes)
     await v1.register(expiryRoutes)
     await v1.register(restockRoutes)
     await v1.register(profileRoutes)
     await v1.register(targetingRoutes)
-    await v1.register(campaignRoutes, { ch })
+    await v1.register(campaignRoutes)
     await v1.register(siteRoutes)
   })
 

@@ -1,7 +1,7 @@
 /**
  * Questions: what does one insert cost the embedded engine, by table kind and by row count? And
  * what does the insert format cost on the rows a flush really writes? The
- * flush policy (pipelines/runtime/flush-policy.ts) rests on the answer: if an insert's fixed cost
+ * flush policy (engine/flush-policy.ts) rests on the answer: if an insert's fixed cost
  * dominates small flushes, a worker that flushes every partition every second while it catches up
  * on a backlog spends its time on fixed costs, not on rows.
  * Baselines in the same run: a Memory table (no parts at all) and a plain MergeTree (one part);

@@ -17,7 +17,7 @@ export interface FetchPosition {
 
 /**
  * Reads assigned partitions from given offsets: the data path of a worker whose group membership
- * and offset commits stay with kafkajs (see KafkaWorker's `fetcher` option). It never joins a
+ * and offset commits stay with kafkajs (see RdkafkaTransport). It never joins a
  * group and never commits.
  */
 export interface RecordFetcher {

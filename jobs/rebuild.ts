@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { EventType } from '../schemas/index.js'
 import { onClusterClause, RAW_TABLES, type ClickHouse } from '../sinks/index.js'
+import { CUBES, cubeTable } from '../queries/index.js'
 import { JobError, JobErrorCode } from './errors.js'
 
 /**
@@ -14,21 +15,12 @@ export interface RebuildableCube {
   readonly rollups: readonly string[]
 }
 
-const cube = (name: string, base: string): RebuildableCube => ({ name, minute: `${base}_minute`, rollups: [`${base}_hour`, `${base}_day`] })
-
 /**
- * The cubes `streamcube rebuild` knows. The per-order and per-batch state tables
- * (order_lifecycle, inventory_batches, inventory_stocktakes) are not windowed by event time, so
- * a time range does not delimit them: they are not rebuilt by range.
+ * The cubes `streamcube rebuild` knows: every declared cube. The per-order and per-batch state
+ * tables (order_lifecycle, inventory_batches, inventory_stocktakes) are not windowed by event
+ * time, so a time range does not delimit them: they are not cubes and are not rebuilt by range.
  */
-export const REBUILDABLE: readonly RebuildableCube[] = [
-  cube('gmv', 'gmv'),
-  cube('activity', 'activity'),
-  cube('heatmap', 'heatmap'),
-  cube('products', 'products'),
-  cube('complaints', 'complaints'),
-  cube('inventory_movements', 'inventory_movements'),
-]
+export const REBUILDABLE: readonly RebuildableCube[] = CUBES.map((c) => ({ name: c.name, minute: cubeTable(c, 'minute'), rollups: [cubeTable(c, 'hour'), cubeTable(c, 'day')] }))
 
 const DAY_MS = 86_400_000
 const HOUR_MS = 3_600_000

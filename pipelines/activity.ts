@@ -1,3 +1,4 @@
+import { ACTIVITY_CUBE, cubeTable } from './cubes.js'
 import type { PipelineDefinition } from './pipeline.js'
 
 /**
@@ -10,6 +11,6 @@ export const activity: PipelineDefinition = {
   name: 'activity',
   description: 'events and active users by minute, community and action (view, search, cart_add, …, order)',
   sources: ['behaviour', 'order'],
-  tables: ['activity_minute'],
+  tables: [cubeTable(ACTIVITY_CUBE, 'minute')],
   bit: 2,
 }

@@ -1,3 +1,4 @@
+import { GMV_CUBE, cubeTable } from './cubes.js'
 import type { PipelineDefinition } from './pipeline.js'
 
 /**
@@ -11,6 +12,6 @@ export const gmv: PipelineDefinition = {
   name: 'gmv',
   description: 'GMV, orders, items, paying users, refunds and cancellations by minute, community, leader and category',
   sources: ['order'],
-  tables: ['gmv_minute'],
+  tables: [cubeTable(GMV_CUBE, 'minute')],
   bit: 1,
 }

@@ -1,3 +1,4 @@
+import { HEATMAP_CUBE, cubeTable } from './cubes.js'
 import type { PipelineDefinition } from './pipeline.js'
 
 /** Geohash precisions: ~4.9 km (city), ~1.2 km (district), ~153 m (block) cells. */
@@ -13,6 +14,6 @@ export const heatmap: PipelineDefinition = {
   name: 'heatmap',
   description: 'orders, GMV and active users by minute, geohash cell (precision 5/6/7) and community',
   sources: ['order', 'behaviour'],
-  tables: ['heatmap_minute'],
+  tables: [cubeTable(HEATMAP_CUBE, 'minute')],
   bit: 3,
 }

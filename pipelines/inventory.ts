@@ -1,3 +1,4 @@
+import { INVENTORY_MOVEMENTS_CUBE, cubeTable } from './cubes.js'
 import type { PipelineDefinition } from './pipeline.js'
 
 /**
@@ -10,6 +11,6 @@ export const inventory: PipelineDefinition = {
   name: 'inventory',
   description: 'stock per warehouse, sku and batch (on hand, expiry); movements by minute and kind; stocktakes',
   sources: ['inventory'],
-  tables: ['inventory_batches', 'inventory_movements_minute', 'inventory_stocktakes'],
+  tables: ['inventory_batches', cubeTable(INVENTORY_MOVEMENTS_CUBE, 'minute'), 'inventory_stocktakes'],
   bit: 6,
 }

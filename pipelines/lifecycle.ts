@@ -1,3 +1,4 @@
+import { COMPLAINTS_CUBE, cubeTable } from './cubes.js'
 import type { PipelineDefinition } from './pipeline.js'
 
 /**
@@ -10,6 +11,6 @@ export const lifecycle: PipelineDefinition = {
   name: 'lifecycle',
   description: 'per order: time of each status, leader, community, complaints; complaints by minute and reason',
   sources: ['order'],
-  tables: ['order_lifecycle', 'complaints_minute'],
+  tables: ['order_lifecycle', cubeTable(COMPLAINTS_CUBE, 'minute')],
   bit: 5,
 }

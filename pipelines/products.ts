@@ -1,3 +1,4 @@
+import { PRODUCTS_CUBE, cubeTable } from './cubes.js'
 import type { PipelineDefinition } from './pipeline.js'
 
 /**
@@ -8,6 +9,6 @@ export const products: PipelineDefinition = {
   name: 'products',
   description: 'quantity, GMV and orders by minute, community, sku and category',
   sources: ['order'],
-  tables: ['products_minute'],
+  tables: [cubeTable(PRODUCTS_CUBE, 'minute')],
   bit: 4,
 }

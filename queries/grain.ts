@@ -3,17 +3,9 @@
  * coarsest grain that answers a range exactly, and the range predicate on window_start.
  */
 
-const MINUTE = 60_000
-const HOUR = 3_600_000
-const DAY = 86_400_000
+import { GRAINS, type Grain } from '../pipelines/index.js'
 
-/** Cube grains, finest first, with the table suffix and the bucket length. */
-export const GRAINS = [
-  { name: 'minute', ms: MINUTE },
-  { name: 'hour', ms: HOUR },
-  { name: 'day', ms: DAY },
-] as const
-export type Grain = (typeof GRAINS)[number]['name']
+export { GRAINS, type Grain }
 
 /**
  * The coarsest cube grain that answers [from, to) exactly at `coarsest` or finer: both ends must fall

@@ -1,10 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { geohashBounds } from '../../queries/index.js'
-import type { HEATMAP_PRECISIONS } from '../../queries/index.js'
+import { ACTIVITY_CUBE, cubeTable, geohashBounds, GMV_CUBE, HEATMAP_CUBE, type HEATMAP_PRECISIONS } from '../../queries/index.js'
 import { validTimeZone } from '../../schemas/index.js'
-import { requireRole, scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
 import { Filters, Granularity, STEP_MS, TimeRange, bucketStarts, grainFor, localHourGrain, resolveRange, bound } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
@@ -108,18 +106,17 @@ export const activityRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
   const typed = app.withTypeProvider<ZodTypeProvider>()
 
-  typed.get('/v1/activity', {
+  typed.get('/v1/activity', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'community activity', filters: { community: 'community' } } },
     schema: { tags: ['reports'], summary: 'Activity: active users (distinct), events by action, the view → cart → order funnel, a series', querystring: ActivityQuery },
   }, async (req, reply) => {
     const q = req.query
-    requireRole(req.principal, ['admin', 'analyst', 'leader'], 'community activity')
-    const scope = scopeParams(req.principal, { community: q.community })
+    const scope = req.scope
     return sendReport(req, reply, ctx, q, async () => {
       const base = { ...scope, f_community: q.community ?? [], from: bound(q.from), to: bound(q.to) }
       const step = STEP_MS[q.granularity]
       const [actions, series] = await Promise.all([
-        ctx.queries.rows<Record<string, unknown>>(BY_ACTION, { ...base, table: `activity_${grainFor(q.from, q.to).name}` }),
-        ctx.queries.rows<Record<string, unknown>>(ACTIVE_SERIES, { ...base, table: `activity_${grainFor(q.from, q.to, q.granularity).name}`, step: step / 1000 }),
+        ctx.queries.rows<Record<string, unknown>>(BY_ACTION, { ...base, table: cubeTable(ACTIVITY_CUBE, grainFor(q.from, q.to).name) }),
+        ctx.queries.rows<Record<string, unknown>>(ACTIVE_SERIES, { ...base, table: cubeTable(ACTIVITY_CUBE, grainFor(q.from, q.to, q.granularity).name), step: step / 1000 }),
       ])
       const total = actions.find((r) => r.action === '')
       const byAction = actions.filter((r) => r.action !== '').map((r) => ({ action: String(r.action), events: num(r.events), users: num(r.users) }))
@@ -146,17 +143,16 @@ export const activityRoutes: FastifyPluginAsync = async (app) => {
     })
   })
 
-  typed.get('/v1/heatmap', {
+  typed.get('/v1/heatmap', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'the heatmap', filters: { community: 'community' } } },
     schema: { tags: ['reports'], summary: 'Heatmap: orders, GMV and active users per geohash cell in a bounding box, resolution from the zoom; cells or GeoJSON', querystring: HeatmapQuery },
   }, async (req, reply) => {
     const q = req.query
-    requireRole(req.principal, ['admin', 'analyst', 'leader'], 'the heatmap')
-    const scope = scopeParams(req.principal, { community: q.community })
+    const scope = req.scope
     const precision = precisionForZoom(q.zoom)
     return sendReport(req, reply, ctx, q, async () => {
       const [minLon, minLat, maxLon, maxLat] = q.bbox
       const rows = await ctx.queries.rows<Record<string, unknown>>(HEATMAP, {
-        ...scope, f_community: q.community ?? [], from: bound(q.from), to: bound(q.to), table: `heatmap_${grainFor(q.from, q.to).name}`,
+        ...scope, f_community: q.community ?? [], from: bound(q.from), to: bound(q.to), table: cubeTable(HEATMAP_CUBE, grainFor(q.from, q.to).name),
         precision, min_lon: minLon, min_lat: minLat, max_lon: maxLon, max_lat: maxLat, metric: q.metric, limit: q.limit + 1,
       })
       const truncated = rows.length > q.limit
@@ -179,18 +175,17 @@ export const activityRoutes: FastifyPluginAsync = async (app) => {
     })
   })
 
-  typed.get('/v1/time-of-day', {
+  typed.get('/v1/time-of-day', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'time-of-day patterns', filters: { community: 'community' } } },
     schema: { tags: ['reports'], summary: 'Time-of-day patterns: orders and GMV per local hour of day, weekday vs weekend (totals and per-day averages)', querystring: TimeOfDayQuery },
   }, async (req, reply) => {
     const q = req.query
-    requireRole(req.principal, ['admin', 'analyst', 'leader'], 'time-of-day patterns')
-    const scope = scopeParams(req.principal, { community: q.community })
+    const scope = req.scope
     const tz = q.tz ?? ctx.config.api.timezone
     const coarsest = localHourGrain(tz, q.from, q.to, ctx.now())
     return sendReport(req, reply, ctx, q, async () => {
       const rows = await ctx.queries.rows<Record<string, unknown>>(TIME_OF_DAY, {
         ...scope, f_community: q.community ?? [], f_category: q.category ?? [], from: bound(q.from), to: bound(q.to), tz,
-        table: `gmv_${grainFor(q.from, q.to, coarsest).name}`,
+        table: cubeTable(GMV_CUBE, grainFor(q.from, q.to, coarsest).name),
       })
       const days = dayKinds(q.from, q.to, tz)
       const curve = (weekend: boolean) => {

@@ -3,8 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { ClickHouse } from '../../sinks/index.js'
 import { listDefinitions, putDefinition } from '../../queries/index.js'
-import { requireRole, scopeParams } from '../auth.js'
 import { ApiError, ApiErrorCode, badRequest } from '../errors.js'
+import { scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
 import { bound, grainFor } from './params.js'
 import { communityBuyersSql } from './orders-sql.js'
@@ -122,22 +122,21 @@ async function listCampaigns(ch: ClickHouse): Promise<Campaign[]> {
   })
 }
 
-export const campaignRoutes: FastifyPluginAsync<{ ch: ClickHouse }> = async (app, opts) => {
+export const campaignRoutes: FastifyPluginAsync = async (app) => {
+  const opts = { ch: app.clickhouse }
   const ctx = app.reports
   const typed = app.withTypeProvider<ZodTypeProvider>()
   const Params = z.object({ id: Id })
 
-  typed.get('/v1/campaigns', { schema: { tags: ['analytics'], summary: 'Registered campaigns' } }, async (req) => {
-    requireRole(req.principal, ['admin', 'analyst'], 'campaigns')
+  typed.get('/v1/campaigns', { config: { access: { roles: ['admin', 'analyst'], reads: 'campaigns' } }, schema: { tags: ['analytics'], summary: 'Registered campaigns' } }, async () => {
     return { campaigns: await listCampaigns(opts.ch) }
   })
-  typed.post('/v1/campaigns', { schema: { tags: ['analytics'], summary: 'Register a campaign (admin)', body: CampaignSchema } }, async (req, reply) => {
-    requireRole(req.principal, ['admin'], 'or register campaigns (admin only)')
+  typed.post('/v1/campaigns', { config: { access: { roles: ['admin'], reads: 'or register campaigns (admin only)' } }, schema: { tags: ['analytics'], summary: 'Register a campaign (admin)', body: CampaignSchema } }, async (req, reply) => {
     if ((await listCampaigns(opts.ch)).some((c) => c.id === req.body.id)) throw new ApiError(ApiErrorCode.CONFLICT, 409, `campaign ${req.body.id} exists`)
     await putDefinition(opts.ch, CAMPAIGNS, req.body.id, req.body, req.principal.name)
     return reply.status(201).send(req.body)
   })
-  typed.get('/v1/campaigns/:id/effect', {
+  typed.get('/v1/campaigns/:id/effect', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'campaign effects' } },
     schema: {
       tags: ['analytics'],
       summary: 'Campaign effect: uplift of GMV, orders, active users and new users against the same weekday-hours of previous weeks, with a 95 % interval',
@@ -145,7 +144,6 @@ export const campaignRoutes: FastifyPluginAsync<{ ch: ClickHouse }> = async (app
       querystring: z.object({ weeks: z.coerce.number().int().min(2, 'must be 2-12').max(12, 'must be 2-12').default(4) }),
     },
   }, async (req, reply) => {
-    requireRole(req.principal, ['admin', 'analyst', 'leader'], 'campaign effects')
     const c = (await listCampaigns(opts.ch)).find((x) => x.id === req.params.id)
     if (!c) throw new ApiError(ApiErrorCode.NOT_FOUND, 404, `campaign ${req.params.id} does not exist`)
     const scope: Record<string, unknown> = { ...scopeParams(req.principal, { community: c.communities }) }

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../../schemas/index.js'
-import type { Principal } from '../auth.js'
+import type { ClickHouse } from '../../sinks/index.js'
 import { normalizedKey, ttlFor, type ReportCache } from '../cache.js'
 import type { ReportQueries } from './query.js'
 
@@ -15,9 +15,8 @@ export interface ReportContext {
 declare module 'fastify' {
   interface FastifyInstance {
     reports: ReportContext
-  }
-  interface FastifyRequest {
-    principal: Principal
+    /** The API's own ClickHouse connection (alert rules and campaigns: definitions it writes). */
+    clickhouse: ClickHouse
   }
 }
 

@@ -1,13 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { requireRole, scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
 import { Filters } from './params.js'
 import { assessExpiry } from '../../queries/index.js'
 
 /*
- * Expiry / spoilage warnings (issue 6): the assessment of pipelines/stock/expiry.ts (FIFO at recent
+ * Expiry / spoilage warnings (issue 6): the assessment of queries/stock/expiry.ts (FIFO at recent
  * daily sales, the quantity that will not sell before it expires, risk and suggested action) for
  * the caller's scope.
  */
@@ -22,12 +21,11 @@ const ExpiryQuery = z.object({
 
 export const expiryRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
-  app.withTypeProvider<ZodTypeProvider>().get('/v1/expiry', {
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/expiry', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'expiry warnings', filters: { community: 'community', sku: 'sku' } } },
     schema: { tags: ['analytics'], summary: 'Expiry warnings: per batch on hand, FIFO at recent daily sales, the quantity that will not sell before it expires, risk and suggested action', querystring: ExpiryQuery },
   }, async (req, reply) => {
     const q = req.query
-    requireRole(req.principal, ['admin', 'analyst', 'leader'], 'expiry warnings')
-    const scope = scopeParams(req.principal, { community: q.community, sku: q.sku })
+    const scope = req.scope
     const at = q.at ?? ctx.now()
     return sendReport(req, reply, ctx, { to: at }, async () => {
       const { assessed: _assessed, ...report } = await assessExpiry((sql, params) => ctx.queries.rows(sql, params), { at, turnoverDays: q.turnoverDays, scope, community: q.community, sku: q.sku, all: q.all })

@@ -1,11 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { maskAddress, maskName, maskPhone, requireRole, scopeParams, seesPii } from '../auth.js'
+import { maskAddress, maskName, maskPhone, seesPii } from '../auth.js'
 import { sendReport } from './context.js'
 import { Filters, TimeRange, grainFor, resolveRange, bound } from './params.js'
 import { paidBetween, paidOrdersSql } from './orders-sql.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
+import { COMPLAINTS_CUBE, GMV_CUBE, cubeTable } from '../../queries/index.js'
 
 /*
  * Group-leader performance. Orders and GMV come from the gmv cube; durations from the order
@@ -85,19 +86,18 @@ export const leaderRoutes: FastifyPluginAsync = async (app) => {
   const typed = app.withTypeProvider<ZodTypeProvider>()
   const lateS = ctx.config.api.lateDeliveryMinutes * 60
 
-  typed.get('/v1/leaders/performance', {
+  typed.get('/v1/leaders/performance', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'group-leader performance', filters: { community: 'community' } } },
     schema: { tags: ['reports'], summary: 'Group-leader performance: orders, GMV, accept/sort/deliver durations (p50/p90 s), late deliveries, complaint rate, top complaint reasons; ranked', querystring: LeadersQuery },
   }, async (req, reply) => {
     const q = req.query
-    requireRole(req.principal, ['admin', 'analyst', 'leader'], 'group-leader performance')
-    const scope = scopeParams(req.principal, { community: q.community })
+    const scope = req.scope
     return sendReport(req, reply, ctx, q, async () => {
       const grain = grainFor(q.from, q.to).name
       const base = { ...scope, f_community: q.community ?? [], f_leader: q.leader ?? [], from: bound(q.from), to: bound(q.to), from_ms: q.from, to_ms: q.to, late_s: lateS }
       const [gmv, life, complaints] = await Promise.all([
-        ctx.queries.rows<Record<string, unknown>>(GMV, { ...base, table: `gmv_${grain}` }),
+        ctx.queries.rows<Record<string, unknown>>(GMV, { ...base, table: cubeTable(GMV_CUBE, grain) }),
         ctx.queries.rows<Record<string, unknown>>(LIFECYCLE, base),
-        ctx.queries.rows<Record<string, unknown>>(COMPLAINTS, { ...base, table: `complaints_${grain}` }),
+        ctx.queries.rows<Record<string, unknown>>(COMPLAINTS, { ...base, table: cubeTable(COMPLAINTS_CUBE, grain) }),
       ])
       const key = (r: Record<string, unknown>) => `${String(r.community_id)}|${String(r.leader_id)}`
       const leaders = new Map<string, { community_id: string; leader_id: string }>()
@@ -152,12 +152,11 @@ export const leaderRoutes: FastifyPluginAsync = async (app) => {
     })
   })
 
-  typed.get('/v1/leaders/:leaderId/late-deliveries', {
+  typed.get('/v1/leaders/:leaderId/late-deliveries', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'late deliveries' } },
     schema: { tags: ['reports'], summary: 'A leader\'s late deliveries with customer contact (personal data masked unless the role allows it)', params: LeaderParam, querystring: LateQuery },
   }, async (req, reply) => {
     const q = req.query
-    requireRole(req.principal, ['admin', 'analyst', 'leader'], 'late deliveries')
-    const scope = scopeParams(req.principal, {})
+    const scope = req.scope
     const clear = seesPii(req.principal)
     return sendReport(req, reply, ctx, q, async () => {
       const rows = await ctx.queries.rows<Record<string, unknown>>(LATE, {

@@ -5,6 +5,7 @@ import { scopeParams, type Principal } from '../auth.js'
 import { sendReport, type ReportContext } from './context.js'
 import { Filters, TimeRange, grainFor, resolveRange, bound } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, SKU_SCOPE, filterOn, num } from './query.js'
+import { PRODUCTS_CUBE, cubeTable } from '../../queries/index.js'
 
 const RankBy = z.enum(['gmv', 'qty']).default('gmv').describe('rank by GMV or by quantity sold')
 const Limit = z.coerce.number().int().min(1, 'must be 1-100').max(100, 'must be 1-100').default(10).describe('TOP-N, 1-100')
@@ -32,7 +33,7 @@ const TOP = `
 
 async function topProducts(ctx: ReportContext, p: Principal, q: { from: number; to: number; community?: string[]; category?: string[]; sku?: string[]; by: 'gmv' | 'qty'; limit: number }) {
   const scope = scopeParams(p, { community: q.community, sku: q.sku })
-  const table = `products_${grainFor(q.from, q.to).name}`
+  const table = cubeTable(PRODUCTS_CUBE, grainFor(q.from, q.to).name)
   const rows = await ctx.queries.rows<Record<string, unknown>>(TOP, {
     ...scope, table, from: bound(q.from), to: bound(q.to), by: q.by, limit: q.limit,
     f_community: q.community ?? [], f_category: q.category ?? [], f_sku: q.sku ?? [],
@@ -49,17 +50,17 @@ export const productRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
   const typed = app.withTypeProvider<ZodTypeProvider>()
   typed.get('/v1/products/top', {
+    config: { access: { reads: 'product rankings', filters: { community: 'community', sku: 'sku' } } },
     schema: { tags: ['reports'], summary: 'Product ranking: TOP-N products by GMV or quantity, per community or category', querystring: TopQuery },
   }, async (req, reply) => {
     const q = req.query
-    scopeParams(req.principal, { community: q.community, sku: q.sku }) // 403 before the cache
     return sendReport(req, reply, ctx, q, () => topProducts(ctx, req.principal, q))
   })
   typed.get('/v1/products/hot', {
+    config: { access: { reads: 'product rankings', filters: { community: 'community' } } },
     schema: { tags: ['reports'], summary: 'Hot products now: TOP-N over the last 15 or 60 minutes', querystring: HotQuery },
   }, async (req, reply) => {
     const q = req.query
-    scopeParams(req.principal, { community: q.community })
     const to = Math.floor(ctx.now() / 60_000) * 60_000 + 60_000
     const range = { from: to - q.window * 60_000, to }
     return sendReport(req, reply, ctx, null, async () => ({ window_minutes: q.window, ...(await topProducts(ctx, req.principal, { ...q, ...range })) }))

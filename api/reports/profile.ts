@@ -2,11 +2,11 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { validTimeZone } from '../../schemas/index.js'
-import { requireRole, scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
 import { TimeRange, bound, grainFor, localHourGrain, resolveRange } from './params.js'
 import { communityBuyersSql } from './orders-sql.js'
 import { COMMUNITY_SCOPE, RANGE, num } from './query.js'
+import { GMV_CUBE, PRODUCTS_CUBE, cubeTable } from '../../queries/index.js'
 
 /*
  * Community consumption profile (issue 6, the "portrait"): category mix, price bands, time of day,
@@ -71,23 +71,22 @@ const share = (n: number, d: number): number | null => (d > 0 ? n / d : null)
 
 export const profileRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
-  app.withTypeProvider<ZodTypeProvider>().get('/v1/communities/:id/profile', {
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/communities/:id/profile', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'community profiles', filters: { community: 'id' } } },
     schema: { tags: ['analytics'], summary: 'Community consumption profile: category mix, price bands, time of day, average basket, new vs returning users, each against every community the caller may see', params: CommunityParam, querystring: ProfileQuery },
   }, async (req, reply) => {
     const q = req.query
     const id = req.params.id
-    requireRole(req.principal, ['admin', 'analyst', 'leader'], 'community profiles')
-    const scope = scopeParams(req.principal, { community: [id] })
+    const scope = req.scope
     const tz = q.tz ?? ctx.config.api.timezone
     const byLocalHour = grainFor(q.from, q.to, localHourGrain(tz, q.from, q.to, ctx.now())).name
     return sendReport(req, reply, ctx, q, async () => {
       const grain = grainFor(q.from, q.to).name
       const base = { ...scope, id, from: bound(q.from), to: bound(q.to), from_ms: q.from, to_ms: q.to, tz }
       const [categories, [basket], hours, prices, [users]] = await Promise.all([
-        ctx.queries.rows<{ category_id: string; mine: number; all: number }>(CATEGORIES, { ...base, table: `gmv_${grain}` }),
-        ctx.queries.rows<{ mine_gmv: number; mine_orders: number; all_gmv: number; all_orders: number }>(BASKET, { ...base, table: `gmv_${grain}` }),
-        ctx.queries.rows<{ hour: number; mine: number; all: number }>(HOURS, { ...base, table: `gmv_${byLocalHour}` }),
-        ctx.queries.rows<{ band: number; mine: number; all: number }>(PRICES, { ...base, table: `products_${grain}` }),
+        ctx.queries.rows<{ category_id: string; mine: number; all: number }>(CATEGORIES, { ...base, table: cubeTable(GMV_CUBE, grain) }),
+        ctx.queries.rows<{ mine_gmv: number; mine_orders: number; all_gmv: number; all_orders: number }>(BASKET, { ...base, table: cubeTable(GMV_CUBE, grain) }),
+        ctx.queries.rows<{ hour: number; mine: number; all: number }>(HOURS, { ...base, table: cubeTable(GMV_CUBE, byLocalHour) }),
+        ctx.queries.rows<{ band: number; mine: number; all: number }>(PRICES, { ...base, table: cubeTable(PRODUCTS_CUBE, grain) }),
         ctx.queries.rows<{ mine_users: number; mine_new: number; all_users: number; all_new: number }>(NEW_USERS, base),
       ])
       const sum = <T>(rows: T[], f: (r: T) => number) => rows.reduce((n, r) => n + f(r), 0)

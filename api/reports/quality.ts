@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { requireRole } from '../auth.js'
+import { LATEST_WATERMARKS } from '../../queries/index.js'
 import { sendReport } from './context.js'
 import { TimeRange, bound, resolveRange } from './params.js'
 import { RANGE, num } from './query.js'
@@ -27,9 +27,7 @@ const COUNTS = `
   GROUP BY pipeline_set, topic, kind, code ORDER BY pipeline_set, topic, kind, code`
 
 const WATERMARKS = `
-  SELECT group_id, topic, toUnixTimestamp64Milli(min(w)) AS watermark, max(idle) AS any_idle FROM (
-    SELECT group_id, topic, partition, argMax(watermark, updated_at) AS w, argMax(idle, updated_at) AS idle
-    FROM streamcube_watermarks GROUP BY group_id, topic, partition)
+  SELECT group_id, topic, toUnixTimestamp64Milli(min(w)) AS watermark, max(idle) AS any_idle FROM (${LATEST_WATERMARKS})
   GROUP BY group_id, topic ORDER BY group_id, topic`
 
 const GAPS = `
@@ -44,11 +42,10 @@ const rate = (n: number, d: number): number | null => (d > 0 ? n / d : null)
 
 export const qualityRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
-  app.withTypeProvider<ZodTypeProvider>().get('/v1/quality', {
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/quality', { config: { access: { roles: ['admin', 'analyst'], reads: 'data quality' } },
     schema: { tags: ['quality'], summary: 'Data quality per pipeline set and topic: dead-letter rate by error code, duplicate and late rates, schema-version mix, watermark lag, silent communities', querystring: QualityQuery },
   }, async (req, reply) => {
     const q = req.query
-    requireRole(req.principal, ['admin', 'analyst'], 'data quality')
     return sendReport(req, reply, ctx, q, async () => {
       const silentFrom = q.to - q.silentMinutes * 60_000
       const [counts, watermarks, gaps] = await Promise.all([

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { requireRole, scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
 import { Filters } from './params.js'
 import { paidBetween, paidOrdersSql } from './orders-sql.js'
@@ -38,12 +37,11 @@ const TREND = (group: string) => `
 
 export const repurchaseRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
-  app.withTypeProvider<ZodTypeProvider>().get('/v1/repurchase', {
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/repurchase', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'repurchase rates', filters: { community: 'community' } } },
     schema: { tags: ['analytics'], summary: 'Repurchase rate: the share of ordering users in the last N days who ordered at least twice, per community and city-wide, with a weekly trend', querystring: RepurchaseQuery },
   }, async (req, reply) => {
     const q = req.query
-    requireRole(req.principal, ['admin', 'analyst', 'leader'], 'repurchase rates')
-    const scope = scopeParams(req.principal, { community: q.community })
+    const scope = req.scope
     const to = q.to ?? Math.floor(ctx.now() / MINUTE) * MINUTE
     return sendReport(req, reply, ctx, { to }, async () => {
       const params = { ...scope, f_community: q.community ?? [], to, start: to - (q.weeks - 1) * WEEK - q.days * 86_400_000, days_ms: q.days * 86_400_000, weeks: q.weeks }

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { requireRole, scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
 import { Filters } from './params.js'
 import { LATEST_RESTOCK_RUN } from '../../queries/index.js'
@@ -34,12 +33,11 @@ const ROWS = `
 
 export const restockRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
-  app.withTypeProvider<ZodTypeProvider>().get('/v1/restock', {
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/restock', { config: { access: { roles: ['admin', 'analyst', 'leader', 'supplier'], reads: 'restock suggestions', filters: { community: 'community', sku: 'sku' } } },
     schema: { tags: ['analytics'], summary: 'Restock suggestions of the newest forecast run: per warehouse and sku the forecast, the chosen model and its backtest accuracy, usable stock and the suggested order', querystring: RestockQuery },
   }, async (req, reply) => {
     const q = req.query
-    requireRole(req.principal, ['admin', 'analyst', 'leader', 'supplier'], 'restock suggestions')
-    const scope = scopeParams(req.principal, { community: q.community, sku: q.sku })
+    const scope = req.scope
     // A run is written once a day: cache briefly so a new run shows within seconds.
     return sendReport(req, reply, ctx, null, async () => {
       const [run] = await ctx.queries.rows<{ day: string; at: string; series: number; models: Record<string, number>; mean_mase: number | null; baseline_mean_mase: number | null; duration_ms: number; settings: string }>(LATEST_RESTOCK_RUN, { date: q.date ?? '' })

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { requireRole, scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
 import { Filters, Granularity, MAX_POINTS, STEP_MS, TimeRange, bucketStarts, grainFor, resolveRange, type Grain, bound } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
+import { GMV_CUBE, cubeTable, measureList } from '../../queries/index.js'
 
 /** The default series step for a range: about 100-1500 points. */
 export function defaultGranularity(spanMs: number): Grain {
@@ -39,24 +39,19 @@ const WHERE = `${COMMUNITY_SCOPE} AND ${filterOn('f_community', 'community_id')}
 /** Current and previous period in one pass (aliases never reuse a column name: `orders` must stay the state). */
 const TOTALS = `
   WITH window_start >= toDateTime({from:UInt32}, 'UTC') AS cur
-  SELECT sumIf(gmv_cents, cur) AS c_gmv_cents, sumIf(items, cur) AS c_items, uniqMergeIf(orders, cur) AS c_orders,
-         uniqMergeIf(paying_users, cur) AS c_paying_users, sumIf(refund_cents, cur) AS c_refund_cents,
-         uniqMergeIf(refunded_orders, cur) AS c_refunded_orders, uniqMergeIf(cancelled_orders, cur) AS c_cancelled_orders,
-         sumIf(gmv_cents, NOT cur) AS p_gmv_cents, sumIf(items, NOT cur) AS p_items, uniqMergeIf(orders, NOT cur) AS p_orders,
-         uniqMergeIf(paying_users, NOT cur) AS p_paying_users, sumIf(refund_cents, NOT cur) AS p_refund_cents,
-         uniqMergeIf(refunded_orders, NOT cur) AS p_refunded_orders, uniqMergeIf(cancelled_orders, NOT cur) AS p_cancelled_orders
+  SELECT ${measureList(GMV_CUBE, undefined, { prefix: 'c_', condition: 'cur' })},
+         ${measureList(GMV_CUBE, undefined, { prefix: 'p_', condition: 'NOT cur' })}
   FROM {table:Identifier}
   WHERE window_start >= toDateTime({prev_from:UInt32}, 'UTC') AND window_start < toDateTime({to:UInt32}, 'UTC') AND ${WHERE}`
 
 const SERIES = `
   SELECT toUnixTimestamp(toStartOfInterval(window_start, toIntervalSecond({step:UInt32}))) AS t,
-         sum(gmv_cents) AS gmv_cents, uniqMerge(orders) AS orders, uniqMerge(paying_users) AS paying_users, sum(refund_cents) AS refund_cents
+         ${measureList(GMV_CUBE, ['gmv_cents', 'orders', 'paying_users', 'refund_cents'])}
   FROM {table:Identifier} WHERE ${RANGE} AND ${WHERE}
   GROUP BY t ORDER BY t`
 
 const BY_COMMUNITY = `
-  SELECT community_id, sum(gmv_cents) AS gmv_cents, sum(items) AS items, uniqMerge(orders) AS orders, uniqMerge(paying_users) AS paying_users,
-         sum(refund_cents) AS refund_cents, uniqMerge(refunded_orders) AS refunded_orders, uniqMerge(cancelled_orders) AS cancelled_orders
+  SELECT community_id, ${measureList(GMV_CUBE)}
   FROM {table:Identifier} WHERE ${RANGE} AND ${WHERE}
   GROUP BY community_id ORDER BY gmv_cents DESC, community_id LIMIT 1000`
 
@@ -89,7 +84,7 @@ const change = (cur: number, prev: number): number | null => (prev === 0 ? null 
 /** GET /v1/sales/overview — community sales: totals, the previous period, a time series. */
 export const salesRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
-  app.withTypeProvider<ZodTypeProvider>().get('/v1/sales/overview', {
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/sales/overview', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'community sales (they are not per SKU)', filters: { community: 'community' } } },
     schema: {
       tags: ['reports'],
       summary: 'Community sales overview: GMV, orders, paying users, average order value, refunds; totals, previous period, time series',
@@ -97,8 +92,7 @@ export const salesRoutes: FastifyPluginAsync = async (app) => {
     },
   }, async (req, reply) => {
     const q = req.query
-    requireRole(req.principal, ['admin', 'analyst', 'leader'], 'community sales (they are not per SKU)')
-    const scope = scopeParams(req.principal, { community: q.community })
+    const scope = req.scope
     const span = q.to - q.from
     const base = { ...scope, f_community: q.community ?? [], f_leader: q.leader ?? [], f_category: q.category ?? [], from: bound(q.from), to: bound(q.to) }
     return sendReport(req, reply, ctx, q, async () => {
@@ -106,16 +100,16 @@ export const salesRoutes: FastifyPluginAsync = async (app) => {
       const seriesGrain = grainFor(q.from, q.to, q.granularity)
       const step = STEP_MS[q.granularity]
       const [t, series, byCommunity] = await Promise.all([
-        ctx.queries.rows<Record<string, unknown>>(TOTALS, { ...base, table: `gmv_${grain.name}`, prev_from: bound(q.from - span) }),
-        ctx.queries.rows<Record<string, unknown>>(SERIES, { ...base, table: `gmv_${seriesGrain.name}`, step: step / 1000 }),
-        q.by === 'community' ? ctx.queries.rows<Record<string, unknown>>(BY_COMMUNITY, { ...base, table: `gmv_${grainFor(q.from, q.to).name}` }) : Promise.resolve(null),
+        ctx.queries.rows<Record<string, unknown>>(TOTALS, { ...base, table: cubeTable(GMV_CUBE, grain.name), prev_from: bound(q.from - span) }),
+        ctx.queries.rows<Record<string, unknown>>(SERIES, { ...base, table: cubeTable(GMV_CUBE, seriesGrain.name), step: step / 1000 }),
+        q.by === 'community' ? ctx.queries.rows<Record<string, unknown>>(BY_COMMUNITY, { ...base, table: cubeTable(GMV_CUBE, grainFor(q.from, q.to).name) }) : Promise.resolve(null),
       ])
       const row = t[0] ?? {}
       const cur = totals(row, 'c_')
       const prev = totals(row, 'p_')
       const points = new Map(series.map((r) => [num(r.t) * 1000, r]))
       return {
-        range: { from: new Date(q.from).toISOString(), to: new Date(q.to).toISOString(), table: `gmv_${grain.name}` },
+        range: { from: new Date(q.from).toISOString(), to: new Date(q.to).toISOString(), table: cubeTable(GMV_CUBE, grain.name) },
         totals: cur,
         previous: { from: new Date(q.from - span).toISOString(), to: new Date(q.from).toISOString(), ...prev },
         change: { gmv_cents: change(cur.gmv_cents, prev.gmv_cents), orders: change(cur.orders, prev.orders), paying_users: change(cur.paying_users, prev.paying_users), avg_order_value_cents: cur.avg_order_value_cents !== null && prev.avg_order_value_cents !== null ? change(cur.avg_order_value_cents, prev.avg_order_value_cents) : null },

@@ -2,11 +2,11 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { validTimeZone } from '../../schemas/index.js'
-import { requireRole, scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
 import { TimeRange, bound, grainFor, localHourGrain, resolveRange } from './params.js'
 import { DAYPARTS, PRICE_BANDS } from './profile.js'
 import { COMMUNITY_SCOPE, RANGE, num } from './query.js'
+import { ACTIVITY_CUBE, GMV_CUBE, HEATMAP_CUBE, PRODUCTS_CUBE, cubeTable } from '../../queries/index.js'
 
 /*
  * Site selection (issue 6): where to hold a pop-up event or open a store for a target (a category,
@@ -50,12 +50,11 @@ const BANDS = `
 
 export const siteRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
-  app.withTypeProvider<ZodTypeProvider>().get('/v1/sites/rank', {
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/sites/rank', { config: { access: { roles: ['admin', 'analyst'], reads: 'site selection (it compares every community)' } },
     schema: { tags: ['analytics'], summary: 'Site selection: communities ranked for a target category, price band and time of day by active users, GMV density and affinity', querystring: SitesQuery },
   }, async (req, reply) => {
     const q = req.query
-    requireRole(req.principal, ['admin', 'analyst'], 'site selection (it compares every community)')
-    const scope = scopeParams(req.principal, {})
+    const scope = req.scope
     const part = DAYPARTS.find((d) => d.part === q.daypart) ?? { part: 'all day', from: 0, to: 24 }
     const bandIndex = PRICE_BANDS.findIndex((b) => b.band === q.priceBand)
     const lo = bandIndex > 0 ? (PRICE_BANDS[bandIndex - 1] as { max: number }).max : 0
@@ -66,10 +65,10 @@ export const siteRoutes: FastifyPluginAsync = async (app) => {
       const grain = grainFor(q.from, q.to).name
       const base = { ...scope, from: bound(q.from), to: bound(q.to), tz, h_from: part.from, h_to: part.to, category: q.category ?? '', lo, hi }
       const [users, gmv, cells, bands] = await Promise.all([
-        ctx.queries.rows<{ community_id: string; users: number }>(USERS, { ...base, table: `activity_${byLocalHour}` }),
-        ctx.queries.rows<{ community_id: string; target: number; total: number }>(GMV, { ...base, table: `gmv_${grain}` }),
-        ctx.queries.rows<{ community_id: string; cells: number }>(CELLS, { ...base, table: `heatmap_${grain}` }),
-        ctx.queries.rows<{ community_id: string; in_band: number; all: number }>(BANDS, { ...base, table: `products_${grain}` }),
+        ctx.queries.rows<{ community_id: string; users: number }>(USERS, { ...base, table: cubeTable(ACTIVITY_CUBE, byLocalHour) }),
+        ctx.queries.rows<{ community_id: string; target: number; total: number }>(GMV, { ...base, table: cubeTable(GMV_CUBE, grain) }),
+        ctx.queries.rows<{ community_id: string; cells: number }>(CELLS, { ...base, table: cubeTable(HEATMAP_CUBE, grain) }),
+        ctx.queries.rows<{ community_id: string; in_band: number; all: number }>(BANDS, { ...base, table: cubeTable(PRODUCTS_CUBE, grain) }),
       ])
       const ids = [...new Set([...users, ...gmv].map((r) => r.community_id))]
       const get = <T extends { community_id: string }>(rows: T[], id: string) => rows.find((r) => r.community_id === id)

@@ -2,10 +2,10 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { badRequest } from '../errors.js'
-import { requireRole, scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
 import { TimeRange, bound, grainFor, resolveRange } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, num } from './query.js'
+import { GMV_CUBE, PRODUCTS_CUBE, cubeTable } from '../../queries/index.js'
 
 /*
  * Targeting (issue 6): for a category or a sku, rank communities by affinity — how close each
@@ -49,19 +49,18 @@ export function cosine(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, nu
 
 export const targetingRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
-  app.withTypeProvider<ZodTypeProvider>().get('/v1/targeting', {
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/targeting', { config: { access: { roles: ['admin', 'analyst'], reads: 'targeting (it compares every community)' } },
     schema: { tags: ['analytics'], summary: 'Targeting: communities ranked by affinity to a category or sku (category-mix similarity to where it sells), with current penetration', querystring: TargetingQuery },
   }, async (req, reply) => {
     const q = req.query
     if ((q.category === undefined) === (q.sku === undefined)) throw badRequest('querystring.category: give exactly one of category or sku')
-    requireRole(req.principal, ['admin', 'analyst'], 'targeting (it compares every community)')
-    const scope = scopeParams(req.principal, {})
+    const scope = req.scope
     return sendReport(req, reply, ctx, q, async () => {
       const grain = grainFor(q.from, q.to).name
       const base = { ...scope, from: bound(q.from), to: bound(q.to) }
       const [mixRows, skuRows] = await Promise.all([
-        ctx.queries.rows<{ community_id: string; category_id: string; gmv: number }>(MIX, { ...base, table: `gmv_${grain}` }),
-        q.sku ? ctx.queries.rows<{ community_id: string; gmv: number }>(TARGET_SKU, { ...base, table: `products_${grain}`, sku: q.sku }) : Promise.resolve([]),
+        ctx.queries.rows<{ community_id: string; category_id: string; gmv: number }>(MIX, { ...base, table: cubeTable(GMV_CUBE, grain) }),
+        q.sku ? ctx.queries.rows<{ community_id: string; gmv: number }>(TARGET_SKU, { ...base, table: cubeTable(PRODUCTS_CUBE, grain), sku: q.sku }) : Promise.resolve([]),
       ])
       // Each community's category mix, as shares of its GMV.
       const mix = new Map<string, Map<string, number>>()

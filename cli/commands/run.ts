@@ -1,8 +1,8 @@
 import { createServer } from 'node:http'
 import type { Command } from 'commander'
-import { createWorker, defaultGroupId, EngineError, EngineMetrics } from '../../engine/index.js'
+import { createWorker, defaultGroupId, EngineMetrics } from '../../engine/index.js'
 import { evaluatorFromConfig, restockSettings, runRestock, runRestockDaily } from '../../jobs/index.js'
-import { PIPELINES, selectPipelines } from '../../pipelines/index.js'
+import { PipelineError, PIPELINES, selectPipelines } from '../../pipelines/index.js'
 import { requireBrokers } from '../../schemas/index.js'
 import { connectClickHouse, migrate } from '../../sinks/index.js'
 import type { CliContext } from '../context.js'
@@ -47,7 +47,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
       try {
         pipelines = selectPipelines(names)
       } catch (err) {
-        if (err instanceof EngineError) return ctx.usageError(err.message)
+        if (err instanceof PipelineError) return ctx.usageError(err.message)
         throw err
       }
       const log = ctx.log

@@ -5,10 +5,8 @@ import type { Logger } from 'pino'
 import type { Config } from '../../schemas/index.js'
 import { deliverWebhook, insertRows, type AlertmanagerMessage, type ClickHouse, type RetryPolicy } from '../../sinks/index.js'
 import { COUNT_METRICS, metricValues, windowRange } from './metrics.js'
-import type { AlertRule, NotifierConfig } from '../../queries/alerts/rule.js'
-import { applyRules, listRules, loadStates, readRuleFile, saveStates } from '../../queries/alerts/store.js'
+import { applyRules, listRules, loadStates, MIN_WATERMARK, readRuleFile, saveStates, type AlertRule, type AlertState, type NotifierConfig } from '../../queries/index.js'
 import { sleep } from '../../schemas/time.js'
-import type { AlertState } from '../../queries/index.js'
 import { dynamicCondition, initialState, staticCondition, step, type Evaluation, type Transition } from './state.js'
 
 /*
@@ -181,12 +179,12 @@ export class AlertEvaluator {
 
   private async watermark(): Promise<number | null> {
     const rs = await this.o.ch.client.query({
-      query: 'SELECT toUnixTimestamp64Milli(min(w)) AS w, count() AS n FROM (SELECT argMax(watermark, updated_at) AS w FROM streamcube_watermarks GROUP BY group_id, topic, partition)',
+      query: MIN_WATERMARK,
       format: 'JSONEachRow',
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
     })
-    const [r] = await rs.json<{ w: number | null; n: number }>()
-    return r && Number(r.n) > 0 && r.w !== null ? Number(r.w) : null
+    const [r] = await rs.json<{ watermark: number | null; partitions: number }>()
+    return r && Number(r.partitions) > 0 && r.watermark !== null ? Number(r.watermark) : null
   }
 
   private async record(rule: AlertRule, s: AlertState, t: Transition): Promise<void> {

@@ -1,8 +1,6 @@
 import { queryRows, type ClickHouse } from '../../sinks/index.js'
-import { RANGE, UNSCOPED, bound, grainFor } from '../../queries/index.js'
-import { assessExpiry } from '../../queries/stock/expiry.js'
-import { localMidnight } from '../../schemas/time.js'
-import type { AlertRule, AlertWindow, Metric } from '../../queries/alerts/rule.js'
+import { ACTIVITY_CUBE, assessExpiry, bound, COMPLAINTS_CUBE, cubeTable, GMV_CUBE, grainFor, measureSql, MIN_WATERMARK, RANGE, UNSCOPED, type AlertRule, type AlertWindow, type Metric } from '../../queries/index.js'
+import { localMidnight } from '../../schemas/index.js'
 
 /*
  * An alert rule's metric over a window, per group, read from the cubes with parameterized SQL.
@@ -64,16 +62,16 @@ async function rows(ch: ClickHouse, query: string, p: Record<string, unknown>): 
 /** The metric's value per group over [from, to); groups without rows are absent. */
 export async function metricValues(ch: ClickHouse, rule: AlertRule, from: number, to: number, opts: { lateDeliveryMinutes: number; now: number }): Promise<Map<string, number>> {
   const g = groupExpr(rule)
-  const gmv = (expr: string) => rows(ch, `SELECT ${g} AS group_key, ${expr} AS value FROM {table:Identifier} WHERE ${RANGE}${where(rule)} GROUP BY group_key`, params(rule, from, to, { table: `gmv_${grain(from, to)}` }))
+  const gmv = (measure: string) => rows(ch, `SELECT ${g} AS group_key, ${measureSql(GMV_CUBE, measure)} AS value FROM {table:Identifier} WHERE ${RANGE}${where(rule)} GROUP BY group_key`, params(rule, from, to, { table: cubeTable(GMV_CUBE, grain(from, to)) }))
   switch (rule.metric) {
     case 'orders':
-      return gmv('uniqMerge(orders)')
+      return gmv('orders')
     case 'gmv_cents':
-      return gmv('sum(gmv_cents)')
+      return gmv('gmv_cents')
     case 'paying_users':
-      return gmv('uniqMerge(paying_users)')
+      return gmv('paying_users')
     case 'active_users':
-      return rows(ch, `SELECT ${g} AS group_key, uniqMerge(users) AS value FROM {table:Identifier} WHERE ${RANGE}${where(rule)} GROUP BY group_key`, params(rule, from, to, { table: `activity_${grain(from, to)}` }))
+      return rows(ch, `SELECT ${g} AS group_key, ${measureSql(ACTIVITY_CUBE, 'users')} AS value FROM {table:Identifier} WHERE ${RANGE}${where(rule)} GROUP BY group_key`, params(rule, from, to, { table: cubeTable(ACTIVITY_CUBE, grain(from, to)) }))
     case 'late_deliveries':
       // Unmerged lifecycle rows each carry their own flush's first event time: only a lower bound prunes.
       return rows(ch, `
@@ -84,8 +82,8 @@ export async function metricValues(ch: ClickHouse, rule: AlertRule, from: number
         GROUP BY group_key`, params(rule, from, to, { late_s: opts.lateDeliveryMinutes * 60 }))
     case 'complaint_rate': {
       const [complaints, orders] = await Promise.all([
-        rows(ch, `SELECT ${g} AS group_key, sum(complaints) AS value FROM {table:Identifier} WHERE ${RANGE}${where(rule)} GROUP BY group_key`, params(rule, from, to, { table: `complaints_${grain(from, to)}` })),
-        gmv('uniqMerge(orders)'),
+        rows(ch, `SELECT ${g} AS group_key, ${measureSql(COMPLAINTS_CUBE, 'complaints')} AS value FROM {table:Identifier} WHERE ${RANGE}${where(rule)} GROUP BY group_key`, params(rule, from, to, { table: cubeTable(COMPLAINTS_CUBE, grain(from, to)) })),
+        gmv('orders'),
       ])
       const out = new Map<string, number>()
       for (const [k, n] of orders) if (n > 0) out.set(k, (complaints.get(k) ?? 0) / n)
@@ -104,7 +102,7 @@ export async function metricValues(ch: ClickHouse, rule: AlertRule, from: number
       return out
     }
     case 'freshness_seconds': {
-      const m = await rows(ch, `SELECT '' AS group_key, toUnixTimestamp64Milli(min(w)) AS value FROM (SELECT argMax(watermark, updated_at) AS w FROM streamcube_watermarks GROUP BY group_id, topic, partition) HAVING count() > 0`, {})
+      const m = await rows(ch, `SELECT '' AS group_key, watermark AS value FROM (${MIN_WATERMARK}) WHERE partitions > 0`, {})
       const w = m.get('')
       return w === undefined ? new Map() : new Map([['', Math.max(0, (opts.now - w) / 1000)]])
     }

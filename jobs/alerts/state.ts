@@ -1,4 +1,4 @@
-import type { AlertRule, AlertState } from '../../queries/alerts/rule.js'
+import type { AlertRule, AlertState } from '../../queries/index.js'
 
 /*
  * The alert state machine, pure: (previous state, this evaluation) → (next state, transitions).

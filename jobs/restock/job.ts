@@ -1,7 +1,6 @@
 import type { Logger } from 'pino'
-import type { Config } from '../../schemas/index.js'
+import { localDateOf, localMidnight, sleep, type Config } from '../../schemas/index.js'
 import { insertRows, queryRows, type ClickHouse } from '../../sinks/index.js'
-import { localDateOf, localMidnight, sleep } from '../../schemas/index.js'
 import { forecastSeries, type SeriesForecast } from './backtest.js'
 import { fifoRisk, lastRestockRun } from '../../queries/index.js'
 import { ModelName } from './models.js'
