@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { ACTIVITY_CUBE, cubeTable, geohashBounds, GMV_CUBE, HEATMAP_CUBE, type HEATMAP_PRECISIONS } from '../../queries/index.js'
 import { validTimeZone } from '../../schemas/index.js'
 import { sendReport } from './context.js'
+import { ActivityResponse, HeatmapResponse, TimeOfDayResponse } from './responses.js'
 import { Filters, Granularity, STEP_MS, TimeRange, bucketStarts, grainFor, localHourGrain, resolveRange, bound } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
 import { seriesGranularity } from './sales.js'
@@ -107,7 +108,7 @@ export const activityRoutes: FastifyPluginAsync = async (app) => {
   const typed = app.withTypeProvider<ZodTypeProvider>()
 
   typed.get('/v1/activity', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'community activity', filters: { community: 'community' } } },
-    schema: { tags: ['reports'], summary: 'Activity: active users (distinct), events by action, the view → cart → order funnel, a series', querystring: ActivityQuery },
+    schema: { response: { 200: ActivityResponse }, tags: ['reports'], summary: 'Activity: active users (distinct), events by action, the view → cart → order funnel, a series', querystring: ActivityQuery },
   }, async (req, reply) => {
     const q = req.query
     const scope = req.scope
@@ -144,7 +145,7 @@ export const activityRoutes: FastifyPluginAsync = async (app) => {
   })
 
   typed.get('/v1/heatmap', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'the heatmap', filters: { community: 'community' } } },
-    schema: { tags: ['reports'], summary: 'Heatmap: orders, GMV and active users per geohash cell in a bounding box, resolution from the zoom; cells or GeoJSON', querystring: HeatmapQuery },
+    schema: { response: { 200: HeatmapResponse }, tags: ['reports'], summary: 'Heatmap: orders, GMV and active users per geohash cell in a bounding box, resolution from the zoom; cells or GeoJSON', querystring: HeatmapQuery },
   }, async (req, reply) => {
     const q = req.query
     const scope = req.scope
@@ -176,7 +177,7 @@ export const activityRoutes: FastifyPluginAsync = async (app) => {
   })
 
   typed.get('/v1/time-of-day', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'time-of-day patterns', filters: { community: 'community' } } },
-    schema: { tags: ['reports'], summary: 'Time-of-day patterns: orders and GMV per local hour of day, weekday vs weekend (totals and per-day averages)', querystring: TimeOfDayQuery },
+    schema: { response: { 200: TimeOfDayResponse }, tags: ['reports'], summary: 'Time-of-day patterns: orders and GMV per local hour of day, weekday vs weekend (totals and per-day averages)', querystring: TimeOfDayQuery },
   }, async (req, reply) => {
     const q = req.query
     const scope = req.scope

@@ -6,6 +6,7 @@ import { listDefinitions, putDefinition } from '../../queries/index.js'
 import { ApiError, ApiErrorCode, badRequest } from '../errors.js'
 import { scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
+import { CampaignEffectResponse } from './responses.js'
 import { bound, grainFor } from './params.js'
 import { communityBuyersSql } from './orders-sql.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
@@ -137,7 +138,7 @@ export const campaignRoutes: FastifyPluginAsync = async (app) => {
     return reply.status(201).send(req.body)
   })
   typed.get('/v1/campaigns/:id/effect', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'campaign effects' } },
-    schema: {
+    schema: { response: { 200: CampaignEffectResponse },
       tags: ['analytics'],
       summary: 'Campaign effect: uplift of GMV, orders, active users and new users against the same weekday-hours of previous weeks, with a 95 % interval',
       params: Params,

@@ -1,7 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { z } from 'zod'
 import type { Config } from '../../schemas/index.js'
 import type { ClickHouse } from '../../sinks/index.js'
 import { normalizedKey, ttlFor, type ReportCache } from '../cache.js'
+import { ApiError, ApiErrorCode } from '../errors.js'
 import type { ReportQueries } from './query.js'
 
 /** What every report plugin shares (a Fastify decorator). */
@@ -34,8 +36,21 @@ export async function sendReport(
   const p = req.principal
   const key = normalizedKey(req.routeOptions.url ?? req.url, { ...(req.query as object), ...(req.params as object) }, [p.role, p.communities, p.skus])
   const ttl = range ? ttlFor(range.to, ctx.now(), ctx.config.engine.allowedLatenessMs) : 2_000
-  const entry = await ctx.cache.get(key, ttl, compute)
+  const schema = (req.routeOptions.schema?.response as Record<number, unknown> | undefined)?.[200]
+  const entry = await ctx.cache.get(key, ttl, async () => conforming(schema, req.routeOptions.url ?? req.url, await compute()))
   void reply.header('etag', entry.etag).header('cache-control', `private, max-age=${Math.max(0, Math.floor((entry.expiresAt - ctx.now()) / 1000))}`)
   if (req.headers['if-none-match'] === entry.etag) return reply.status(304).send()
   return reply.type('application/json; charset=utf-8').send(entry.body)
+}
+
+/**
+ * A report is sent as cached JSON text, which Fastify does not serialize again: so the route's
+ * declared response schema (what OpenAPI shows) is checked here, once per computed report. A
+ * report that does not match its schema is a bug: a 500 that names the fields.
+ */
+function conforming(schema: unknown, url: string, body: unknown): unknown {
+  if (!(schema instanceof z.ZodType)) return body
+  const checked = schema.safeParse(body)
+  if (!checked.success) throw new ApiError(ApiErrorCode.INTERNAL, 500, `the report ${url} does not match its response schema: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
+  return body
 }

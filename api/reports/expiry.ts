@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { sendReport } from './context.js'
+import { ExpiryResponse } from './responses.js'
 import { Filters } from './params.js'
 import { assessExpiry } from '../../queries/index.js'
 
@@ -22,7 +23,7 @@ const ExpiryQuery = z.object({
 export const expiryRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
   app.withTypeProvider<ZodTypeProvider>().get('/v1/expiry', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'expiry warnings', filters: { community: 'community', sku: 'sku' } } },
-    schema: { tags: ['analytics'], summary: 'Expiry warnings: per batch on hand, FIFO at recent daily sales, the quantity that will not sell before it expires, risk and suggested action', querystring: ExpiryQuery },
+    schema: { response: { 200: ExpiryResponse }, tags: ['analytics'], summary: 'Expiry warnings: per batch on hand, FIFO at recent daily sales, the quantity that will not sell before it expires, risk and suggested action', querystring: ExpiryQuery },
   }, async (req, reply) => {
     const q = req.query
     const scope = req.scope

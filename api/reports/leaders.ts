@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { maskAddress, maskName, maskPhone, seesPii } from '../auth.js'
 import { sendReport } from './context.js'
+import { LateDeliveriesResponse, LeaderPerformanceResponse } from './responses.js'
 import { Filters, TimeRange, grainFor, resolveRange, bound } from './params.js'
 import { paidBetween, paidOrdersSql } from './orders-sql.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
@@ -87,7 +88,7 @@ export const leaderRoutes: FastifyPluginAsync = async (app) => {
   const lateS = ctx.config.api.lateDeliveryMinutes * 60
 
   typed.get('/v1/leaders/performance', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'group-leader performance', filters: { community: 'community' } } },
-    schema: { tags: ['reports'], summary: 'Group-leader performance: orders, GMV, accept/sort/deliver durations (p50/p90 s), late deliveries, complaint rate, top complaint reasons; ranked', querystring: LeadersQuery },
+    schema: { response: { 200: LeaderPerformanceResponse }, tags: ['reports'], summary: 'Group-leader performance: orders, GMV, accept/sort/deliver durations (p50/p90 s), late deliveries, complaint rate, top complaint reasons; ranked', querystring: LeadersQuery },
   }, async (req, reply) => {
     const q = req.query
     const scope = req.scope
@@ -153,7 +154,7 @@ export const leaderRoutes: FastifyPluginAsync = async (app) => {
   })
 
   typed.get('/v1/leaders/:leaderId/late-deliveries', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'late deliveries' } },
-    schema: { tags: ['reports'], summary: 'A leader\'s late deliveries with customer contact (personal data masked unless the role allows it)', params: LeaderParam, querystring: LateQuery },
+    schema: { response: { 200: LateDeliveriesResponse }, tags: ['reports'], summary: 'A leader\'s late deliveries with customer contact (personal data masked unless the role allows it)', params: LeaderParam, querystring: LateQuery },
   }, async (req, reply) => {
     const q = req.query
     const scope = req.scope

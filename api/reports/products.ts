@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { scopeParams, type Principal } from '../auth.js'
 import { sendReport, type ReportContext } from './context.js'
+import { HotProductsResponse, TopProductsResponse } from './responses.js'
 import { Filters, TimeRange, grainFor, resolveRange, bound } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, SKU_SCOPE, filterOn, num } from './query.js'
 import { PRODUCTS_CUBE, cubeTable } from '../../queries/index.js'
@@ -51,14 +52,14 @@ export const productRoutes: FastifyPluginAsync = async (app) => {
   const typed = app.withTypeProvider<ZodTypeProvider>()
   typed.get('/v1/products/top', {
     config: { access: { reads: 'product rankings', filters: { community: 'community', sku: 'sku' } } },
-    schema: { tags: ['reports'], summary: 'Product ranking: TOP-N products by GMV or quantity, per community or category', querystring: TopQuery },
+    schema: { response: { 200: TopProductsResponse }, tags: ['reports'], summary: 'Product ranking: TOP-N products by GMV or quantity, per community or category', querystring: TopQuery },
   }, async (req, reply) => {
     const q = req.query
     return sendReport(req, reply, ctx, q, () => topProducts(ctx, req.principal, q))
   })
   typed.get('/v1/products/hot', {
     config: { access: { reads: 'product rankings', filters: { community: 'community' } } },
-    schema: { tags: ['reports'], summary: 'Hot products now: TOP-N over the last 15 or 60 minutes', querystring: HotQuery },
+    schema: { response: { 200: HotProductsResponse }, tags: ['reports'], summary: 'Hot products now: TOP-N over the last 15 or 60 minutes', querystring: HotQuery },
   }, async (req, reply) => {
     const q = req.query
     const to = Math.floor(ctx.now() / 60_000) * 60_000 + 60_000

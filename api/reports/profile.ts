@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { validTimeZone } from '../../schemas/index.js'
 import { sendReport } from './context.js'
+import { ProfileResponse } from './responses.js'
 import { TimeRange, bound, grainFor, localHourGrain, resolveRange } from './params.js'
 import { communityBuyersSql } from './orders-sql.js'
 import { COMMUNITY_SCOPE, RANGE, num } from './query.js'
@@ -72,7 +73,7 @@ const share = (n: number, d: number): number | null => (d > 0 ? n / d : null)
 export const profileRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
   app.withTypeProvider<ZodTypeProvider>().get('/v1/communities/:id/profile', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'community profiles', filters: { community: 'id' } } },
-    schema: { tags: ['analytics'], summary: 'Community consumption profile: category mix, price bands, time of day, average basket, new vs returning users, each against every community the caller may see', params: CommunityParam, querystring: ProfileQuery },
+    schema: { response: { 200: ProfileResponse }, tags: ['analytics'], summary: 'Community consumption profile: category mix, price bands, time of day, average basket, new vs returning users, each against every community the caller may see', params: CommunityParam, querystring: ProfileQuery },
   }, async (req, reply) => {
     const q = req.query
     const id = req.params.id

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { LATEST_WATERMARKS } from '../../queries/index.js'
 import { sendReport } from './context.js'
+import { QualityResponse } from './responses.js'
 import { TimeRange, bound, resolveRange } from './params.js'
 import { RANGE, num } from './query.js'
 
@@ -43,7 +44,7 @@ const rate = (n: number, d: number): number | null => (d > 0 ? n / d : null)
 export const qualityRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
   app.withTypeProvider<ZodTypeProvider>().get('/v1/quality', { config: { access: { roles: ['admin', 'analyst'], reads: 'data quality' } },
-    schema: { tags: ['quality'], summary: 'Data quality per pipeline set and topic: dead-letter rate by error code, duplicate and late rates, schema-version mix, watermark lag, silent communities', querystring: QualityQuery },
+    schema: { response: { 200: QualityResponse }, tags: ['quality'], summary: 'Data quality per pipeline set and topic: dead-letter rate by error code, duplicate and late rates, schema-version mix, watermark lag, silent communities', querystring: QualityQuery },
   }, async (req, reply) => {
     const q = req.query
     return sendReport(req, reply, ctx, q, async () => {

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { sendReport } from './context.js'
+import { RepurchaseResponse } from './responses.js'
 import { Filters } from './params.js'
 import { paidBetween, paidOrdersSql } from './orders-sql.js'
 import { COMMUNITY_SCOPE, filterOn, num } from './query.js'
@@ -38,7 +39,7 @@ const TREND = (group: string) => `
 export const repurchaseRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
   app.withTypeProvider<ZodTypeProvider>().get('/v1/repurchase', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'repurchase rates', filters: { community: 'community' } } },
-    schema: { tags: ['analytics'], summary: 'Repurchase rate: the share of ordering users in the last N days who ordered at least twice, per community and city-wide, with a weekly trend', querystring: RepurchaseQuery },
+    schema: { response: { 200: RepurchaseResponse }, tags: ['analytics'], summary: 'Repurchase rate: the share of ordering users in the last N days who ordered at least twice, per community and city-wide, with a weekly trend', querystring: RepurchaseQuery },
   }, async (req, reply) => {
     const q = req.query
     const scope = req.scope

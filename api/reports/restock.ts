@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { sendReport } from './context.js'
+import { RestockResponse } from './responses.js'
 import { Filters } from './params.js'
 import { LATEST_RESTOCK_RUN } from '../../queries/index.js'
 import { COMMUNITY_SCOPE, SKU_SCOPE, filterOn, num } from './query.js'
@@ -34,7 +35,7 @@ const ROWS = `
 export const restockRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
   app.withTypeProvider<ZodTypeProvider>().get('/v1/restock', { config: { access: { roles: ['admin', 'analyst', 'leader', 'supplier'], reads: 'restock suggestions', filters: { community: 'community', sku: 'sku' } } },
-    schema: { tags: ['analytics'], summary: 'Restock suggestions of the newest forecast run: per warehouse and sku the forecast, the chosen model and its backtest accuracy, usable stock and the suggested order', querystring: RestockQuery },
+    schema: { response: { 200: RestockResponse }, tags: ['analytics'], summary: 'Restock suggestions of the newest forecast run: per warehouse and sku the forecast, the chosen model and its backtest accuracy, usable stock and the suggested order', querystring: RestockQuery },
   }, async (req, reply) => {
     const q = req.query
     const scope = req.scope

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { sendReport } from './context.js'
+import { SalesOverviewResponse } from './responses.js'
 import { Filters, Granularity, MAX_POINTS, STEP_MS, TimeRange, bucketStarts, grainFor, resolveRange, type Grain, bound } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
 import { GMV_CUBE, cubeTable, measureList } from '../../queries/index.js'
@@ -85,7 +86,7 @@ const change = (cur: number, prev: number): number | null => (prev === 0 ? null 
 export const salesRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
   app.withTypeProvider<ZodTypeProvider>().get('/v1/sales/overview', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'community sales (they are not per SKU)', filters: { community: 'community' } } },
-    schema: {
+    schema: { response: { 200: SalesOverviewResponse },
       tags: ['reports'],
       summary: 'Community sales overview: GMV, orders, paying users, average order value, refunds; totals, previous period, time series',
       querystring: SalesQuery,

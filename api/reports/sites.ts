@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { validTimeZone } from '../../schemas/index.js'
 import { sendReport } from './context.js'
+import { SitesResponse } from './responses.js'
 import { TimeRange, bound, grainFor, localHourGrain, resolveRange } from './params.js'
 import { DAYPARTS, PRICE_BANDS } from './profile.js'
 import { COMMUNITY_SCOPE, RANGE, num } from './query.js'
@@ -51,7 +52,7 @@ const BANDS = `
 export const siteRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
   app.withTypeProvider<ZodTypeProvider>().get('/v1/sites/rank', { config: { access: { roles: ['admin', 'analyst'], reads: 'site selection (it compares every community)' } },
-    schema: { tags: ['analytics'], summary: 'Site selection: communities ranked for a target category, price band and time of day by active users, GMV density and affinity', querystring: SitesQuery },
+    schema: { response: { 200: SitesResponse }, tags: ['analytics'], summary: 'Site selection: communities ranked for a target category, price band and time of day by active users, GMV density and affinity', querystring: SitesQuery },
   }, async (req, reply) => {
     const q = req.query
     const scope = req.scope

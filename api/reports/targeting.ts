@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { badRequest } from '../errors.js'
 import { sendReport } from './context.js'
+import { TargetingResponse } from './responses.js'
 import { TimeRange, bound, grainFor, resolveRange } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, num } from './query.js'
 import { GMV_CUBE, PRODUCTS_CUBE, cubeTable } from '../../queries/index.js'
@@ -50,7 +51,7 @@ export function cosine(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, nu
 export const targetingRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
   app.withTypeProvider<ZodTypeProvider>().get('/v1/targeting', { config: { access: { roles: ['admin', 'analyst'], reads: 'targeting (it compares every community)' } },
-    schema: { tags: ['analytics'], summary: 'Targeting: communities ranked by affinity to a category or sku (category-mix similarity to where it sells), with current penetration', querystring: TargetingQuery },
+    schema: { response: { 200: TargetingResponse }, tags: ['analytics'], summary: 'Targeting: communities ranked by affinity to a category or sku (category-mix similarity to where it sells), with current penetration', querystring: TargetingQuery },
   }, async (req, reply) => {
     const q = req.query
     if ((q.category === undefined) === (q.sku === undefined)) throw badRequest('querystring.category: give exactly one of category or sku')

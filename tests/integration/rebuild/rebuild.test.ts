@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EventGenerator, runGeneratorSource } from '../../../generator/index.js'
 import { PIPELINES } from '../../../pipelines/index.js'
 import { rebuildCube, REBUILDABLE } from '../../../jobs/index.js'
-import { EngineError } from '../../../engine/index.js'
+import { JobError } from '../../../jobs/index.js'
 import { eventFromRawFact, migrate, RAW_FACT_SELECT, RAW_TABLES, type ClickHouse } from '../../../sinks/index.js'
 import { EVENT_TYPES } from '../../../schemas/index.js'
 import { openTestClickHouse } from '../../services/clickhouse.js'
@@ -87,7 +87,7 @@ describe('streamcube rebuild', () => {
     await expect(rebuildCube({ ...args, cube: 'nope' })).rejects.toMatchObject({ code: 'JOB_UNKNOWN_CUBE' })
     await expect(rebuildCube({ ...args, cube: 'gmv', to: RECENT_START })).rejects.toMatchObject({ code: 'JOB_INVALID_RANGE' })
     const err = await rebuildCube({ ...args, cube: 'gmv', closedBefore: RECENT_START }).catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(EngineError)
+    expect(err).toBeInstanceOf(JobError)
     expect((err as Error).message).toMatch(/--force/)
   })
 })
