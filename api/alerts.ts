@@ -20,26 +20,45 @@ const HistoryQuery = z
   })
   .transform((q, ctx) => ({ ...q, ...resolveRange(q, Date.now(), ctx, 7 * 86_400_000) }))
 
+const RuleList = z.object({ rules: z.array(AlertRuleSchema) })
+const AlertList = z.object({
+  alerts: z.array(
+    z.strictObject({
+      rule_id: z.string(), name: z.string().optional(), severity: z.string().optional(), metric: z.string().optional(), group: z.string().nullable(), group_by: z.string().nullable(),
+      status: z.string(), value: z.number().nullable(), threshold: z.number().nullable(), episode: z.number().int(), message: z.string().nullable(),
+      fired_at: z.string().nullable(), pending_since: z.string().nullable(), evaluated_at: z.string(),
+    }),
+  ),
+})
+const HistoryList = z.object({
+  transitions: z.array(
+    z.strictObject({
+      at: z.string(), rule_id: z.string(), group: z.string().nullable(), transition: z.string(), episode: z.number().int(),
+      value: z.number().nullable(), threshold: z.number().nullable(), severity: z.string(), message: z.string().nullable(), instance: z.string(),
+    }),
+  ),
+})
+
 const notFound = (id: string) => new ApiError(ApiErrorCode.NOT_FOUND, 404, `alert rule ${id} does not exist`)
 
 export const alertRoutes: FastifyPluginAsync = async (app) => {
   const ch = app.clickhouse
   const typed = app.withTypeProvider<ZodTypeProvider>()
 
-  typed.get('/v1/alerts/rules', { config: { access: { roles: ['admin', 'analyst'], reads: 'alert rules and alerts' } }, schema: { tags: ['alerts'], summary: 'Every alert rule' } }, async () => {
+  typed.get('/v1/alerts/rules', { config: { access: { roles: ['admin', 'analyst'], reads: 'alert rules and alerts' } }, schema: { tags: ['alerts'], summary: 'Every alert rule', response: { 200: RuleList } } }, async () => {
     return { rules: await listRules(ch) }
   })
-  typed.get('/v1/alerts/rules/:id', { config: { access: { roles: ['admin', 'analyst'], reads: 'alert rules and alerts' } }, schema: { tags: ['alerts'], summary: 'One alert rule', params: RuleId } }, async (req) => {
+  typed.get('/v1/alerts/rules/:id', { config: { access: { roles: ['admin', 'analyst'], reads: 'alert rules and alerts' } }, schema: { tags: ['alerts'], summary: 'One alert rule', params: RuleId, response: { 200: AlertRuleSchema } } }, async (req) => {
     const rule = await getRule(ch, req.params.id)
     if (!rule) throw notFound(req.params.id)
     return rule
   })
-  typed.post('/v1/alerts/rules', { config: { access: { roles: ['admin'], reads: 'or change alert rules (admin only)' } }, schema: { tags: ['alerts'], summary: 'Create an alert rule (admin)', body: AlertRuleSchema } }, async (req, reply) => {
+  typed.post('/v1/alerts/rules', { config: { access: { roles: ['admin'], reads: 'or change alert rules (admin only)' } }, schema: { tags: ['alerts'], summary: 'Create an alert rule (admin)', body: AlertRuleSchema, response: { 201: AlertRuleSchema } } }, async (req, reply) => {
     if (await getRule(ch, req.body.id)) throw new ApiError(ApiErrorCode.CONFLICT, 409, `alert rule ${req.body.id} exists: PUT /v1/alerts/rules/${req.body.id} to change it`)
     await putRule(ch, req.body, req.principal.name)
     return reply.status(201).send(req.body)
   })
-  typed.put('/v1/alerts/rules/:id', { config: { access: { roles: ['admin'], reads: 'or change alert rules (admin only)' } }, schema: { tags: ['alerts'], summary: 'Create or replace an alert rule (admin)', params: RuleId, body: AlertRuleSchema } }, async (req) => {
+  typed.put('/v1/alerts/rules/:id', { config: { access: { roles: ['admin'], reads: 'or change alert rules (admin only)' } }, schema: { tags: ['alerts'], summary: 'Create or replace an alert rule (admin)', params: RuleId, body: AlertRuleSchema, response: { 200: AlertRuleSchema } } }, async (req) => {
     if (req.body.id !== req.params.id) throw badRequest(`body.id: must equal the rule id in the path (${req.params.id})`)
     await putRule(ch, req.body, req.principal.name)
     return req.body
@@ -50,7 +69,7 @@ export const alertRoutes: FastifyPluginAsync = async (app) => {
     return reply.status(204).send()
   })
 
-  typed.get('/v1/alerts', { config: { access: { roles: ['admin', 'analyst'], reads: 'alert rules and alerts' } }, schema: { tags: ['alerts'], summary: 'Alerts that are pending, firing, without data or failing, per rule and group' } }, async () => {
+  typed.get('/v1/alerts', { config: { access: { roles: ['admin', 'analyst'], reads: 'alert rules and alerts' } }, schema: { tags: ['alerts'], summary: 'Alerts that are pending, firing, without data or failing, per rule and group', response: { 200: AlertList } } }, async () => {
     const rules = new Map((await listRules(ch)).map((r) => [r.id, r]))
     const states = (await loadStates(ch, [...rules.keys()])).filter((s) => s.status !== 'inactive')
     return {
@@ -67,7 +86,7 @@ export const alertRoutes: FastifyPluginAsync = async (app) => {
     }
   })
 
-  typed.get('/v1/alerts/history', { config: { access: { roles: ['admin', 'analyst'], reads: 'alert rules and alerts' } }, schema: { tags: ['alerts'], summary: 'Alert transitions (who fired when, with values)', querystring: HistoryQuery } }, async (req) => {
+  typed.get('/v1/alerts/history', { config: { access: { roles: ['admin', 'analyst'], reads: 'alert rules and alerts' } }, schema: { tags: ['alerts'], summary: 'Alert transitions (who fired when, with values)', querystring: HistoryQuery, response: { 200: HistoryList } } }, async (req) => {
     const q = req.query
     const rs = await ch.client.query({
       query: `SELECT toUnixTimestamp64Milli(at) AS at_ms, rule_id, group_key, transition, episode, value, threshold, severity, message, instance
@@ -79,7 +98,7 @@ export const alertRoutes: FastifyPluginAsync = async (app) => {
       format: 'JSONEachRow',
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
     })
-    const rows = await rs.json<Record<string, unknown>>()
+    const rows = await rs.json<{ at_ms: number; rule_id: string; group_key: string; transition: string; episode: number; value: number | null; threshold: number | null; severity: string; message: string; instance: string }>()
     return {
       transitions: rows.map((r) => ({
         at: new Date(Number(r.at_ms)).toISOString(), rule_id: r.rule_id, group: r.group_key || null, transition: r.transition, episode: r.episode,

@@ -129,10 +129,10 @@ export const campaignRoutes: FastifyPluginAsync = async (app) => {
   const typed = app.withTypeProvider<ZodTypeProvider>()
   const Params = z.object({ id: Id })
 
-  typed.get('/v1/campaigns', { config: { access: { roles: ['admin', 'analyst'], reads: 'campaigns' } }, schema: { tags: ['analytics'], summary: 'Registered campaigns' } }, async () => {
+  typed.get('/v1/campaigns', { config: { access: { roles: ['admin', 'analyst'], reads: 'campaigns' } }, schema: { tags: ['analytics'], summary: 'Registered campaigns', response: { 200: z.object({ campaigns: z.array(CampaignSchema) }) } } }, async () => {
     return { campaigns: await listCampaigns(opts.ch) }
   })
-  typed.post('/v1/campaigns', { config: { access: { roles: ['admin'], reads: 'or register campaigns (admin only)' } }, schema: { tags: ['analytics'], summary: 'Register a campaign (admin)', body: CampaignSchema } }, async (req, reply) => {
+  typed.post('/v1/campaigns', { config: { access: { roles: ['admin'], reads: 'or register campaigns (admin only)' } }, schema: { tags: ['analytics'], summary: 'Register a campaign (admin)', body: CampaignSchema, response: { 201: CampaignSchema } } }, async (req, reply) => {
     if ((await listCampaigns(opts.ch)).some((c) => c.id === req.body.id)) throw new ApiError(ApiErrorCode.CONFLICT, 409, `campaign ${req.body.id} exists`)
     await putDefinition(opts.ch, CAMPAIGNS, req.body.id, req.body, req.principal.name)
     return reply.status(201).send(req.body)

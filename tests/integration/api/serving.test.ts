@@ -127,7 +127,7 @@ describe('serving: cache, ETag, deadlines, rate limits, OpenAPI, health', () => 
     expect(names('/v1/heatmap')).toEqual(expect.arrayContaining(['bbox', 'zoom', 'metric', 'format']))
     expect(paths.some((p) => p === '/health' || p === '/metrics')).toBe(false)
     // Every report and status route shows its response schema (reports are checked against it before caching).
-    const reports = ['/v1/sales/overview', '/v1/products/top', '/v1/products/hot', '/v1/leaders/performance', '/v1/leaders/{leaderId}/late-deliveries', '/v1/activity', '/v1/heatmap', '/v1/time-of-day', '/v1/quality', '/v1/repurchase', '/v1/expiry', '/v1/restock', '/v1/communities/{id}/profile', '/v1/targeting', '/v1/sites/rank', '/v1/campaigns/{id}/effect', '/v1/freshness', '/v1/ingest/status']
+    const reports = ['/v1/sales/overview', '/v1/products/top', '/v1/products/hot', '/v1/leaders/performance', '/v1/leaders/{leaderId}/late-deliveries', '/v1/activity', '/v1/heatmap', '/v1/time-of-day', '/v1/quality', '/v1/repurchase', '/v1/expiry', '/v1/restock', '/v1/communities/{id}/profile', '/v1/targeting', '/v1/sites/rank', '/v1/campaigns/{id}/effect', '/v1/freshness', '/v1/ingest/status', '/v1/alerts', '/v1/alerts/history', '/v1/alerts/rules', '/v1/alerts/rules/{id}', '/v1/campaigns']
     for (const p of reports) expect(doc.paths[p]?.get?.responses?.['200']?.content?.['application/json']?.schema, p).toBeTruthy()
     expect(Object.keys(doc.paths['/v1/sales/overview'].get.responses['200'].content['application/json'].schema.properties)).toEqual(expect.arrayContaining(['range', 'totals', 'previous', 'change', 'series']))
     const ui = await s.get('/docs/', null)
