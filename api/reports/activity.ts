@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { ACTIVITY_CUBE, cubeTable, geohashBounds, GMV_CUBE, HEATMAP_CUBE, type HEATMAP_PRECISIONS } from '../../queries/index.js'
+import { ACTIVITY_CUBE, cubeTable, geohashBounds, GMV_CUBE, HEATMAP_CUBE, measureList, type HEATMAP_PRECISIONS } from '../../queries/index.js'
 import { validTimeZone } from '../../schemas/index.js'
 import { sendReport } from './context.js'
 import { ActivityResponse, HeatmapResponse, TimeOfDayResponse } from './responses.js'
@@ -22,12 +22,12 @@ const ActivityQuery = z
   })
 
 const BY_ACTION = `
-  SELECT action, sum(events) AS events, uniqMerge(users) AS users
+  SELECT action, ${measureList(ACTIVITY_CUBE)}
   FROM {table:Identifier} WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND ${filterOn('f_community', 'community_id')}
   GROUP BY ROLLUP(action) ORDER BY action`
 
 const ACTIVE_SERIES = `
-  SELECT toUnixTimestamp(toStartOfInterval(window_start, toIntervalSecond({step:UInt32}))) AS t, sum(events) AS events, uniqMerge(users) AS users
+  SELECT toUnixTimestamp(toStartOfInterval(window_start, toIntervalSecond({step:UInt32}))) AS t, ${measureList(ACTIVITY_CUBE)}
   FROM {table:Identifier} WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND ${filterOn('f_community', 'community_id')}
   GROUP BY t ORDER BY t`
 
@@ -64,7 +64,7 @@ const HeatmapQuery = z
   .transform((q, ctx) => ({ ...q, ...resolveRange(q, Date.now(), ctx) }))
 
 const HEATMAP = `
-  SELECT cell, sum(orders) AS orders, sum(gmv_cents) AS gmv_cents, uniqMerge(users) AS users
+  SELECT cell, ${measureList(HEATMAP_CUBE)}
   FROM {table:Identifier}
   WHERE precision = {precision:UInt8} AND ${RANGE} AND ${COMMUNITY_SCOPE} AND ${filterOn('f_community', 'community_id')}
     AND (geohashDecode(cell) AS ll).1 >= {min_lon:Float64} AND ll.1 <= {max_lon:Float64}
@@ -84,7 +84,7 @@ const TimeOfDayQuery = z
 
 const TIME_OF_DAY = `
   SELECT toDayOfWeek(window_start, 0, {tz:String}) >= 6 AS weekend, toHour(window_start, {tz:String}) AS hour,
-         uniqMerge(orders) AS orders, sum(gmv_cents) AS gmv_cents
+         ${measureList(GMV_CUBE, ['orders', 'gmv_cents'])}
   FROM {table:Identifier} WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND ${filterOn('f_community', 'community_id')} AND ${filterOn('f_category', 'category_id')}
   GROUP BY weekend, hour`
 

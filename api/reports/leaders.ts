@@ -7,7 +7,7 @@ import { LateDeliveriesResponse, LeaderPerformanceResponse } from './responses.j
 import { Filters, TimeRange, grainFor, resolveRange, bound } from './params.js'
 import { paidBetween, paidOrdersSql } from './orders-sql.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
-import { COMPLAINTS_CUBE, GMV_CUBE, cubeTable } from '../../queries/index.js'
+import { COMPLAINTS_CUBE, GMV_CUBE, cubeTable, measureList } from '../../queries/index.js'
 
 /*
  * Group-leader performance. Orders and GMV come from the gmv cube; durations from the order
@@ -39,7 +39,7 @@ const LeaderParam = z.object({ leaderId: z.string().regex(/^[A-Za-z0-9._:-]{1,64
 const WHERE = `${COMMUNITY_SCOPE} AND ${filterOn('f_community', 'community_id')} AND ${filterOn('f_leader', 'leader_id')}`
 
 const GMV = `
-  SELECT community_id, leader_id, sum(gmv_cents) AS gmv_cents, uniqMerge(orders) AS orders
+  SELECT community_id, leader_id, ${measureList(GMV_CUBE, ['gmv_cents', 'orders'])}
   FROM {table:Identifier} WHERE ${RANGE} AND ${WHERE}
   GROUP BY community_id, leader_id`
 
@@ -57,7 +57,7 @@ const LIFECYCLE = `
   GROUP BY community_id, leader_id`
 
 const COMPLAINTS = `
-  SELECT community_id, leader_id, reason, sum(complaints) AS complaints
+  SELECT community_id, leader_id, reason, ${measureList(COMPLAINTS_CUBE)}
   FROM {table:Identifier} WHERE ${RANGE} AND ${WHERE}
   GROUP BY community_id, leader_id, reason`
 

@@ -6,7 +6,7 @@ import { sendReport, type ReportContext } from './context.js'
 import { HotProductsResponse, TopProductsResponse } from './responses.js'
 import { Filters, TimeRange, grainFor, resolveRange, bound } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, SKU_SCOPE, filterOn, num } from './query.js'
-import { PRODUCTS_CUBE, cubeTable } from '../../queries/index.js'
+import { PRODUCTS_CUBE, cubeTable, measureList } from '../../queries/index.js'
 
 const RankBy = z.enum(['gmv', 'qty']).default('gmv').describe('rank by GMV or by quantity sold')
 const Limit = z.coerce.number().int().min(1, 'must be 1-100').max(100, 'must be 1-100').default(10).describe('TOP-N, 1-100')
@@ -24,7 +24,7 @@ const HotQuery = z.object({
 })
 
 const TOP = `
-  SELECT sku, category_id, sum(qty) AS qty, sum(gmv_cents) AS gmv_cents, sum(orders) AS orders
+  SELECT sku, category_id, ${measureList(PRODUCTS_CUBE)}
   FROM {table:Identifier}
   WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND ${SKU_SCOPE}
     AND ${filterOn('f_community', 'community_id')} AND ${filterOn('f_category', 'category_id')} AND ${filterOn('f_sku', 'sku')}
