@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { ClickHouse } from '../../sinks/index.js'
-import { listDefinitions, putDefinition } from '../../queries/index.js'
+import { ACTIVITY_CUBE, cubeTable, GMV_CUBE, HEATMAP_CUBE, listDefinitions, measureSql, PRODUCTS_CUBE, putDefinition, type CubeDeclaration } from '../../queries/index.js'
 import { ApiError, ApiErrorCode, badRequest } from '../errors.js'
 import { scopeParams } from '../auth.js'
 import { sendReport } from './context.js'
@@ -82,9 +82,9 @@ const IN_BOX = `precision = 7 AND (geohashDecode(cell) AS ll).1 >= {min_lon:Floa
 
 /** One window's value of each metric (active users are distinct per window, so one query per window). */
 async function windowValues(ctx: Rows, c: Campaign, from: number, to: number, scope: Record<string, unknown>) {
-  const table = (cube: string) => `${cube}_${grainFor(from, to, 'hour').name}`
+  const table = (cube: CubeDeclaration) => cubeTable(cube, grainFor(from, to, 'hour').name)
   const box = c.bbox ? { min_lon: c.bbox[0], min_lat: c.bbox[1], max_lon: c.bbox[2], max_lat: c.bbox[3] } : {}
-  const p = { ...scope, ...box, communities: c.communities, categories: c.categories, skus: c.skus, from: bound(from), to: bound(to), from_ms: from, to_ms: to, heat: table('heatmap') }
+  const p = { ...scope, ...box, communities: c.communities, categories: c.categories, skus: c.skus, from: bound(from), to: bound(to), from_ms: from, to_ms: to, heat: table(HEATMAP_CUBE) }
   // New users: first paid in the window, in the campaign's communities (for a box, those active in it then).
   const where = c.bbox
     ? `${COMMUNITY_SCOPE} AND community_id IN (SELECT DISTINCT community_id FROM {heat:Identifier} WHERE ${RANGE} AND ${IN_BOX})`
@@ -92,7 +92,7 @@ async function windowValues(ctx: Rows, c: Campaign, from: number, to: number, sc
   const newUsers = ctx.queries.rows<{ users: number }>(`SELECT countIf(first_paid >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')) AS users FROM (${communityBuyersSql(where)})`, p)
   if (c.bbox) {
     const [[h], [n]] = await Promise.all([
-      ctx.queries.rows<{ gmv: number; orders: number; users: number }>(`SELECT sum(gmv_cents) AS gmv, sum(orders) AS orders, uniqMerge(users) AS users FROM {heat:Identifier}
+      ctx.queries.rows<{ gmv: number; orders: number; users: number }>(`SELECT ${measureSql(HEATMAP_CUBE, 'gmv_cents')} AS gmv, ${measureSql(HEATMAP_CUBE, 'orders')} AS orders, ${measureSql(HEATMAP_CUBE, 'users')} AS users FROM {heat:Identifier}
         WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND ${IN_BOX}`, p),
       newUsers,
     ])
@@ -100,14 +100,14 @@ async function windowValues(ctx: Rows, c: Campaign, from: number, to: number, sc
   }
   // A sku campaign reads the products cube (order lines of those skus: one per order and sku).
   const sales = c.skus.length
-    ? ctx.queries.rows<{ gmv: number; orders: number }>(`SELECT sum(gmv_cents) AS gmv, sum(orders) AS orders FROM {table:Identifier}
-      WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id) AND has({skus:Array(String)}, sku) AND ${filterOn('categories', 'category_id')}`, { ...p, table: table('products') })
-    : ctx.queries.rows<{ gmv: number; orders: number }>(`SELECT sum(gmv_cents) AS gmv, uniqMerge(orders) AS orders FROM {table:Identifier}
-      WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id) AND ${filterOn('categories', 'category_id')}`, { ...p, table: table('gmv') })
+    ? ctx.queries.rows<{ gmv: number; orders: number }>(`SELECT ${measureSql(PRODUCTS_CUBE, 'gmv_cents')} AS gmv, ${measureSql(PRODUCTS_CUBE, 'orders')} AS orders FROM {table:Identifier}
+      WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id) AND has({skus:Array(String)}, sku) AND ${filterOn('categories', 'category_id')}`, { ...p, table: table(PRODUCTS_CUBE) })
+    : ctx.queries.rows<{ gmv: number; orders: number }>(`SELECT ${measureSql(GMV_CUBE, 'gmv_cents')} AS gmv, ${measureSql(GMV_CUBE, 'orders')} AS orders FROM {table:Identifier}
+      WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id) AND ${filterOn('categories', 'category_id')}`, { ...p, table: table(GMV_CUBE) })
   const [[g], [a], [n]] = await Promise.all([
     sales,
-    ctx.queries.rows<{ users: number }>(`SELECT uniqMerge(users) AS users FROM {table:Identifier}
-      WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id)`, { ...p, table: table('activity') }),
+    ctx.queries.rows<{ users: number }>(`SELECT ${measureSql(ACTIVITY_CUBE, 'users')} AS users FROM {table:Identifier}
+      WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id)`, { ...p, table: table(ACTIVITY_CUBE) }),
     newUsers,
   ])
   return { gmv_cents: num(g?.gmv), orders: num(g?.orders), active_users: num(a?.users), new_users: num(n?.users) }

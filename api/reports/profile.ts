@@ -7,7 +7,7 @@ import { ProfileResponse } from './responses.js'
 import { TimeRange, bound, grainFor, localHourGrain, resolveRange } from './params.js'
 import { communityBuyersSql } from './orders-sql.js'
 import { COMMUNITY_SCOPE, RANGE, num } from './query.js'
-import { GMV_CUBE, PRODUCTS_CUBE, cubeTable } from '../../queries/index.js'
+import { GMV_CUBE, PRODUCTS_CUBE, cubeTable, measureSql } from '../../queries/index.js'
 
 /*
  * Community consumption profile (issue 6, the "portrait"): category mix, price bands, time of day,
@@ -38,23 +38,23 @@ export const DAYPARTS = [
 ] as const
 
 const CATEGORIES = `
-  SELECT category_id, sumIf(gmv_cents, community_id = {id:String}) AS mine, sum(gmv_cents) AS all
+  SELECT category_id, ${measureSql(GMV_CUBE, 'gmv_cents', 'community_id = {id:String}')} AS mine, ${measureSql(GMV_CUBE, 'gmv_cents')} AS all
   FROM {table:Identifier} WHERE ${RANGE} AND ${COMMUNITY_SCOPE} GROUP BY category_id ORDER BY all DESC, category_id`
 
 const BASKET = `
-  SELECT sumIf(gmv_cents, community_id = {id:String}) AS mine_gmv, uniqMergeIf(orders, community_id = {id:String}) AS mine_orders,
-         sum(gmv_cents) AS all_gmv, uniqMerge(orders) AS all_orders
+  SELECT ${measureSql(GMV_CUBE, 'gmv_cents', 'community_id = {id:String}')} AS mine_gmv, ${measureSql(GMV_CUBE, 'orders', 'community_id = {id:String}')} AS mine_orders,
+         ${measureSql(GMV_CUBE, 'gmv_cents')} AS all_gmv, ${measureSql(GMV_CUBE, 'orders')} AS all_orders
   FROM {table:Identifier} WHERE ${RANGE} AND ${COMMUNITY_SCOPE}`
 
 const HOURS = `
-  SELECT toHour(window_start, {tz:String}) AS hour, uniqMergeIf(orders, community_id = {id:String}) AS mine, uniqMerge(orders) AS all
+  SELECT toHour(window_start, {tz:String}) AS hour, ${measureSql(GMV_CUBE, 'orders', 'community_id = {id:String}')} AS mine, ${measureSql(GMV_CUBE, 'orders')} AS all
   FROM {table:Identifier} WHERE ${RANGE} AND ${COMMUNITY_SCOPE} GROUP BY hour`
 
 /** Quantity per price band: a sku's unit price is its GMV over its quantity in the range. */
 const PRICES = `
   SELECT multiIf(${PRICE_BANDS.slice(0, -1).map((b, i) => `price < ${b.max}, ${i}`).join(', ')}, ${PRICE_BANDS.length - 1}) AS band,
          sumIf(q, community_id = {id:String}) AS mine, sum(q) AS all
-  FROM (SELECT community_id, sku, sum(qty) AS q, sum(gmv_cents) / greatest(sum(qty), 1) AS price
+  FROM (SELECT community_id, sku, ${measureSql(PRODUCTS_CUBE, 'qty')} AS q, ${measureSql(PRODUCTS_CUBE, 'gmv_cents')} / greatest(${measureSql(PRODUCTS_CUBE, 'qty')}, 1) AS price
         FROM {table:Identifier} WHERE ${RANGE} AND ${COMMUNITY_SCOPE} GROUP BY community_id, sku)
   GROUP BY band ORDER BY band`
 

@@ -7,7 +7,7 @@ import { SitesResponse } from './responses.js'
 import { TimeRange, bound, grainFor, localHourGrain, resolveRange } from './params.js'
 import { DAYPARTS, PRICE_BANDS } from './profile.js'
 import { COMMUNITY_SCOPE, RANGE, num } from './query.js'
-import { ACTIVITY_CUBE, GMV_CUBE, HEATMAP_CUBE, PRODUCTS_CUBE, cubeTable } from '../../queries/index.js'
+import { ACTIVITY_CUBE, GMV_CUBE, HEATMAP_CUBE, PRODUCTS_CUBE, cubeTable, measureSql } from '../../queries/index.js'
 
 /*
  * Site selection (issue 6): where to hold a pop-up event or open a store for a target (a category,
@@ -29,23 +29,23 @@ const SitesQuery = z
   .transform((q, ctx) => ({ ...q, ...resolveRange(q, Date.now(), ctx, 28 * 86_400_000) }))
 
 const USERS = `
-  SELECT community_id, uniqMerge(users) AS users FROM {table:Identifier}
+  SELECT community_id, ${measureSql(ACTIVITY_CUBE, 'users')} AS users FROM {table:Identifier}
   WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND toHour(window_start, {tz:String}) >= {h_from:UInt8} AND toHour(window_start, {tz:String}) < {h_to:UInt8}
   GROUP BY community_id`
 
 const GMV = `
-  SELECT community_id, sumIf(gmv_cents, empty({category:String}) OR category_id = {category:String}) AS target, sum(gmv_cents) AS total
+  SELECT community_id, ${measureSql(GMV_CUBE, 'gmv_cents', 'empty({category:String}) OR category_id = {category:String}')} AS target, ${measureSql(GMV_CUBE, 'gmv_cents')} AS total
   FROM {table:Identifier} WHERE ${RANGE} AND ${COMMUNITY_SCOPE} GROUP BY community_id`
 
 const CELLS = `
   SELECT community_id, uniqExactIf(cell, orders > 0) AS cells FROM (
-    SELECT community_id, cell, sum(orders) AS orders FROM {table:Identifier}
+    SELECT community_id, cell, ${measureSql(HEATMAP_CUBE, 'orders')} AS orders FROM {table:Identifier}
     WHERE precision = 6 AND ${RANGE} AND ${COMMUNITY_SCOPE} GROUP BY community_id, cell)
   GROUP BY community_id`
 
 const BANDS = `
   SELECT community_id, sumIf(q, price >= {lo:UInt64} AND price < {hi:UInt64}) AS in_band, sum(q) AS all
-  FROM (SELECT community_id, sku, sum(qty) AS q, sum(gmv_cents) / greatest(sum(qty), 1) AS price
+  FROM (SELECT community_id, sku, ${measureSql(PRODUCTS_CUBE, 'qty')} AS q, ${measureSql(PRODUCTS_CUBE, 'gmv_cents')} / greatest(${measureSql(PRODUCTS_CUBE, 'qty')}, 1) AS price
         FROM {table:Identifier} WHERE ${RANGE} AND ${COMMUNITY_SCOPE} GROUP BY community_id, sku)
   GROUP BY community_id`
 

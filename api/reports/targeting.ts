@@ -6,7 +6,7 @@ import { sendReport } from './context.js'
 import { TargetingResponse } from './responses.js'
 import { TimeRange, bound, grainFor, resolveRange } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, num } from './query.js'
-import { GMV_CUBE, PRODUCTS_CUBE, cubeTable } from '../../queries/index.js'
+import { GMV_CUBE, PRODUCTS_CUBE, cubeTable, measureSql } from '../../queries/index.js'
 
 /*
  * Targeting (issue 6): for a category or a sku, rank communities by affinity — how close each
@@ -26,12 +26,12 @@ const TargetingQuery = z
   .transform((q, ctx) => ({ ...q, ...resolveRange(q, Date.now(), ctx, 28 * 86_400_000) }))
 
 const MIX = `
-  SELECT community_id, category_id, sum(gmv_cents) AS gmv
+  SELECT community_id, category_id, ${measureSql(GMV_CUBE, 'gmv_cents')} AS gmv
   FROM {table:Identifier} WHERE ${RANGE} AND ${COMMUNITY_SCOPE}
   GROUP BY community_id, category_id`
 
 const TARGET_SKU = `
-  SELECT community_id, sum(gmv_cents) AS gmv
+  SELECT community_id, ${measureSql(PRODUCTS_CUBE, 'gmv_cents')} AS gmv
   FROM {table:Identifier} WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND sku = {sku:String}
   GROUP BY community_id`
 
