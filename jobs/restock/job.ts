@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import { localDateOf, localMidnight, sleep, type Config } from '../../schemas/index.js'
 import { insertRows, queryRows, type ClickHouse } from '../../sinks/index.js'
 import { forecastSeries, type SeriesForecast } from './backtest.js'
-import { fifoRisk, lastRestockRun } from '../../queries/index.js'
+import { cubeTable, fifoRisk, INVENTORY_MOVEMENTS_CUBE, lastRestockRun, measureSql } from '../../queries/index.js'
 import { ModelName } from './models.js'
 
 /*
@@ -71,14 +71,14 @@ const daysBetween = (a: string, b: string) => Math.round((Date.parse(`${b}T00:00
 
 /** Daily sales per pair and local day, from one day before the window (to see pairs that existed before it). */
 const HISTORY = `
-  SELECT warehouse_id, any(community_id) AS community_id, sku, toString(toDate(window_start, {tz:String})) AS day, toUInt64(sumIf(qty, kind = 'sale')) AS sold
-  FROM inventory_movements_hour
+  SELECT warehouse_id, any(community_id) AS community_id, sku, toString(toDate(window_start, {tz:String})) AS day, toUInt64(${measureSql(INVENTORY_MOVEMENTS_CUBE, 'qty', "kind = 'sale'")}) AS sold
+  FROM ${cubeTable(INVENTORY_MOVEMENTS_CUBE, 'hour')}
   WHERE window_start >= toDateTime({pre:UInt32}, 'UTC') AND window_start < toDateTime({to:UInt32}, 'UTC')
   GROUP BY warehouse_id, sku, day`
 
 /** Pairs with movements in a UTC day that ends by the window's start: they existed before it. */
 const EARLIER = `
-  SELECT DISTINCT warehouse_id, sku FROM inventory_movements_day WHERE window_start < toDateTime({pre:UInt32}, 'UTC')`
+  SELECT DISTINCT warehouse_id, sku FROM ${cubeTable(INVENTORY_MOVEMENTS_CUBE, 'day')} WHERE window_start < toDateTime({pre:UInt32}, 'UTC')`
 
 const BATCHES = `
   SELECT warehouse_id, any(community_id) AS community_id, sku, batch_id,

@@ -1,3 +1,4 @@
+import { cubeTable, INVENTORY_MOVEMENTS_CUBE, measureSql } from '../../pipelines/index.js'
 import { COMMUNITY_SCOPE, SKU_SCOPE, filterOn } from '../scope.js'
 import { fifoRisk } from './fifo.js'
 
@@ -31,8 +32,8 @@ const BATCHES = `
  * (any movement): a sku stocked for less than the window is averaged over the days it existed.
  */
 const RATES = `
-  SELECT warehouse_id, community_id, sku, sumIf(qty, kind = 'sale') AS sold, toUnixTimestamp(min(window_start)) AS first_seen
-  FROM inventory_movements_minute
+  SELECT warehouse_id, community_id, sku, ${measureSql(INVENTORY_MOVEMENTS_CUBE, 'qty', "kind = 'sale'")} AS sold, toUnixTimestamp(min(window_start)) AS first_seen
+  FROM ${cubeTable(INVENTORY_MOVEMENTS_CUBE, 'minute')}
   WHERE window_start >= toDateTime({from:UInt32}, 'UTC') AND window_start < toDateTime({to:UInt32}, 'UTC')
     AND ${COMMUNITY_SCOPE} AND ${SKU_SCOPE} AND ${filterOn('f_sku', 'sku')}
   GROUP BY warehouse_id, community_id, sku`
