@@ -1,35 +1,7 @@
 import type { EachBatchPayload } from 'kafkajs'
-import type { Logger } from 'pino'
-import type { GroupMembership } from './group.js'
-import type { PartitionEntry, PartitionTable } from './partitions.js'
+import type { PartitionEntry } from './partitions.js'
 import type { SourceRecord } from './processor.js'
-
-/** How records reach the partitions: kafkajs's own fetch, or a fetcher beside it. */
-export interface RecordTransport {
-  readonly name: 'kafkajs' | 'rdkafka'
-  /** Before the group is joined. */
-  connect(): Promise<void>
-  /** A batch from kafkajs's fetch loop. */
-  onBatch(payload: EachBatchPayload): Promise<void>
-  /** The group is rebalancing (synchronously: nothing fetched before it may be taken after). */
-  onRebalancing(): void
-  /** This member joined; `generation` counts the joins. */
-  onJoin(generation: number): void
-  /** After the group is joined: the transport's own loop, if it has one. */
-  start(): void
-  /** Ends the transport's loop (a graceful stop): resolves when no more records will be taken. */
-  drain(): Promise<void>
-  disconnect(): Promise<void>
-}
-
-export interface TransportContext {
-  readonly group: GroupMembership
-  readonly partitions: PartitionTable
-  readonly log: Logger
-  /** True once a stop or crash began: no record is taken any more. */
-  readonly stopped: () => boolean
-  readonly fatal: (err: Error) => void
-}
+import type { RecordTransport, TransportContext } from './transport.js'
 
 /**
  * The kafkajs transport: kafkajs fetches, and each batch is fed to its partition under the lock.
@@ -81,7 +53,7 @@ export class KafkajsTransport implements RecordTransport {
         const record: SourceRecord = { offset: m.offset, key: m.key, value: m.value, headers: (m.headers ?? {}) as SourceRecord['headers'], timestamp: m.timestamp }
         // A failed flush killed the entry: stop here; the next batch re-initialises the partition
         // from its committed offset.
-        if (!(await partitions.take(entry, record))) return
+        if (partitions.take(entry, record) && !(await partitions.flushTaken(entry))) return
       }
     } finally {
       if (taken !== undefined) resolveOffset(taken)

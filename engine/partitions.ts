@@ -117,15 +117,22 @@ export class PartitionTable {
   }
 
   /**
-   * Feeds one record to the partition (synchronous: no promise per record), then starts a flush if
-   * one is due (size, or a replayed pending range's end). Starting it waits for the partition's
-   * previous one (backpressure: at most one range in flight and one buffering). False when a flush
-   * failed and killed the entry: the transport stops feeding it.
+   * Feeds one record to the partition: synchronous, no promise per record on the hot path. True
+   * when a flush is due (size, or a replayed pending range's end): the transport then awaits
+   * flushTaken().
    */
-  async take(entry: PartitionEntry, record: SourceRecord): Promise<boolean> {
+  take(entry: PartitionEntry, record: SourceRecord): boolean {
     const { proc } = entry
     proc.handle(record)
-    if (!(proc.pendingComplete || (proc.mayFlush && proc.pendingRecords >= this.options.flush.maxRecords))) return true
+    return proc.pendingComplete || (proc.mayFlush && proc.pendingRecords >= this.options.flush.maxRecords)
+  }
+
+  /**
+   * Starts the flush take() found due. It waits for the partition's previous flush (backpressure:
+   * at most one range in flight and one buffering). False when a flush failed and killed the
+   * entry: the transport stops feeding it.
+   */
+  flushTaken(entry: PartitionEntry): Promise<boolean> {
     return this.flush(entry, !this.options.overlapFlushes)
   }
 

@@ -1,5 +1,5 @@
 import type { EachBatchPayload } from 'kafkajs'
-import type { RecordTransport, TransportContext } from './kafkajs-source.js'
+import type { RecordTransport, TransportContext } from './transport.js'
 import type { CommittedOffset } from './recovery.js'
 import type { FetchedRecord, RecordFetcher } from './rdkafka-fetcher.js'
 
@@ -153,7 +153,7 @@ export class RdkafkaTransport implements RecordTransport {
       if (entry.next !== null && offset < entry.next) continue // a stale prefetch: already taken
       entry.next = offset + 1n
       taken++
-      if (!(await partitions.take(entry, r))) return
+      if (partitions.take(entry, r) && !(await partitions.flushTaken(entry))) return
     }
     const high = this.fetcher.highWatermark(topic, partition)
     await partitions.afterRecords(entry, topic, partition, taken, high !== null && entry.next !== null ? high - entry.next : 0n)

@@ -1,3 +1,5 @@
+import { PipelineError, PipelineErrorCode } from './errors.js'
+
 /*
  * The windowed cubes, each declared once: its dimensions, measures, grains and TTLs. From a
  * declaration come its tables' names per grain, the SQL that reads a measure (sum or uniqMerge),
@@ -105,7 +107,7 @@ export function cubeTable(cube: CubeDeclaration, grain: Grain): string {
 
 function kindOf(cube: CubeDeclaration, measure: string): MeasureKind {
   const m = cube.measures.find(([name]) => name === measure)
-  if (!m) throw new Error(`cube ${cube.name} has no measure ${measure}`)
+  if (!m) throw new PipelineError(PipelineErrorCode.UNKNOWN_MEASURE, `cube ${cube.name} has no measure ${measure}; it has ${cube.measures.map(([n]) => n).join(', ')}`)
   return m[1]
 }
 
