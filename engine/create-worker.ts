@@ -78,6 +78,7 @@ export function createWorker(args: {
     policy: policyFor(config),
     flush: flushPolicyFor(config),
     sessionTimeoutMs: config.engine.sessionTimeoutMs,
+    fetchMaxBytes: config.engine.fetchMaxBytes,
     idleTimeoutMs: config.engine.idleTimeoutMs,
     watermarkPublishMs: config.engine.watermarkPublishMs,
     ch: args.ch,

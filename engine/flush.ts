@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { insertRows, insertText, SessionPool, withRetry, type ClickHouse, type Forwarder, type RetryPolicy } from '../sinks/index.js'
+import { insertRows, insertText, joinPayloads, SessionPool, withRetry, type ClickHouse, type Forwarder, type Payload, type RetryPolicy } from '../sinks/index.js'
 import { byTopicPartition, deduplicationToken, encodeCheckpoint, groupId, groupToken, memberOf, type GroupDescriptor } from './checkpoint.js'
 import type { FlushPlan, SourceRecord } from './processor.js'
 import type { EngineMetrics } from './metrics.js'
@@ -24,9 +24,9 @@ interface InsertJob {
   readonly table: string
   readonly token: string
   readonly rows: readonly Record<string, unknown>[]
-  /** Stream rows: serialised chunks in the order of `columns`, `count` rows (then `rows` is empty). */
+  /** Stream rows: serialised in the order of `columns`, `count` rows (then `rows` is empty). */
   readonly columns?: readonly string[]
-  readonly chunks?: readonly string[]
+  readonly payload?: Payload
   readonly count?: number
 }
 
@@ -164,16 +164,16 @@ export class FlushExecutor {
     const forwardedAt = performance.now()
     // Each table's parts in plan order; a plan alone's rows are inserted as they are (no copy).
     const tables = new Map<string, { table: string; token: string; parts: (readonly Record<string, unknown>[])[] }>()
-    const streams = new Map<string, { token: string; columns: readonly string[]; chunks: string[]; count: number }>()
+    const streams = new Map<string, { token: string; columns: readonly string[]; parts: Payload[]; count: number }>()
     const tokenOf = (pipeline: string, table: string) => (alone ? this.rangeToken(pipeline, table, alone) : groupToken(pipeline, table, (group as GroupDescriptor).id))
     let n = 0
     for (const plan of plans) {
       if (plan.stream) {
-        const { table, columns, chunks, rows } = plan.stream
+        const { table, columns, payload, rows } = plan.stream
         let job = streams.get(table)
         // Stream rows name the pipeline set: groups running other sets insert other blocks.
-        if (!job) streams.set(table, (job = { token: tokenOf(`${STREAM_PIPELINE}.${this.options.pipelineSet}`, table), columns, chunks: [], count: 0 }))
-        job.chunks.push(...chunks)
+        if (!job) streams.set(table, (job = { token: tokenOf(`${STREAM_PIPELINE}.${this.options.pipelineSet}`, table), columns, parts: [], count: 0 }))
+        job.parts.push(payload)
         job.count += rows
         n += rows
       }
@@ -189,7 +189,7 @@ export class FlushExecutor {
       }
     }
     await this.insertAll([
-      ...[...streams].map(([table, j]) => ({ table, token: j.token, rows: [], columns: j.columns, chunks: j.chunks, count: j.count })),
+      ...[...streams].map(([table, j]) => ({ table, token: j.token, rows: [], columns: j.columns, payload: joinPayloads(j.parts, COMMA), count: j.count })),
       ...[...tables.values()].map((j) => ({ table: j.table, token: j.token, rows: j.parts.length === 1 ? (j.parts[0] as readonly Record<string, unknown>[]) : j.parts.flat() })),
     ])
     return { forwardedAt, rows: n }
@@ -224,9 +224,11 @@ export class FlushExecutor {
         try {
           await this.retrying('insert', async () => {
             await this.options.beforeInsert?.(job.table, job.token)
-            if (job.columns && job.chunks) await insertText(connection, job.table, job.columns, job.chunks, job.count ?? 0, { deduplicationToken: job.token, partialAggregates: true })
+            if (job.columns && job.payload) await insertText(connection, job.table, job.columns, job.payload.bytes, job.count ?? 0, { deduplicationToken: job.token, partialAggregates: true })
             else await insertRows(connection, job.table, job.rows, { deduplicationToken: job.token, partialAggregates: true })
           })
+          // Only after success: the bytes of a failed insert may still be read by one that timed out.
+          job.payload?.release()
           metrics?.insertSeconds.observe({ table: job.table }, (performance.now() - insertStarted) / 1000)
         } finally {
           this.pool.release(connection)
@@ -268,3 +270,5 @@ export class FlushExecutor {
     })
   }
 }
+
+const COMMA = 0x2c

@@ -10,6 +10,13 @@ export interface GroupOptions {
   readonly topics: readonly string[]
   /** How long the group waits for a silent member before reassigning its partitions. */
   readonly sessionTimeoutMs?: number
+  /**
+   * The most one fetch returns, all partitions together (kafkajs's maxBytes; a partition may fill
+   * it alone). kafkajs joins a response's socket chunks into one fresh buffer: 10 MiB responses
+   * (its default) cost the JS thread ≈ 50 ms each in first touches of new memory on the
+   * benchmark machine, 1 MiB ones a tenth of it per byte and a smaller peak (bench/README.md).
+   */
+  readonly fetchMaxBytes?: number
   readonly log: Logger
 }
 
@@ -49,7 +56,7 @@ export class GroupMembership implements OffsetLog {
 
   constructor(private readonly options: GroupOptions) {
     const session = options.sessionTimeoutMs ?? 30_000
-    this.consumer = options.kafka.consumer({ groupId: options.groupId, sessionTimeout: session, heartbeatInterval: Math.min(3_000, Math.floor(session / 3)), rebalanceTimeout: 60_000, maxBytesPerPartition: 4 * 1024 * 1024, retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 } })
+    this.consumer = options.kafka.consumer({ groupId: options.groupId, sessionTimeout: session, heartbeatInterval: Math.min(3_000, Math.floor(session / 3)), rebalanceTimeout: 60_000, maxBytes: options.fetchMaxBytes ?? 1024 * 1024, maxBytesPerPartition: options.fetchMaxBytes ?? 1024 * 1024, retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 } })
     this.admin = options.kafka.admin()
   }
 

@@ -1,5 +1,5 @@
 import type { EventType, TypedEvent } from '../schemas/index.js'
-import { RAW_FACT_COLUMNS, rawFactValues } from '../sinks/index.js'
+import { PayloadWriter, RAW_FACT_COLUMNS, rawFactValues, type Payload } from '../sinks/index.js'
 import type { PipelineDefinition, RecordPosition } from '../pipelines/pipeline.js'
 
 /** The Null tables a flush inserts its accepted events into, one per stream; views fill the cubes. */
@@ -26,29 +26,34 @@ export const STREAM_COLUMNS: Readonly<Record<EventType, readonly string[]>> = {
 }
 
 /**
- * A flush's stream rows for one stream table, already serialised: JSONCompactEachRow text in
- * chunks (each chunk rows' value arrays, in the order of `columns`, separated by commas, which
- * the format accepts between rows). Joined with commas, the chunks are the insert's payload.
+ * A flush's stream rows for one stream table, already serialised: JSONCompactEachRow bytes (the
+ * rows' value arrays in the order of `columns`, separated by commas, which the format accepts
+ * between rows), in a pooled buffer that the flush gives back once the insert has succeeded.
  */
 export interface StreamBlock {
   readonly table: string
   readonly columns: readonly string[]
   readonly rows: number
-  readonly chunks: readonly string[]
+  readonly payload: Payload
 }
 
-/** Rows per serialised chunk: large enough for one native JSON.stringify to be cheap per row, small enough to die young. */
-export const CHUNK_ROWS = 1024
+/**
+ * Rows per serialised chunk: large enough for one native JSON.stringify to be cheap per row, small
+ * enough that the chunk's text (≈ 250 bytes a row) stays under V8's large-object size (128 KiB)
+ * and dies young in the new space.
+ */
+export const CHUNK_ROWS = 256
 
 /**
- * Serialises a partition's stream rows as they come, CHUNK_ROWS at a time. A row array (and the
- * decoded event it came from) then lives for a fraction of a second and dies in V8's young
- * generation, instead of surviving until the flush, being promoted and traced by the old
- * generation's collector: the worker holds the range as text, about the size of its records.
+ * Serialises a partition's stream rows as they come, CHUNK_ROWS at a time, into a pooled buffer.
+ * A row array (and the decoded event it came from) then lives for a fraction of a second and dies
+ * in V8's young generation, instead of surviving until the flush, being promoted and traced by
+ * the old generation's collector; the range waits as bytes, about the size of its records, in
+ * memory that earlier flushes have already touched (sinks/clickhouse/payload.ts).
  */
 export class StreamChunks {
   private rows: unknown[][] = []
-  private chunks: string[] = []
+  private readonly writer = new PayloadWriter()
   private count = 0
 
   push(row: unknown[]): void {
@@ -65,18 +70,20 @@ export class StreamChunks {
   take(table: string, columns: readonly string[]): StreamBlock | null {
     if (this.count === 0) return null
     this.seal()
-    const block = { table, columns, rows: this.count, chunks: this.chunks }
-    this.chunks = []
+    const payload = this.writer.take() as Payload
+    const block = { table, columns, rows: this.count, payload }
     this.count = 0
     return block
   }
 
   private seal(): void {
     if (this.rows.length === 0) return
-    this.chunks.push(JSON.stringify(this.rows).slice(1, -1))
+    this.writer.append(JSON.stringify(this.rows).slice(1, -1), COMMA)
     this.rows = []
   }
 }
+
+const COMMA = 0x2c
 
 /** One accepted event as a row of its stream table (values in STREAM_COLUMNS order): the raw fact values and the set's mask. */
 export function streamRow(e: TypedEvent, position: RecordPosition, pipes: number): unknown[] {

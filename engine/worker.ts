@@ -35,6 +35,8 @@ export interface WorkerOptions {
   readonly retry?: RetryPolicy
   /** How long the group waits for a silent member before reassigning its partitions. */
   readonly sessionTimeoutMs?: number
+  /** The most one kafkajs fetch returns, all partitions together (GroupOptions). */
+  readonly fetchMaxBytes?: number
   /** A partition without records this long no longer holds windows open (published watermarks). */
   readonly idleTimeoutMs?: number
   /** How often the partitions' watermarks are published to streamcube_watermarks. */
@@ -84,7 +86,7 @@ export class KafkaWorker {
     const setId = pipelineSetId(options.pipelines)
     const types = new Set(options.pipelines.flatMap((p) => p.sources))
     this.topics = new Map([...types].map((t) => [`${options.topicPrefix}${EventTypes[t].topic}`, t]))
-    this.group = new GroupMembership({ kafka, groupId, topics: [...this.topics.keys()], sessionTimeoutMs: options.sessionTimeoutMs, log })
+    this.group = new GroupMembership({ kafka, groupId, topics: [...this.topics.keys()], sessionTimeoutMs: options.sessionTimeoutMs, fetchMaxBytes: options.fetchMaxBytes, log })
     this.producer = createForwarderProducer(kafka)
     const heartbeat = () => this.group.heartbeat?.() ?? Promise.resolve()
     this.executor = new FlushExecutor({

@@ -41,35 +41,22 @@ export async function insertRows(ch: ClickHouse, table: string, rows: readonly R
 }
 
 /**
- * Inserts rows already serialised as JSONCompactEachRow text in chunks (the engine's stream
- * blocks: rows' value arrays in the order of `columns`, separated by commas), with the sink's
- * settings (see insertRows). The chunks, joined by commas, go to the engine as they are: no object
- * per row, no key walk; on the embedded engine they are encoded straight into one buffer.
+ * Inserts rows already serialised as JSONCompactEachRow bytes (the engine's stream blocks: rows'
+ * value arrays in the order of `columns`, separated by commas, which the format accepts between
+ * rows), with the sink's settings (see insertRows). The bytes go to the engine as they are: no
+ * object per row, no key walk, no copy on the embedded engine.
  */
-export async function insertText(ch: ClickHouse, table: string, columns: readonly string[], chunks: readonly string[], rows: number, options: InsertOptions = {}): Promise<void> {
+export async function insertText(ch: ClickHouse, table: string, columns: readonly string[], payload: Buffer, rows: number, options: InsertOptions = {}): Promise<void> {
   if (rows === 0) return
-  if (ch.rawInsert) return insertEncoded(ch, table, { format: 'JSONCompactEachRow', columns, values: joinUtf8(chunks), rows }, options)
+  if (ch.rawInsert) return insertEncoded(ch, table, { format: 'JSONCompactEachRow', columns, values: payload, rows }, options)
   await wrapInsertError(table, rows, options, () =>
-    ch.client.insert({ table, columns: columns as [string, ...string[]], values: Readable.from([chunks.join(',')]), format: 'JSONCompactEachRow', clickhouse_settings: sinkSettings(options) }),
+    ch.client.insert({ table, columns: columns as [string, ...string[]], values: Readable.from([payload]), format: 'JSONCompactEachRow', clickhouse_settings: sinkSettings(options) }),
   )
-}
-
-/** Strings joined by commas as UTF-8, written once into one buffer (no joined string, no second copy). */
-export function joinUtf8(chunks: readonly string[]): Buffer {
-  let size = Math.max(0, chunks.length - 1)
-  for (const c of chunks) size += Buffer.byteLength(c)
-  const out = Buffer.allocUnsafe(size)
-  let at = 0
-  chunks.forEach((c, i) => {
-    if (i > 0) out[at++] = 0x2c
-    at += out.write(c, at)
-  })
-  return out
 }
 
 /** Value arrays in the order of `columns` as JSONCompactEachRow (see insertText). */
 export async function insertValues(ch: ClickHouse, table: string, columns: readonly string[], values: readonly (readonly unknown[])[], options: InsertOptions = {}): Promise<void> {
-  await insertText(ch, table, columns, [JSON.stringify(values).slice(1, -1)], values.length, options)
+  await insertText(ch, table, columns, Buffer.from(JSON.stringify(values).slice(1, -1)), values.length, options)
 }
 
 /** A batch of rows as insert bytes: JSONCompactEachRow with its columns when they share one shape, else JSONEachRow. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { DEFAULT_EVENT_TIME_POLICY, decodeCheckpoint, deduplicationToken, encodeCheckpoint, PartitionProcessor, pipesMask, StreamChunks, type FlushPlan } from '../../../engine/index.js'
 import { EventGenerator } from '../../../generator/index.js'
 import { gmv, PIPELINES, products } from '../../../pipelines/index.js'
-import { joinUtf8 } from '../../../sinks/index.js'
+import { BufferPool, joinPayloads, PayloadWriter } from '../../../sinks/index.js'
 import { avroType, createConfluentCodec, createConfluentEncoder, createJsonCodec, jsonEncoder, LOCAL_SCHEMA_IDS, type TypedEvent } from '../../../schemas/index.js'
 import { BOUNDS, START } from '../fixtures.js'
 
@@ -86,11 +86,10 @@ describe('stream rows (the views build the cubes from them)', () => {
     p.handle({ ...records[199]!, offset: '200' }) // sent again: a duplicate, not a second row
     const plan = p.takeFlush()!
     expect(plan.stream?.table).toBe('order_stream')
-    const values = JSON.parse(`[${plan.stream!.chunks.join(',')}]`) as unknown[][]
+    const values = JSON.parse(`[${plan.stream!.payload.bytes.toString()}]`) as unknown[][]
     const column = (name: string) => values.map((v) => v[plan.stream!.columns.indexOf(name)])
     expect(values).toHaveLength(plan.counts.accepted)
     expect(plan.stream!.rows).toBe(plan.counts.accepted)
-    expect(plan.stream!.chunks.length).toBe(Math.ceil(plan.counts.accepted / 1024))
     expect(plan.counts.duplicates).toBe(1)
     expect(new Set(column('pipes'))).toEqual(new Set([(1 << gmv.bit) | (1 << products.bit)]))
     const offsets = column('source_offset').map(Number)
@@ -109,14 +108,13 @@ describe('stream rows (the views build the cubes from them)', () => {
     expect(plan.rows.get('quality')!.get('quality_minute')!.length).toBeGreaterThan(0)
   })
 
-  it('are serialised in chunks as they come, whose join is the one serialisation of all rows', () => {
+  it('are serialised in chunks as they come, whose bytes are the one serialisation of all rows', () => {
     const chunks = new StreamChunks()
-    const rows = Array.from({ length: 2500 }, (_, i) => [`e${i}`, i, i % 2 === 0 ? null : 'x,y"],[z', [1, 2]])
+    const rows = Array.from({ length: 2500 }, (_, i) => [`e${i}`, i, i % 2 === 0 ? null : 'x,y"],[z 杭州', [1, 2]])
     for (const r of rows) chunks.push(r)
     const block = chunks.take('t', ['a', 'b', 'c', 'd'])!
     expect(block.rows).toBe(2500)
-    expect(block.chunks).toHaveLength(3)
-    expect(block.chunks.join(',')).toBe(JSON.stringify(rows).slice(1, -1))
+    expect(block.payload.bytes.toString()).toBe(JSON.stringify(rows).slice(1, -1))
     expect(chunks.take('t', [])).toBeNull()
   })
 
@@ -155,11 +153,54 @@ describe('data quality counts', () => {
   })
 })
 
-describe('joinUtf8 (the stream insert payload)', () => {
-  it('is the chunks joined by commas, in UTF-8, multi-byte characters included', () => {
-    const chunks = ['["a",1]', '["杭州 ✓",2],["x",3]', '["é"]']
-    expect(joinUtf8(chunks).toString()).toBe(chunks.join(','))
-    expect(joinUtf8(chunks).length).toBe(Buffer.byteLength(chunks.join(',')))
-    expect(joinUtf8(['only']).toString()).toBe('only')
+describe('insert payloads (pooled buffers)', () => {
+  it('hold the appended texts joined by the separator, in UTF-8, multi-byte characters included, across growths', () => {
+    const pool = new BufferPool(1 << 24)
+    const w = new PayloadWriter(pool)
+    const texts = ['["a",1]', '["杭州 ✓",2],["x",3]', '["é"]', 'x'.repeat(200_000), '["杭州"]'.repeat(30_000)]
+    for (const t of texts) w.append(t, 0x2c)
+    const p = w.take()!
+    expect(p.bytes.toString()).toBe(texts.join(','))
+    expect(p.bytes.length).toBe(Buffer.byteLength(texts.join(',')))
+    expect(w.take()).toBeNull()
+  })
+
+  it('come back to the pool once released, and are taken again instead of new memory', () => {
+    const pool = new BufferPool(1 << 24)
+    const w = new PayloadWriter(pool)
+    w.append('["first"]')
+    const first = w.take()!
+    const memory = first.bytes.buffer
+    first.release()
+    first.release() // a second release gives nothing back twice
+    expect(pool.heldBytes).toBe(64 * 1024)
+    w.append('["second"]')
+    const second = w.take()!
+    expect(second.bytes.buffer).toBe(memory)
+    expect(second.bytes.toString()).toBe('["second"]')
+    expect(pool.heldBytes).toBe(0)
+  })
+
+  it('join several into one pooled buffer and give the parts back; one part passes through', () => {
+    const pool = new BufferPool(1 << 24)
+    const make = (t: string) => {
+      const w = new PayloadWriter(pool)
+      w.append(t)
+      return w.take()!
+    }
+    const one = make('[1]')
+    expect(joinPayloads([one], 0x2c, pool)).toBe(one)
+    const joined = joinPayloads([make('[1]'), make('["é"]'), make('[3]')], 0x2c, pool)
+    expect(joined.bytes.toString()).toBe('[1],["é"],[3]')
+    expect(pool.heldBytes).toBe(3 * 64 * 1024)
+  })
+
+  it('hold no more than the pool\'s bound', () => {
+    const pool = new BufferPool(100 * 1024)
+    pool.give(Buffer.alloc(64 * 1024))
+    pool.give(Buffer.alloc(64 * 1024))
+    expect(pool.heldBytes).toBe(64 * 1024)
+    expect(pool.take(1).length).toBe(64 * 1024)
+    expect(pool.take(70 * 1024).length).toBe(128 * 1024)
   })
 })
