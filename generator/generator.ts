@@ -215,6 +215,9 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
       merged.set(sku.sku, { sku: sku.sku, categoryId: sku.category.id, qty: (line?.qty ?? 0) + qty, unitPriceCents: sku.priceCents })
     }
     const lines = [...merged.values()]
+    // Now and then an order carries a sku on two lines, as a second price tier or a promotion line
+    // does: chosen by the order's number, so the random stream, and every other event, stays as it was.
+    if (this.orderCounter % SECOND_LINE_EVERY === SECOND_LINE_EVERY - 1) addSecondPriceLine(lines)
     const amountCents = lines.reduce((sum, l) => sum + l.qty * l.unitPriceCents, 0)
     const leader = r.pick(community.leaders)
     const orderId = `o-${this.options.seed.toString(36)}-${(this.orderCounter++).toString(36)}`
@@ -373,4 +376,16 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
 
 function round6(x: number): number {
   return Math.round(x * 1e6) / 1e6
+}
+
+/** One order in this many whose cart allows it gets a second line of a sku (a promotion price). */
+const SECOND_LINE_EVERY = 25
+
+/** Moves one unit of the first line with two or more onto a second line of the same sku at 90 % of the price. */
+function addSecondPriceLine(lines: OrderLine[]): void {
+  const i = lines.findIndex((l) => l.qty >= 2)
+  if (i < 0) return
+  const line = lines[i] as OrderLine
+  lines[i] = { ...line, qty: line.qty - 1 }
+  lines.push({ ...line, qty: 1, unitPriceCents: Math.max(1, Math.round(line.unitPriceCents * 0.9)) })
 }

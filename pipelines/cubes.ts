@@ -33,7 +33,12 @@ export interface CubeDeclaration {
   readonly description: string
   /** Columns and ClickHouse types, in sort-key order (window_start comes last in the key). */
   readonly dimensions: readonly (readonly [column: string, type: string])[]
-  readonly measures: readonly (readonly [column: string, kind: MeasureKind])[]
+  /**
+   * Measures in column order. A measure added after the cube's first migration names the
+   * migration that added it (`since`): that migration holds its ADD COLUMNs (addedMeasureDdl) and
+   * the rollup views of the whole declaration again.
+   */
+  readonly measures: readonly (readonly [column: string, kind: MeasureKind, since?: number])[]
   /** The sharding key of the cluster variant's Distributed tables. */
   readonly shardKey: string
   /** Days each grain's rows are kept. */
@@ -74,7 +79,9 @@ export const PRODUCTS_CUBE: CubeDeclaration = {
   name: 'products',
   description: 'Product sales by community, sku and category (paid orders), for TOP-N rankings.',
   dimensions: [['community_id', LC], ['sku', 'String'], ['category_id', LC]],
-  measures: [['qty', 'sum'], ['gmv_cents', 'sum'], ['orders', 'sum']],
+  // orders: distinct orders per sku and window (an order with the sku on two lines counts once);
+  // order_ids: their uniq states, for a set of skus (a campaign counts each order once).
+  measures: [['qty', 'sum'], ['gmv_cents', 'sum'], ['orders', 'sum'], ['order_ids', 'uniq', 9]],
   shardKey: 'community_id',
   ttlDays: TTL,
 }
@@ -152,14 +159,30 @@ SETTINGS non_replicated_deduplication_window = 10000;
 
 function rollupViewDdl(cube: CubeDeclaration, grain: Exclude<Grain, 'minute'>): string {
   const table = cubeTable(cube, grain)
+  return `CREATE MATERIALIZED VIEW IF NOT EXISTS {{LOCAL ${table}_mv}}{{ON_CLUSTER}} TO {{LOCAL ${table}}} AS\n${rollupQuery(cube, grain)};\n`
+}
+
+/** The query of a rollup view: the minute table's rows summed (or their states merged) into the grain's windows. */
+export function rollupQuery(cube: CubeDeclaration, grain: Exclude<Grain, 'minute'>): string {
   const dims = cube.dimensions.map(([c]) => c)
   const select = [`${START_OF[grain]}(window_start) AS window_start`, ...dims, ...cube.measures.map(([c, k]) => `${ROLLUP[k](c)} AS ${c}`)]
-  return `CREATE MATERIALIZED VIEW IF NOT EXISTS {{LOCAL ${table}_mv}}{{ON_CLUSTER}} TO {{LOCAL ${table}}} AS
-SELECT
+  return `SELECT
 ${select.map((c) => `    ${c}`).join(',\n')}
 FROM {{LOCAL ${cubeTable(cube, 'minute')}}}
-GROUP BY ${['window_start', ...dims].join(', ')};
-`
+GROUP BY ${['window_start', ...dims].join(', ')}`
+}
+
+/**
+ * A migration's text for measures added to a cube: their ADD COLUMNs at every grain, then the
+ * rollup views' new queries (ALTER … MODIFY QUERY: a view is never absent while workers insert).
+ * The view that fills the minute table from a stream is the migration's own to change.
+ */
+export function addedMeasuresMigration(cube: CubeDeclaration, measures: readonly string[]): string {
+  const grains = ['hour', 'day'] as const
+  return [
+    ...measures.map((m) => addedMeasureDdl(cube, m)),
+    ...grains.map((g) => `ALTER TABLE {{LOCAL ${cubeTable(cube, g)}_mv}}{{ON_CLUSTER}} MODIFY QUERY\n${rollupQuery(cube, g)};\n`),
+  ].join('\n')
 }
 
 /**
@@ -168,6 +191,7 @@ GROUP BY ${['window_start', ...dims].join(', ')};
  * fills it. A new cube's migration starts from this, then adds the views from the stream tables.
  */
 export function cubeMigration(cube: CubeDeclaration): string {
+  if (cube.measures.some(([, , since]) => since !== undefined)) return cubeMigration(asFirstMigrated(cube))
   return [
     `-- ${cube.name}: ${cube.description}\n${tableDdl(cube, 'minute')}`,
     tableDdl(cube, 'hour'),
@@ -175,4 +199,19 @@ export function cubeMigration(cube: CubeDeclaration): string {
     tableDdl(cube, 'day'),
     rollupViewDdl(cube, 'day'),
   ].join('\n')
+}
+
+/** The declaration as its first migration created it: without the measures added since. */
+export function asFirstMigrated(cube: CubeDeclaration): CubeDeclaration {
+  return { ...cube, measures: cube.measures.filter(([, , since]) => since === undefined) }
+}
+
+/** The ADD COLUMN statements of a measure added to a cube, one per grain. */
+function addedMeasureDdl(cube: CubeDeclaration, measure: string): string {
+  const kind = kindOf(cube, measure)
+  return GRAINS.map(({ name }) => {
+    const table = cubeTable(cube, name)
+    const column = `${measure} ${COLUMN_TYPE[kind]}`
+    return `ALTER TABLE {{LOCAL ${table}}}{{ON_CLUSTER}} ADD COLUMN IF NOT EXISTS ${column};\n{{DISTRIBUTED_ADD_COLUMN ${table} ${column}}};\n`
+  }).join('')
 }

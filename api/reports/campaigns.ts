@@ -98,9 +98,10 @@ async function windowValues(ctx: Rows, c: Campaign, from: number, to: number, sc
     ])
     return { gmv_cents: num(h?.gmv), orders: num(h?.orders), active_users: num(h?.users), new_users: num(n?.users) }
   }
-  // A sku campaign reads the products cube (order lines of those skus: one per order and sku).
+  // A sku campaign reads the products cube: the order states of those skus, so an order that
+  // bought several of them (or one on several lines) counts once.
   const sales = c.skus.length
-    ? ctx.queries.rows<{ gmv: number; orders: number }>(`SELECT ${measureSql(PRODUCTS_CUBE, 'gmv_cents')} AS gmv, ${measureSql(PRODUCTS_CUBE, 'orders')} AS orders FROM {table:Identifier}
+    ? ctx.queries.rows<{ gmv: number; orders: number }>(`SELECT ${measureSql(PRODUCTS_CUBE, 'gmv_cents')} AS gmv, ${measureSql(PRODUCTS_CUBE, 'order_ids')} AS orders FROM {table:Identifier}
       WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id) AND has({skus:Array(String)}, sku) AND ${filterOn('categories', 'category_id')}`, { ...p, table: table(PRODUCTS_CUBE) })
     : ctx.queries.rows<{ gmv: number; orders: number }>(`SELECT ${measureSql(GMV_CUBE, 'gmv_cents')} AS gmv, ${measureSql(GMV_CUBE, 'orders')} AS orders FROM {table:Identifier}
       WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND has({communities:Array(String)}, community_id) AND ${filterOn('categories', 'category_id')}`, { ...p, table: table(GMV_CUBE) })

@@ -24,7 +24,7 @@ const HotQuery = z.object({
 })
 
 const TOP = `
-  SELECT sku, category_id, ${measureList(PRODUCTS_CUBE)}
+  SELECT sku, category_id, ${measureList(PRODUCTS_CUBE, ['qty', 'gmv_cents', 'orders'])}
   FROM {table:Identifier}
   WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND ${SKU_SCOPE}
     AND ${filterOn('f_community', 'community_id')} AND ${filterOn('f_category', 'category_id')} AND ${filterOn('f_sku', 'sku')}

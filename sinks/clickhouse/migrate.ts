@@ -13,6 +13,9 @@ import type { ClickHouse } from './connection.js'
  *   {{DISTRIBUTED name key}} → nothing on a single node; on a cluster a statement creating the
  *                           Distributed table "name" over "name_local" (sharded by the table's first
  *                           ORDER BY column, so a replayed batch lands on the same shards)
+ *   {{DISTRIBUTED_ADD_COLUMN name column type}} → nothing on a single node; on a cluster the
+ *                           ADD COLUMN of the Distributed table "name" (its local tables are
+ *                           altered by the statement before it)
  * Each statement is written to be re-runnable (IF NOT EXISTS), and a migration's version is
  * recorded only after all its statements succeed, so an interrupted run is finished by the next.
  */
@@ -65,6 +68,9 @@ export function renderStatements(sql: string, variant: MigrationVariant): string
     .replace(/\{\{LOCAL (\w+)\}\}/g, (_, name: string) => (cluster ? `${name}_local` : name))
     .replace(/\{\{DISTRIBUTED (\w+) (\w+)\}\}/g, (_, name: string, shardKey: string) =>
       cluster ? `CREATE TABLE IF NOT EXISTS ${name}${onCluster} AS ${name}_local ENGINE = Distributed('${cluster}', currentDatabase(), ${name}_local, cityHash64(${shardKey}))` : '',
+    )
+    .replace(/\{\{DISTRIBUTED_ADD_COLUMN (\w+) (\w+) ([^}]+)\}\}/g, (_, name: string, column: string, type: string) =>
+      cluster ? `ALTER TABLE ${name}${onCluster} ADD COLUMN IF NOT EXISTS ${column} ${type}` : '',
     )
     .replace(/\{\{(\w*MergeTree)\}\}/g, (_, engine: string) => (variant.cluster ? `Replicated${engine}` : engine))
   if (/\{\{[^}]*\}\}/.test(rendered)) throw new SinkError(SinkErrorCode.MIGRATION_FILE, `unknown template token in migration: ${/\{\{[^}]*\}\}/.exec(rendered)?.[0]}`)

@@ -14,8 +14,16 @@ const HOUR = 3_600_000
 const WEEK = 7 * 86_400_000
 const C = Math.floor((Date.now() - 3 * HOUR) / HOUR) * HOUR
 
+/** The planted orders' lines: the template's first line, a second sku, and that sku again at a second price. */
+function plantedLines(): OrderEvent['lines'] {
+  const [first] = generatedTemplates(6).order.lines
+  const other = { ...first!, sku: `${first!.sku}-b`, qty: 1 }
+  return [first!, other, { ...other, unitPriceCents: other.unitPriceCents - 1 }]
+}
+
 function orders(): (time: number) => GeneratedRecord {
-  const template = generatedTemplates(6).order
+  const lines = plantedLines()
+  const template = { ...generatedTemplates(6).order, lines, amountCents: lines.reduce((sum, l) => sum + l.qty * l.unitPriceCents, 0) }
   let n = 0
   return (time) => {
     const id = `cp-${n++}`
@@ -72,6 +80,11 @@ describe('campaign effect', () => {
     const sku = (await s.get('/v1/campaigns/one-sku/effect?weeks=4', 'analyst')).body
     expect(sku).toMatchObject({ measured_on: 'products of the skus in the communities', orders: { value: 40, baseline, uplift: 1 } })
     expect(sku.gmv_cents.value).toBe(40 * line.qty * line.unitPriceCents)
+    // By every sku of the orders (two skus, one of them on two lines): each order once.
+    const skus = [...new Set(plantedLines().map((l) => l.sku))]
+    expect(skus).toHaveLength(2)
+    expect((await post({ ...campaign, id: 'all-skus', skus })).statusCode).toBe(201)
+    expect((await s.get('/v1/campaigns/all-skus/effect?weeks=4', 'analyst')).body).toMatchObject({ orders: { value: 40, baseline, uplift: 1 } })
     // What a campaign cannot be.
     expect((await post({ ...campaign, id: 'x', bbox: box })).json().message).toMatch(/body\.bbox: name communities or a bbox, not both/)
     expect((await post({ ...campaign, id: 'x', communities: [], bbox: box, categories: ['fruit'] })).json().message).toMatch(/body\.bbox: a bbox campaign measures every category/)

@@ -100,7 +100,7 @@ describe('reports equal plain SQL over the raw events', () => {
   it('product ranking: TOP-N by GMV and by quantity, per category; hot products of the last 60 minutes', async () => {
     const oracle = (r: { from: number; to: number }, by: 'g' | 'qty', cats: string[], limit: number) =>
       s.sql(`
-        SELECT sku, cat AS category_id, sum(q) AS qty, sum(q * pr) AS gmv_cents, count() AS orders
+        SELECT sku, cat AS category_id, sum(q) AS qty, sum(q * pr) AS gmv_cents, uniqExact(order_id) AS orders
         FROM order_events ARRAY JOIN line_sku AS sku, line_category_id AS cat, line_qty AS q, line_unit_price_cents AS pr
         WHERE status = 'paid' AND ${IN_RANGE} AND (empty({k:Array(String)}) OR has({k:Array(String)}, cat))
         GROUP BY sku, category_id ORDER BY ${by === 'qty' ? 'qty' : 'gmv_cents'} DESC, sku LIMIT {n:UInt32}`, { ...secs(r), k: cats, n: limit })

@@ -49,10 +49,17 @@ export const ORACLE_CHECKS: { name: string; cube: string; oracle: string; rare?:
   },
   {
     name: 'products_minute',
-    cube: `SELECT window_start, community_id, sku, category_id, sum(qty) q, sum(gmv_cents) g, sum(orders) o FROM products_minute GROUP BY ALL`,
-    oracle: `SELECT toStartOfMinute(event_time) AS window_start, community_id, line_s AS sku, line_c AS category_id, sum(line_q) q, sum(line_q * line_p) g, count() o
+    // Orders are distinct orders per sku: an order with the sku on two lines counts once.
+    cube: `SELECT window_start, community_id, sku, category_id, sum(qty) q, sum(gmv_cents) g, sum(orders) o, uniqMerge(order_ids) ou FROM products_minute GROUP BY ALL`,
+    oracle: `SELECT toStartOfMinute(event_time) AS window_start, community_id, line_s AS sku, line_c AS category_id, sum(line_q) q, sum(line_q * line_p) g, uniqExact(order_id) o, uniq(order_id) ou
              FROM order_events ARRAY JOIN line_sku AS line_s, line_category_id AS line_c, line_qty AS line_q, line_unit_price_cents AS line_p
              WHERE status = 'paid' GROUP BY ALL`,
+  },
+  {
+    name: 'products_day, orders of a category (a set of skus: each order once, through the rollup)',
+    cube: `SELECT window_start, community_id, category_id, uniqMerge(order_ids) o FROM products_day GROUP BY ALL`,
+    oracle: `SELECT toStartOfDay(event_time) AS window_start, community_id, line_c AS category_id, uniq(order_id) o
+             FROM order_events ARRAY JOIN line_category_id AS line_c WHERE status = 'paid' GROUP BY ALL`,
   },
   {
     name: 'heatmap_minute (geohashEncode takes longitude first)',

@@ -1,13 +1,32 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { ACTIVITY_CUBE, CUBES, cubeMigration, cubeTable, GMV_CUBE, measureList, measureSql, PIPELINES } from '../../../pipelines/index.js'
+import { ACTIVITY_CUBE, addedMeasuresMigration, CUBES, cubeMigration, cubeTable, GMV_CUBE, measureList, measureSql, PIPELINES, PRODUCTS_CUBE } from '../../../pipelines/index.js'
 import { REBUILDABLE } from '../../../jobs/index.js'
 
-const applied = readFileSync(new URL('../../../sql/migrations/0002_cubes.sql', import.meta.url), 'utf8')
+const MIGRATIONS = new URL('../../../sql/migrations/', import.meta.url)
+const migration = (version: number) => {
+  const file = readdirSync(MIGRATIONS).find((f) => f.startsWith(`${String(version).padStart(4, '0')}_`))
+  if (!file) throw new Error(`no migration ${version}`)
+  return readFileSync(new URL(file, MIGRATIONS), 'utf8')
+}
+const applied = migration(2)
 
 describe('cube declarations', () => {
   it.each(CUBES.map((c) => [c.name, c] as const))('%s: the declaration is the DDL the migration applied, verbatim', (_name, cube) => {
     expect(applied).toContain(cubeMigration(cube))
+  })
+
+  it.each(CUBES.flatMap((c) => [...new Set(c.measures.flatMap(([, , since]) => (since === undefined ? [] : [since])))].map((v) => [c.name, v, c] as const)))(
+    '%s: the measures added by migration %i are its ADD COLUMNs and rollup views, verbatim',
+    (_name, version, cube) => {
+      const added = cube.measures.filter(([, , since]) => since === version).map(([m]) => m)
+      expect(migration(version)).toContain(addedMeasuresMigration(cube, added))
+    },
+  )
+
+  it('the products cube counts distinct orders and carries their states (issue 21)', () => {
+    expect(measureSql(PRODUCTS_CUBE, 'order_ids')).toBe('uniqMerge(order_ids)')
+    expect(migration(9)).toContain('uniqExact(order_id) AS orders, uniqState(order_id) AS order_ids')
   })
 
   it('every cube table of the migration is declared', () => {

@@ -36,6 +36,18 @@ describe('the data generator', () => {
     }
   })
 
+  it('now and then puts a sku on two lines of an order (a second price), at a small rate, amounts still the lines\' sum', () => {
+    const created = records.filter((r) => r.type === 'order' && (r.event.event as OrderEvent).status === 'created').map((r) => r.event.event as OrderEvent)
+    const repeating = created.filter((o) => new Set(o.lines.map((l) => l.sku)).size < o.lines.length)
+    expect(repeating.length).toBeGreaterThan(0)
+    expect(repeating.length / created.length).toBeLessThan(0.05)
+    for (const o of created) expect(o.amountCents).toBe(o.lines.reduce((sum, l) => sum + l.qty * l.unitPriceCents, 0))
+    for (const o of repeating) {
+      const prices = o.lines.filter((l) => l.sku === o.lines.at(-1)!.sku).map((l) => l.unitPriceCents)
+      expect(new Set(prices).size).toBe(2)
+    }
+  })
+
   it('has unique event ids', () => {
     const ids = new Set(records.map((r) => r.event.event.eventId))
     expect(ids.size).toBe(records.length)
