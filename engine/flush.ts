@@ -148,7 +148,7 @@ export class FlushExecutor {
     if (group) metrics?.groupMembers.observe(plans.length)
     metrics?.observeFlush(plans, rows, seconds)
     const ms = Math.round(seconds * 1000)
-    if (group) log.debug({ group: group.id, members: plans.length, rows, ms }, 'group flushed')
+    if (group) log.debug({ flushGroup: group.id, members: plans.length, rows, ms }, 'group flushed')
     else for (const p of plans) log.debug({ topic: p.topic, partition: p.partition, first: p.first, last: p.last, rows, records: p.counts.records, ms }, 'flushed')
   }
 

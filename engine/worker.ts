@@ -95,7 +95,7 @@ export class KafkaWorker {
       forwarder: createKafkaForwarder(this.producer, sideTopics(options.topicPrefix)),
       pipelineSet: setId,
       retry: options.retry,
-      log: log.child({ module: 'sink.clickhouse' }),
+      log: log.child({ component: 'flush' }),
       metrics: options.metrics,
       heartbeat: async () => {
         options.metrics.paused.set(1)

@@ -42,7 +42,7 @@ export async function runGeneratorSource(options: GeneratorSourceOptions): Promi
   ) as Record<EventType, PartitionProcessor>
   const offsets: Record<EventType, number> = { behaviour: 0, order: 0, inventory: 0 }
   // Each run is a new stream (offsets from 0 again): its tokens carry a run id of their own.
-  const executor = new FlushExecutor({ ch: options.ch, extraConnections: options.extraConnections, forwarder: null, pipelineSet: pipelineSetId(options.pipelines), log: options.log.child({ module: 'sink.clickhouse' }), metrics: options.metrics, streamId: randomUUID() })
+  const executor = new FlushExecutor({ ch: options.ch, extraConnections: options.extraConnections, forwarder: null, pipelineSet: pipelineSetId(options.pipelines), log: options.log.child({ component: 'flush' }), metrics: options.metrics, streamId: randomUUID() })
   const commit = async () => {}
   const inflight: Partial<Record<EventType, Promise<void>>> = {}
   let pending = undefined as ReturnType<EventGenerator['next']> | undefined

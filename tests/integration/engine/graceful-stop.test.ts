@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createWorker, EngineMetrics } from '../../../engine/index.js'
 import { PIPELINES } from '../../../pipelines/index.js'
 import { brokers } from '../../services/kafka.js'
-import { caughtUp, committedTotal, engineConfig, engineSuite, produceRecords, RECENT_START, silent, transports, waitFor } from './harness.js'
+import { capturingLogger, caughtUp, committedTotal, duplicateKeys, engineConfig, engineSuite, produceRecords, RECENT_START, transports, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
 import { plantedStream, topicOf } from './planted.js'
 
@@ -23,7 +23,8 @@ describe.each(transports())('graceful stop (%s)', (client) => {
     const groupId = `stop-${prefix}`
     const topics = TOPICS.map((t) => topicOf(prefix, t))
     const metrics = new EngineMetrics()
-    const worker = createWorker({ config, brokers: brokers(), pipelines: PIPELINES, groupId, ch, log: silent, metrics })
+    const { log, lines } = capturingLogger()
+    const worker = createWorker({ config, brokers: brokers(), pipelines: PIPELINES, groupId, ch, log, metrics })
     const running = worker.run()
     running.catch(() => {})
     await Promise.race([waitFor('the worker to hold every record', async () => worker.stats().bufferedRecords === planted.records.length, 60_000, 50), running])
@@ -38,5 +39,8 @@ describe.each(transports())('graceful stop (%s)', (client) => {
     expect(groups, 'the stop flushed in groups').toBeGreaterThanOrEqual(1)
     expect(members, 'every partition that held records was a member').toBe(18)
     for (const [name, r] of Object.entries(await runOracle(ch))) expect(r.diff, `${name} differs from the oracle`).toBe(0)
+    // Every line the worker logged, at every level, names each field once (issue 21).
+    expect(lines.some((l) => l.includes('"group flushed"'))).toBe(true)
+    expect(lines.filter((l) => duplicateKeys(l).length > 0).map((l) => `${duplicateKeys(l).join(',')}: ${l.slice(0, 300)}`)).toEqual([])
   })
 })

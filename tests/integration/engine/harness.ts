@@ -165,3 +165,31 @@ export async function commitCheckpoint(kafka: Kafka, groupId: string, topic: str
   await committed
   await consumer.disconnect()
 }
+
+/** A logger at `level` whose JSON lines are kept in `lines` (to check what a worker logs). */
+export function capturingLogger(level = 'trace'): { log: pino.Logger; lines: string[] } {
+  const lines: string[] = []
+  return { log: pino({ level }, { write: (line: string) => void lines.push(line) }), lines }
+}
+
+/** The keys that occur more than once at the top level of a JSON object's text (JSON.parse would hide them). */
+export function duplicateKeys(json: string): string[] {
+  const seen = new Set<string>()
+  const twice = new Set<string>()
+  let depth = 0
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i]
+    if (c === '{' || c === '[') depth++
+    else if (c === '}' || c === ']') depth--
+    else if (c === '"') {
+      let j = i + 1
+      while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1
+      const text = json.slice(i + 1, j)
+      let k = j + 1
+      while (json[k] === ' ') k++
+      if (depth === 1 && json[k] === ':') (seen.has(text) ? twice : seen).add(text)
+      i = j
+    }
+  }
+  return [...twice]
+}
