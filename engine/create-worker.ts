@@ -79,6 +79,7 @@ export function createWorker(args: {
     flush: flushPolicyFor(config),
     sessionTimeoutMs: config.engine.sessionTimeoutMs,
     fetchMaxBytes: config.engine.fetchMaxBytes,
+    stopTimeoutMs: config.engine.stopTimeoutMs,
     idleTimeoutMs: config.engine.idleTimeoutMs,
     watermarkPublishMs: config.engine.watermarkPublishMs,
     ch: args.ch,

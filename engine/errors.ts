@@ -9,6 +9,8 @@ export const EngineErrorCode = {
   RANGE_UNREADABLE: 'ENGINE_RANGE_UNREADABLE',
   GROUP_NOT_ON_RECORD: 'ENGINE_GROUP_NOT_ON_RECORD',
   GROUP_REPLAY_MISMATCH: 'ENGINE_GROUP_REPLAY_MISMATCH',
+  /** A graceful stop did not finish within STOP_TIMEOUT_MS: what it did not commit is replayed. */
+  STOP_TIMEOUT: 'ENGINE_STOP_TIMEOUT',
   /** A broken internal invariant: a bug, never bad input. */
   INVARIANT: 'ENGINE_INVARIANT',
 } as const

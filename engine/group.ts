@@ -46,6 +46,8 @@ export class GroupMembership implements OffsetLog {
   rebalancing = false
   /** After disconnect starts, commits are no longer possible. */
   private leaving = false
+  /** Once a stop has begun, kafkajs may neither restart the consumer nor rejoin the group. */
+  private stopping = false
   /** This member's partitions since it last joined, and when it joined. */
   assignment: { topic: string; partition: number }[] = []
   joinedAt = Date.now()
@@ -56,7 +58,7 @@ export class GroupMembership implements OffsetLog {
 
   constructor(private readonly options: GroupOptions) {
     const session = options.sessionTimeoutMs ?? 30_000
-    this.consumer = options.kafka.consumer({ groupId: options.groupId, sessionTimeout: session, heartbeatInterval: Math.min(3_000, Math.floor(session / 3)), rebalanceTimeout: 60_000, maxBytes: options.fetchMaxBytes ?? 1024 * 1024, maxBytesPerPartition: options.fetchMaxBytes ?? 1024 * 1024, retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 } })
+    this.consumer = options.kafka.consumer({ groupId: options.groupId, sessionTimeout: session, heartbeatInterval: Math.min(3_000, Math.floor(session / 3)), rebalanceTimeout: 60_000, maxBytes: options.fetchMaxBytes ?? 1024 * 1024, maxBytesPerPartition: options.fetchMaxBytes ?? 1024 * 1024, retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000, restartOnFailure: () => Promise.resolve(!this.stopping) } })
     this.admin = options.kafka.admin()
   }
 
@@ -82,6 +84,12 @@ export class GroupMembership implements OffsetLog {
       events.onRebalancing()
     })
     consumer.on(GROUP_JOIN, (e) => {
+      if (this.stopping) {
+        // A restart that was already under way when the stop began: leave again at once.
+        log.warn('joined the group during a stop; leaving again')
+        void consumer.disconnect().catch(() => {})
+        return
+      }
       this.rebalancing = false
       this.joinedAt = Date.now()
       this.assignment = Object.entries(e.payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })))
@@ -98,6 +106,11 @@ export class GroupMembership implements OffsetLog {
     })
     consumer.on(FETCH, (e) => log.trace({ batches: e.payload.numberOfBatches, ms: e.payload.duration }, 'fetched'))
     consumer.on(CRASH, (e) => {
+      if (this.stopping) {
+        // Not restarted (restartOnFailure): the stop goes on with what it can still flush and commit.
+        log.warn({ err: e.payload.error.message }, 'consumer crashed during the stop; not restarting')
+        return
+      }
       log.error({ err: e.payload.error.message, restart: e.payload.restart }, 'consumer crashed')
       // kafkajs restarts after a retriable crash (and rejoins: GROUP_JOIN rebuilds the state);
       // after any other, nothing would ever consume again.
@@ -108,9 +121,19 @@ export class GroupMembership implements OffsetLog {
     log.trace({ groupId }, 'consumer running')
   }
 
+  /** A stop has begun: from now on the consumer is never restarted and never rejoins. */
+  beginStop(): void {
+    this.stopping = true
+  }
+
   /** Stops kafkajs fetching every subscribed topic (the rdkafka transport, and a stop). */
   pauseAll(): void {
-    this.consumer.pause(this.options.topics.map((topic) => ({ topic })))
+    try {
+      this.consumer.pause(this.options.topics.map((topic) => ({ topic })))
+    } catch (err) {
+      // Before kafkajs runs (a stop during start-up) there is nothing to pause.
+      this.options.log.debug({ err: (err as Error).message }, 'nothing to pause yet')
+    }
   }
 
   /** Each partition's committed offset and metadata for one topic ('-1': none). */

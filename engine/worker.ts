@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { EventTypes, type Codec, type EventType } from '../schemas/index.js'
 import { createForwarderProducer, createKafkaForwarder, type ClickHouse, type RetryPolicy } from '../sinks/index.js'
 import { ensureTopics } from '../sinks/kafka/topics.js'
+import { EngineError, EngineErrorCode } from './errors.js'
 import { FlushExecutor } from './flush.js'
 import type { FlushPolicy } from './flush-policy.js'
 import { GroupMembership } from './group.js'
@@ -37,6 +38,8 @@ export interface WorkerOptions {
   readonly sessionTimeoutMs?: number
   /** The most one kafkajs fetch returns, all partitions together (GroupOptions). */
   readonly fetchMaxBytes?: number
+  /** How long a graceful stop may take before the worker gives up on it (default 20 s). */
+  readonly stopTimeoutMs?: number
   /** A partition without records this long no longer holds windows open (published watermarks). */
   readonly idleTimeoutMs?: number
   /** How often the partitions' watermarks are published to streamcube_watermarks. */
@@ -79,7 +82,10 @@ export class KafkaWorker {
   private publishTimer: NodeJS.Timeout | undefined
   private fatal: ((err: Error) => void) | undefined
   private finished: (() => void) | undefined
+  /** Rejects run() when its stop failed. */
+  private abandoned: ((err: Error) => void) | undefined
   private stopped = false
+  private stopping: Promise<void> | undefined
 
   constructor(private readonly options: WorkerOptions) {
     const { kafka, groupId, log } = options
@@ -128,6 +134,7 @@ export class KafkaWorker {
   /** Connects, joins the group and consumes until stop() (then resolves); rejects on a fatal error. */
   async run(): Promise<void> {
     const { log } = this.options
+    if (this.stopped) return
     const [admin] = await Promise.all([this.group.connectAdmin(), this.producer.connect()])
     await ensureTopics(admin, [...this.topics.keys()], 6)
     const side = sideTopics(this.options.topicPrefix)
@@ -141,6 +148,7 @@ export class KafkaWorker {
         reject(err)
       }
       this.finished = resolve
+      this.abandoned = reject
     })
     await this.group.join({
       onRebalancing: () => {
@@ -154,6 +162,11 @@ export class KafkaWorker {
       onBatch: (payload: EachBatchPayload) => this.records.onBatch(payload),
       fatal: (err) => this.fatal?.(err),
     })
+    if (this.stopped) {
+      // Stopped while joining: the stop may have left before this join; leave again, start nothing.
+      await this.group.leave().catch(() => {})
+      return
+    }
     // The tick that finds timed flushes due: its period is how late past its interval a flush
     // may start (it is cheap: a look at each partition's counters under the lock).
     const tick = Math.max(10, Math.min(100, this.options.flush.intervalMs / 4))
@@ -164,18 +177,49 @@ export class KafkaWorker {
     await done
   }
 
-  /** Graceful: flushes every partition, commits, and leaves the group. */
-  async stop(): Promise<void> {
-    if (this.stopped) return
+  /**
+   * Graceful: flushes every partition, commits, and leaves the group, within STOP_TIMEOUT_MS.
+   * From its first moment the consumer is never restarted and never rejoins (a process holding
+   * partitions after its stop would block its group). A stop that cannot finish (the broker gone,
+   * ClickHouse hanging) rejects with ENGINE_STOP_TIMEOUT, or with what failed, after dropping
+   * every partition's state: what it did not commit, the next owner replays.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopWithin(this.options.stopTimeoutMs ?? 20_000)
+    return this.stopping
+  }
+
+  private async stopWithin(timeoutMs: number): Promise<void> {
+    const { log } = this.options
     this.stopped = true
+    this.group.beginStop()
     this.clearTimers()
+    let timer: NodeJS.Timeout | undefined
+    const bound = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new EngineError(EngineErrorCode.STOP_TIMEOUT, `the stop did not finish within ${timeoutMs} ms (STOP_TIMEOUT_MS); what it did not commit is replayed by the partitions' next owner`)), timeoutMs)
+    })
+    try {
+      await Promise.race([this.stopGracefully(), bound])
+      log.info('worker stopped')
+      this.finished?.()
+    } catch (err) {
+      this.partitions.crash()
+      log.error({ err }, 'stop failed: partition state dropped for replay')
+      // Leave and disconnect as far as the broker lets us, without waiting on it for long.
+      await Promise.race([Promise.allSettled([this.group.leave(), this.producer.disconnect(), this.records.disconnect()]), new Promise((r) => setTimeout(r, 2_000).unref())])
+      this.abandoned?.(err as Error)
+      throw err
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private async stopGracefully(): Promise<void> {
     this.group.pauseAll()
     await this.records.drain()
     await this.partitions.locked(() => this.partitions.drain())
     await this.group.leave()
     await Promise.all([this.producer.disconnect(), this.records.disconnect()])
-    this.options.log.info('worker stopped')
-    this.finished?.()
   }
 
   /** Which client reads the records. */

@@ -62,23 +62,30 @@ export function registerRun(program: Command, ctx: CliContext): void {
         if (req.url !== '/metrics') return void res.writeHead(404).end()
         void metrics.registry.metrics().then((body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body))
       }).listen(config.metricsPort)
-      let stopping: Promise<void> | undefined
+      // A stop resolves to the exit code: 0 when everything was flushed and committed, 1 when the
+      // stop failed or ran out of STOP_TIMEOUT_MS (the partitions' next owner replays the rest).
+      let stopped!: (code: Promise<number>) => void
+      const stopRequested = new Promise<Promise<number>>((resolve) => (stopped = resolve))
+      let stopping = false
       const stop = () => {
         log.info('SIGTERM/SIGINT: flushing, committing and leaving the group')
-        stopping ??= worker.stop()
+        stopping = true
+        stopped(worker.stop().then(() => 0, () => 1))
       }
       process.once('SIGTERM', stop)
       process.once('SIGINT', stop)
+      let code = 0
       try {
-        await Promise.race([worker.run(), new Promise<void>((resolve) => {
-          const wait = () => (stopping ? stopping.then(resolve) : setTimeout(wait, 100))
-          wait()
-        })])
+        code = await Promise.race([worker.run().then(() => 0), stopRequested.then((c) => c)])
+      } catch (err) {
+        if (!stopping) throw err
+        code = 1 // the failed stop said why
       } finally {
         server?.close()
-        for (const c of extraConnections) await c.close()
-        await ch.close()
+        // Closing may wait on an insert the stop gave up on: bounded, the process exits regardless.
+        await Promise.race([Promise.allSettled([...extraConnections, ch].map((c) => c.close())), new Promise((r) => setTimeout(r, 5_000).unref())])
       }
+      if (code !== 0) process.exit(code)
     })
 }
 
