@@ -57,7 +57,12 @@ export class GroupMembership implements OffsetLog {
   heartbeat: (() => Promise<void>) | undefined
 
   constructor(private readonly options: GroupOptions) {
-    const session = options.sessionTimeoutMs ?? 30_000
+    // kafkajs has no static membership: after a kill -9 the group gives the partitions to the
+    // restarted worker only when the dead member's session expires, so the session timeout bounds
+    // a restart (6 s, the broker's minimum: first commit ≈ 7.5 s after the kill, measured by
+    // tests/integration/engine/restart.test.ts; 30 s took 31.6 s). The price: a worker silent for
+    // longer (no heartbeat: a batch handler blocked that long) loses its partitions and replays.
+    const session = options.sessionTimeoutMs ?? 6_000
     this.consumer = options.kafka.consumer({ groupId: options.groupId, sessionTimeout: session, heartbeatInterval: Math.min(3_000, Math.floor(session / 3)), rebalanceTimeout: 60_000, maxBytes: options.fetchMaxBytes ?? 1024 * 1024, maxBytesPerPartition: options.fetchMaxBytes ?? 1024 * 1024, retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000, restartOnFailure: () => Promise.resolve(!this.stopping) } })
     this.admin = options.kafka.admin()
   }
