@@ -115,7 +115,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 
   await app.register(cors, { origin: config.api.corsOrigins.includes('*') ? true : config.api.corsOrigins.length ? [...config.api.corsOrigins] : false })
   await app.register(underPressure, {
-    maxEventLoopDelay: 2_000,
+    maxEventLoopDelay: config.api.maxEventLoopDelayMs,
     retryAfter: 5,
     exposeStatusRoute: false,
   })

@@ -56,6 +56,7 @@ export const ConfigSchema = z.object({
     timezone: z.string().refine(validTimeZone, 'not an IANA time zone').default('Asia/Shanghai'),
     lateDeliveryMinutes: z.coerce.number().int().min(1).default(240),
     dashboardPollMs: z.coerce.number().int().min(500).default(5_000),
+    maxEventLoopDelayMs: z.coerce.number().int().min(10).default(2_000),
   }),
   engine: z
     .object({
@@ -144,6 +145,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'api.corsOrigins', env: 'API_CORS_ORIGINS', fix: 'set it to origins, comma-separated (https://dash.example.com), or * for any', parse: csv },
   { path: 'api.timezone', env: 'API_TIMEZONE', fix: 'set it to an IANA time zone such as Asia/Shanghai (default): the local time of time-of-day reports' },
   { path: 'api.lateDeliveryMinutes', env: 'LATE_DELIVERY_MINUTES', fix: 'set it to minutes ≥ 1 (default 240): paid → delivered longer than this is a late delivery' },
+  { path: 'api.maxEventLoopDelayMs', env: 'API_MAX_EVENT_LOOP_DELAY_MS', fix: 'set it to milliseconds ≥ 10 (default 2000): over this mean event-loop delay the API answers 503 with Retry-After instead of queueing more work' },
   { path: 'api.dashboardPollMs', env: 'DASHBOARD_POLL_MS', fix: 'set it to milliseconds ≥ 500 (default 5000): how often the dashboard page polls' },
   { path: 'engine.groupId', env: 'KAFKA_GROUP_ID', flag: '--group', fix: 'set the consumer group id (default: streamcube, or streamcube.<names> for a subset of pipelines)' },
   { path: 'engine.client', env: 'KAFKA_CLIENT', fix: 'set it to kafkajs or rdkafka' },

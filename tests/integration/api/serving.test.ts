@@ -105,6 +105,37 @@ describe('serving: cache, ETag, deadlines, rate limits, OpenAPI, health', () => 
     await ch.close()
   })
 
+  it('sheds load: with the event loop held busy past API_MAX_EVENT_LOOP_DELAY_MS, requests get a 503 with Retry-After, and are served again once it recovers (issue 21)', async () => {
+    const ch = await openSecondConnection(s.ch)
+    const { keys, entries } = testKeys()
+    const app = await buildApi({ ch, log: silent, config: loadConfig({ API_KEYS: JSON.stringify(entries), API_MAX_EVENT_LOOP_DELAY_MS: '200' }) })
+    const get = () => app.inject({ url: '/v1/freshness', headers: { 'x-api-key': keys.analyst } })
+    expect((await get()).statusCode).toBe(200)
+    // The loop held busy in 1 s stretches (reports computed synchronously, a GC storm): the
+    // sampler's mean delay goes over the bound, and the API sheds load instead of queueing more.
+    let shed: Awaited<ReturnType<typeof get>> | undefined
+    for (let i = 0; i < 8 && !shed; i++) {
+      const busyUntil = Date.now() + 1_000
+      while (Date.now() < busyUntil) Math.sqrt(Math.random())
+      await new Promise((r) => setImmediate(r))
+      const res = await get()
+      if (res.statusCode === 503) shed = res
+    }
+    expect(shed?.statusCode, 'no 503 while the event loop was overloaded').toBe(503)
+    expect(shed!.headers['retry-after']).toBe('5')
+    expect(shed!.json()).toMatchObject({ code: 'API_OVERLOADED' })
+    // Recovery: the next samples see a quiet loop, and the same request is served.
+    let recovered = false
+    const until = Date.now() + 10_000
+    while (!recovered && Date.now() < until) {
+      recovered = (await get()).statusCode === 200
+      if (!recovered) await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(recovered, 'still shedding load 10 s after the loop recovered').toBe(true)
+    await app.close()
+    await ch.close()
+  })
+
   it('CORS answers only the configured origins', async () => {
     const ch = await openSecondConnection(s.ch)
     const app = await buildApi({ ch, log: silent, config: loadConfig({ API_CORS_ORIGINS: 'https://dash.example.com' }) })
