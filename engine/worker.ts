@@ -269,12 +269,13 @@ export class KafkaWorker {
   private async publishWatermarks(): Promise<void> {
     if (this.stopped || this.group.rebalancing) return
     const now = Date.now()
+    const pipelines = this.options.pipelines.map((p) => p.name)
     // A partition with no watermark yet (nothing read, not idle yet) holds the group back: 0.
     const rows = this.watermarks(now).map((w) => ({ ...w, watermark: Number.isFinite(w.watermark) ? w.watermark : 0 }))
     for (const w of rows) this.options.metrics.watermark.set({ topic: w.topic, partition: String(w.partition) }, w.watermark / 1000)
     await this.executor.insertPlain(
       'streamcube_watermarks',
-      rows.map((w) => ({ group_id: this.options.groupId, topic: w.topic, partition: w.partition, watermark: w.watermark, event_watermark: w.eventWatermark, idle: w.idle ? 1 : 0, worker: this.workerId, updated_at: now })),
+      rows.map((w) => ({ group_id: this.options.groupId, topic: w.topic, partition: w.partition, watermark: w.watermark, event_watermark: w.eventWatermark, idle: w.idle ? 1 : 0, worker: this.workerId, updated_at: now, pipelines })),
     )
   }
 }

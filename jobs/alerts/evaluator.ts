@@ -4,8 +4,8 @@ import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import type { Config } from '../../schemas/index.js'
 import { deliverWebhook, insertRows, type AlertmanagerMessage, type ClickHouse, type RetryPolicy } from '../../sinks/index.js'
-import { COUNT_METRICS, metricValues, windowRange } from './metrics.js'
-import { applyRules, listRules, loadStates, MIN_WATERMARK, readRuleFile, saveStates, type AlertRule, type AlertState, type NotifierConfig } from '../../queries/index.js'
+import { COUNT_METRICS, METRIC_PIPELINES, metricValues, windowRange } from './metrics.js'
+import { applyRules, listRules, loadStates, MIN_WATERMARK, PIPELINE_WATERMARKS, readRuleFile, saveStates, type AlertRule, type AlertState, type NotifierConfig } from '../../queries/index.js'
 import { sleep } from '../../schemas/time.js'
 import { dynamicCondition, initialState, staticCondition, step, type Evaluation, type Transition } from './state.js'
 
@@ -89,12 +89,14 @@ export class AlertEvaluator {
     const tick = Math.floor(at / this.o.intervalMs) * this.o.intervalMs
     const rules = (await listRules(this.o.ch)).filter((r) => r.enabled)
     const states = await loadStates(this.o.ch, rules.map((r) => r.id))
-    const watermark = await this.watermark()
-    const ref = watermark === null ? tick : Math.min(tick, watermark)
+    const watermarks = await this.watermarks()
     const report: EvaluationReport = { tick, rules: rules.length, transitions: [], sent: 0 }
     for (const rule of rules) {
       const prev = new Map(states.filter((s) => s.ruleId === rule.id).map((s) => [s.groupKey, s]))
       let evals: Map<string, Evaluation>
+      // As of the tick, or of the watermark of the groups writing the rule's cubes if behind it.
+      const watermark = watermarkFor(watermarks, METRIC_PIPELINES[rule.metric])
+      const ref = watermark === null ? tick : Math.min(tick, watermark)
       try {
         evals = await this.evaluateRule(rule, ref, new Set(prev.keys()))
       } catch (err) {
@@ -177,14 +179,14 @@ export class AlertEvaluator {
     return out
   }
 
-  private async watermark(): Promise<number | null> {
+  /** Each pipeline's watermark (its current writer's) and the minimum over all current writers (key ''). */
+  private async watermarks(): Promise<Map<string, number>> {
     const rs = await this.o.ch.client.query({
-      query: MIN_WATERMARK,
+      query: `SELECT pipeline, watermark FROM (${PIPELINE_WATERMARKS}) WHERE partitions > 0 UNION ALL SELECT '' AS pipeline, watermark FROM (${MIN_WATERMARK}) WHERE partitions > 0`,
       format: 'JSONEachRow',
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
     })
-    const [r] = await rs.json<{ watermark: number | null; partitions: number }>()
-    return r && Number(r.partitions) > 0 && r.watermark !== null ? Number(r.watermark) : null
+    return new Map((await rs.json<{ pipeline: string; watermark: number | null }>()).filter((r) => r.watermark !== null).map((r) => [r.pipeline, Number(r.watermark)]))
   }
 
   private async record(rule: AlertRule, s: AlertState, t: Transition): Promise<void> {
@@ -280,4 +282,11 @@ export function evaluatorFromConfig(config: Config, ch: ClickHouse, log: Logger,
     externalUrl: config.alerts.externalUrl ?? undefined,
     now,
   })
+}
+
+/** Up to when the windows of these pipelines are complete: the least of their watermarks (none known, or no pipelines: every writer's). Null when nothing was published. */
+export function watermarkFor(watermarks: ReadonlyMap<string, number>, pipelines: readonly string[]): number | null {
+  const known = pipelines.map((p) => watermarks.get(p)).filter((w): w is number => w !== undefined)
+  if (known.length > 0) return Math.min(...known)
+  return watermarks.get('') ?? null
 }

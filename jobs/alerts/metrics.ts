@@ -11,6 +11,23 @@ import { localMidnight } from '../../schemas/index.js'
 const MINUTE = 60_000
 const HOUR = 3_600_000
 
+/**
+ * The pipelines whose cubes a metric reads: a rule's windows are complete up to the watermark of
+ * the groups writing them now (PIPELINE_WATERMARKS). None: the metric is about every pipeline (the
+ * data quality, the freshness), so the minimum over every current writer counts.
+ */
+export const METRIC_PIPELINES: Readonly<Record<Metric, readonly string[]>> = {
+  orders: ['gmv'],
+  gmv_cents: ['gmv'],
+  paying_users: ['gmv'],
+  active_users: ['activity'],
+  late_deliveries: ['lifecycle'],
+  complaint_rate: ['lifecycle', 'gmv'],
+  dead_letter_rate: [],
+  expiry_at_risk_units: ['inventory'],
+  freshness_seconds: [],
+}
+
 /** Metrics where "no rows" means 0 (counts and sums). */
 export const COUNT_METRICS: ReadonlySet<Metric> = new Set(['orders', 'gmv_cents', 'paying_users', 'active_users', 'late_deliveries', 'expiry_at_risk_units'])
 

@@ -57,6 +57,9 @@ describe('published watermarks and idle partitions', () => {
         return w.length === 4 && active.length === 1 && (await completeUpTo(ch, groupId)) === active[0]!.eventWatermark
       }, 60_000, 100)
       expect(await completeUpTo(ch, groupId)).toBeLessThan(Date.now() - 3_600_000) // an old event time, not the clock
+      // Each row names the pipelines the group writes: readers take the current writer's watermark.
+      const named = await ch.client.query({ query: 'SELECT DISTINCT pipelines FROM streamcube_watermarks WHERE group_id = {g:String}', query_params: { g: groupId }, format: 'JSONEachRow' })
+      expect(await named.json()).toEqual([{ pipelines: ['activity'] }])
       trickling = false
       await trickle
       await producer.disconnect()
