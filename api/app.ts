@@ -82,7 +82,6 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     now,
   }
   app.decorate('reports', reports)
-  app.decorate('clickhouse', ch)
 
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
@@ -144,7 +143,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 
   app.get('/ready', { schema: { hide: true } }, async (_req, reply) => {
     try {
-      const applied = await appliedMigrations(ch)
+      const applied = await reports.queries.session((session) => appliedMigrations(session))
       const missing = expected.filter((v) => !applied.has(v))
       if (missing.length > 0) return reply.status(503).send(new ApiError(ApiErrorCode.NOT_READY, 503, `migrations not applied: ${missing.join(', ')}`).body())
       return { status: 'ready', clickhouse: ch.kind, migrations: expected.length }

@@ -125,17 +125,18 @@ async function listCampaigns(ch: ClickHouse): Promise<Campaign[]> {
 }
 
 export const campaignRoutes: FastifyPluginAsync = async (app) => {
-  const opts = { ch: app.clickhouse }
+  // Definitions are read and written through the API's session pool and its deadline.
+  const db = <T>(fn: (ch: ClickHouse) => Promise<T>): Promise<T> => app.reports.queries.session(fn)
   const ctx = app.reports
   const typed = app.withTypeProvider<ZodTypeProvider>()
   const Params = z.object({ id: Id })
 
   typed.get('/v1/campaigns', { config: { access: { roles: ['admin', 'analyst'], reads: 'campaigns' } }, schema: { tags: ['analytics'], summary: 'Registered campaigns', response: { 200: z.object({ campaigns: z.array(CampaignSchema) }) } } }, async () => {
-    return { campaigns: await listCampaigns(opts.ch) }
+    return { campaigns: await db((ch) => listCampaigns(ch)) }
   })
   typed.post('/v1/campaigns', { config: { access: { roles: ['admin'], reads: 'or register campaigns (admin only)' } }, schema: { tags: ['analytics'], summary: 'Register a campaign (admin)', body: CampaignSchema, response: { 201: CampaignSchema } } }, async (req, reply) => {
-    if ((await listCampaigns(opts.ch)).some((c) => c.id === req.body.id)) throw new ApiError(ApiErrorCode.CONFLICT, 409, `campaign ${req.body.id} exists`)
-    await putDefinition(opts.ch, CAMPAIGNS, req.body.id, req.body, req.principal.name)
+    if ((await db((ch) => listCampaigns(ch))).some((c) => c.id === req.body.id)) throw new ApiError(ApiErrorCode.CONFLICT, 409, `campaign ${req.body.id} exists`)
+    await db((ch) => putDefinition(ch, CAMPAIGNS, req.body.id, req.body, req.principal.name))
     return reply.status(201).send(req.body)
   })
   typed.get('/v1/campaigns/:id/effect', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'campaign effects' } },
@@ -146,7 +147,7 @@ export const campaignRoutes: FastifyPluginAsync = async (app) => {
       querystring: z.object({ weeks: z.coerce.number().int().min(2, 'must be 2-12').max(12, 'must be 2-12').default(4) }),
     },
   }, async (req, reply) => {
-    const c = (await listCampaigns(opts.ch)).find((x) => x.id === req.params.id)
+    const c = (await db((ch) => listCampaigns(ch))).find((x) => x.id === req.params.id)
     if (!c) throw new ApiError(ApiErrorCode.NOT_FOUND, 404, `campaign ${req.params.id} does not exist`)
     const scope: Record<string, unknown> = { ...scopeParams(req.principal, { community: c.communities }) }
     const from = Date.parse(c.from)

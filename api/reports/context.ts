@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import type { Config } from '../../schemas/index.js'
-import type { ClickHouse } from '../../sinks/index.js'
 import { normalizedKey, ttlFor, type ReportCache } from '../cache.js'
 import { ApiError, ApiErrorCode } from '../errors.js'
 import type { ReportQueries } from './query.js'
@@ -16,9 +15,8 @@ export interface ReportContext {
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** Report queries (and every other statement of a route, through queries.session) and the cache. */
     reports: ReportContext
-    /** The API's own ClickHouse connection (alert rules and campaigns: definitions it writes). */
-    clickhouse: ClickHouse
   }
 }
 

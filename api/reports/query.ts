@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { SessionPool, type ClickHouse } from '../../sinks/index.js'
+import { classifyClickHouseError, SessionPool, type ClickHouse } from '../../sinks/index.js'
 import { ApiError, ApiErrorCode } from '../errors.js'
 
 /** A report query's parameters: ClickHouse binds them (`{name:Type}`); the SQL text never changes with the input. */
@@ -34,18 +34,12 @@ export class ReportQueries {
   }
 
   async rows<T>(query: string, params: QueryParams): Promise<T[]> {
-    const abort = new AbortController()
-    // The deadline counts from the request: time spent waiting for a session is part of it.
-    const timer = setTimeout(() => abort.abort(), this.timeoutMs)
-    let ch: ClickHouse | undefined
-    try {
-      ch = await this.pool.acquire()
-      if (abort.signal.aborted) throw Object.assign(new Error('timed out waiting for a session'), { type: 'TIMEOUT_EXCEEDED' })
+    return this.session(async (ch, signal) => {
       const rs = await ch.client.query({
         query,
         query_params: params,
         format: 'JSONEachRow',
-        abort_signal: abort.signal,
+        abort_signal: signal,
         clickhouse_settings: {
           max_execution_time: this.timeoutMs / 1000, // fractional seconds are accepted
           timeout_overflow_mode: 'throw',
@@ -53,24 +47,52 @@ export class ReportQueries {
         },
       })
       return await rs.json<T>()
+    })
+  }
+
+  /**
+   * Runs a route's statements on one session of the pool, under the same deadline as a report
+   * query: the alert rules, the campaigns and /ready use it, so no two statements ever share an
+   * embedded session. Past the deadline the caller gets its 504 at once; the session goes back to
+   * the pool only when `fn` has settled (a statement still running keeps it).
+   */
+  async session<T>(fn: (ch: ClickHouse, signal: AbortSignal) => Promise<T>): Promise<T> {
+    const abort = new AbortController()
+    // The deadline counts from the request: time spent waiting for a session is part of it.
+    const timer = setTimeout(() => abort.abort(), this.timeoutMs)
+    const expired = new Promise<never>((_, reject) => abort.signal.addEventListener('abort', () => reject(Object.assign(new Error('deadline passed'), { type: 'TIMEOUT_EXCEEDED' })), { once: true }))
+    expired.catch(() => {})
+    const acquiring = this.pool.acquire()
+    let acquired = false
+    try {
+      const ch = await Promise.race([acquiring, expired])
+      acquired = true
+      const work = fn(ch, abort.signal)
+      void work.then(
+        () => this.pool.release(ch),
+        () => this.pool.release(ch),
+      )
+      return await Promise.race([work, expired])
     } catch (err) {
+      // The deadline passed while waiting: the session, once it comes, goes straight back.
+      if (!acquired) void acquiring.then((ch) => this.pool.release(ch), () => {})
       throw this.classify(err, abort.signal.aborted)
     } finally {
       clearTimeout(timer)
-      if (ch) this.pool.release(ch)
     }
   }
 
   private classify(err: unknown, aborted: boolean): ApiError {
-    const e = err as { code?: string; type?: string; message?: string }
-    if (aborted || e.type === 'TIMEOUT_EXCEEDED' || e.code === '159') {
-      return new ApiError(ApiErrorCode.QUERY_TIMEOUT, 504, `the report query did not finish within ${this.timeoutMs} ms (API_QUERY_TIMEOUT_MS): narrow the range or the filters`)
+    if (err instanceof ApiError) return err
+    const kind = aborted ? 'timeout' : classifyClickHouseError(err)
+    if (kind === 'timeout') {
+      return new ApiError(ApiErrorCode.QUERY_TIMEOUT, 504, `the query did not finish within ${this.timeoutMs} ms (API_QUERY_TIMEOUT_MS): narrow the range or the filters`)
     }
-    if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'ENOTFOUND' || /socket|connect/i.test(e.message ?? '')) {
+    if (kind === 'unreachable') {
       this.log.warn({ err }, 'ClickHouse unreachable')
       return new ApiError(ApiErrorCode.UNAVAILABLE, 503, 'ClickHouse is unreachable; retry shortly')
     }
-    this.log.error({ err }, 'report query failed')
+    this.log.error({ err }, 'query failed')
     return new ApiError(ApiErrorCode.INTERNAL, 500, 'internal error')
   }
 }

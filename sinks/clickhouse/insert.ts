@@ -1,3 +1,4 @@
+import { isRetryableClickHouseError } from './classify.js'
 import { Readable } from 'node:stream'
 import type { ClickHouse } from './connection.js'
 import { SinkError, SinkErrorCode } from '../errors.js'
@@ -159,12 +160,3 @@ export function jsonEachRow(rows: readonly Record<string, unknown>[]): Buffer {
   return Buffer.from(text)
 }
 
-// ClickHouse error types that say the data or the schema is wrong: a retry cannot help.
-const PERMANENT = /^(CANNOT_PARSE|CANNOT_READ|TYPE_MISMATCH|UNKNOWN_TABLE|UNKNOWN_DATABASE|UNKNOWN_IDENTIFIER|NO_SUCH_COLUMN|ILLEGAL_|INCORRECT_DATA|SYNTAX_ERROR|UNKNOWN_SETTING|NOT_IMPLEMENTED|READONLY|ACCESS_DENIED|AUTHENTICATION_FAILED|INCORRECT_NUMBER_OF_COLUMNS|THERE_IS_NO_COLUMN|DUPLICATE_COLUMN|SIZES_OF_ARRAYS_DONT_MATCH|VALUE_IS_OUT_OF_RANGE)/
-
-/** Network failures, timeouts and overload are retryable; errors about the data or schema are not. */
-export function isRetryableClickHouseError(err: unknown): boolean {
-  const type = (err as { type?: unknown }).type
-  if (typeof type === 'string' && PERMANENT.test(type)) return false
-  return true
-}

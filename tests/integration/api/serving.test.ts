@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { buildApi } from '../../../api/index.js'
 import { ReportQueries } from '../../../api/reports/query.js'
 import { loadConfig } from '../../../schemas/index.js'
+import type { ClickHouse } from '../../../sinks/index.js'
 import { openSecondConnection, openTestClickHouse } from '../../services/clickhouse.js'
 import { apiSuite, DAY_START, iso, testKeys } from './fixture.js'
 
@@ -53,6 +54,53 @@ describe('serving: cache, ETag, deadlines, rate limits, OpenAPI, health', () => 
     expect(await Promise.all(communities.map((c) => pooled.rows(sql, { c })))).toEqual(serial)
     expect(serial.flat()).toHaveLength(12)
     // (How much faster in parallel is bench/api.ts' question, not a test's.)
+    for (const c of sessions) await c.close()
+  })
+
+  it('alert, campaign, report routes and /ready under concurrent load: no two statements ever share a session (issue 21)', async () => {
+    // Each session counts the statements it runs at once: more than one is a shared embedded session.
+    let shared = 0
+    let statements = 0
+    const watched = (c: ClickHouse): ClickHouse => {
+      let running = 0
+      const watch = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
+        statements++
+        if (++running > 1) shared++
+        try {
+          return await f(...a)
+        } finally {
+          running--
+        }
+      }
+      const client = new Proxy(c.client, {
+        get: (t, k) => {
+          const v = Reflect.get(t, k) as unknown
+          return ['query', 'insert', 'command', 'exec'].includes(String(k)) ? watch((v as (...a: unknown[]) => Promise<unknown>).bind(t)) : v
+        },
+      })
+      return { ...c, client, rawInsert: undefined }
+    }
+    const sessions = await Promise.all([0, 1, 2].map(() => openSecondConnection(s.ch)))
+    const { keys, entries } = testKeys()
+    const app = await buildApi({ ch: watched(sessions[0]!), querySessions: sessions.slice(1).map(watched), log: silent, config: loadConfig({ API_KEYS: JSON.stringify(entries), API_RATE_LIMIT: '100000', API_CACHE_MAX_ENTRIES: '0' }) })
+    const as = (role: 'admin' | 'analyst') => ({ 'x-api-key': keys[role] })
+    const rule = (i: number) => ({ id: `load-${i}`, name: 'load', metric: 'orders', window: { kind: 'last', minutes: 60 }, condition: { type: 'static', op: '<', threshold: 1 }, severity: 'warning' })
+    const campaign = (i: number) => ({ id: `load-${i}`, name: 'load', communities: ['c-001'], from: iso(DAY_START), to: iso(DAY_START + 3_600_000) })
+    const requests = Array.from({ length: 12 }, (_, i) => [
+      app.inject({ method: 'POST', url: '/v1/alerts/rules', payload: rule(i), headers: as('admin') }),
+      app.inject({ url: '/v1/alerts/rules', headers: as('analyst') }),
+      app.inject({ url: '/v1/alerts', headers: as('analyst') }),
+      app.inject({ url: `/v1/alerts/history?from=${iso(DAY_START)}&to=${iso(DAY_START + 86_400_000)}`, headers: as('analyst') }),
+      app.inject({ method: 'POST', url: '/v1/campaigns', payload: campaign(i), headers: as('admin') }),
+      app.inject({ url: '/v1/campaigns', headers: as('analyst') }),
+      app.inject({ url: `/v1/sales/overview?${range}&community=c-00${(i % 9) + 1}`, headers: as('analyst') }),
+      app.inject({ url: '/ready' }),
+    ]).flat()
+    const answers = await Promise.all(requests)
+    expect(answers.filter((a) => a.statusCode >= 300).map((a) => `${a.statusCode} ${a.body.slice(0, 200)}`)).toEqual([])
+    expect(statements).toBeGreaterThan(requests.length)
+    expect(shared, 'statements that ran on a session already running one').toBe(0)
+    await app.close()
     for (const c of sessions) await c.close()
   })
 
