@@ -4,6 +4,7 @@ import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import type { Config } from '../../schemas/index.js'
 import { deliverWebhook, insertRows, type AlertmanagerMessage, type ClickHouse, type RetryPolicy } from '../../sinks/index.js'
+import { claimOnce } from '../claims.js'
 import { COUNT_METRICS, METRIC_PIPELINES, metricValues, windowRange } from './metrics.js'
 import { applyRules, listRules, loadStates, MIN_WATERMARK, PIPELINE_WATERMARKS, readRuleFile, saveStates, type AlertRule, type AlertState, type NotifierConfig } from '../../queries/index.js'
 import { sleep } from '../../schemas/time.js'
@@ -197,11 +198,8 @@ export class AlertEvaluator {
   }
 
   /** True when this instance is the one that sends the notification with this key. */
-  private async claim(key: string): Promise<boolean> {
-    await insertRows(this.o.ch, 'alert_claims', [{ event_key: key, instance: this.o.instance, claimed_at: this.now() }], { deduplicationToken: `claim|${key}` })
-    const rs = await this.o.ch.client.query({ query: 'SELECT instance FROM alert_claims WHERE event_key = {k:String} ORDER BY claimed_at, instance LIMIT 1', query_params: { k: key }, format: 'JSONEachRow' })
-    const [winner] = await rs.json<{ instance: string }>()
-    return winner?.instance === this.o.instance
+  private claim(key: string): Promise<boolean> {
+    return claimOnce(this.o.ch, key, this.o.instance, this.now())
   }
 
   private notify(rule: AlertRule, s: AlertState, t: Transition): void {

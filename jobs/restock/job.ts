@@ -1,6 +1,8 @@
 import type { Logger } from 'pino'
 import { localDateOf, localMidnight, sleep, type Config } from '../../schemas/index.js'
+import { hostname } from 'node:os'
 import { insertRows, queryRows, type ClickHouse } from '../../sinks/index.js'
+import { claimOnce } from '../claims.js'
 import { forecastSeries, type SeriesForecast } from './backtest.js'
 import { cubeTable, fifoRisk, INVENTORY_MOVEMENTS_CUBE, lastRestockRun, measureSql } from '../../queries/index.js'
 import { ModelName } from './models.js'
@@ -280,9 +282,18 @@ export async function runRestock(ch: ClickHouse, settings: RestockSettings, opts
  * Runs the restock job daily at `runHour` local time until the signal aborts; at start it runs at
  * once when today has no completed run yet (a restart after the hour does not skip a day). A
  * failed run is logged and retried at the next hour.
+ *
+ * Several instances may run it: a day's run is claimed (claims.ts) per lease slot of
+ * RESTOCK_LEASE_MS after the hour, and only the instance holding the slot's claim runs. The
+ * others look again at the next slot: if the holder died before completing the run, one of them
+ * claims that slot and runs the day.
  */
-export async function runRestockDaily(ch: ClickHouse, settings: RestockSettings, opts: { log: Logger; signal: AbortSignal; now?: () => number }): Promise<void> {
+/** How long a claimed restock run may take before another instance takes the day over. */
+export const RESTOCK_LEASE_MS = 3_600_000
+
+export async function runRestockDaily(ch: ClickHouse, settings: RestockSettings, opts: { log: Logger; signal: AbortSignal; now?: () => number; instance?: string }): Promise<void> {
   const now = opts.now ?? Date.now
+  const instance = opts.instance ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
   while (!opts.signal.aborted) {
     const t = now()
     const today = localDateOf(t, settings.timezone)
@@ -292,8 +303,11 @@ export async function runRestockDaily(ch: ClickHouse, settings: RestockSettings,
       // The first run ever starts at once, so a new installation has forecasts before the hour.
       const ranToday = (await lastRestockRun(ch, today)) !== null
       const runNow = !ranToday && (t >= due || (await lastRestockRun(ch)) === null)
-      if (runNow) await runRestock(ch, settings, { at: t, log: opts.log, now })
-      const next = !ranToday && !runNow ? due : localMidnight(t + DAY, settings.timezone) + settings.runHour * HOUR
+      const slot = Math.floor(Math.max(0, t - due) / RESTOCK_LEASE_MS)
+      const mine = runNow && (await claimOnce(ch, `restock|${today}|${slot}`, instance, t))
+      if (mine) await runRestock(ch, settings, { at: t, log: opts.log, now })
+      else if (runNow) opts.log.info({ day: today, slot }, 'another instance runs today\'s restock; looking again at the next slot')
+      const next = runNow && !mine ? Math.max(t, due) + RESTOCK_LEASE_MS - (Math.max(0, t - due) % RESTOCK_LEASE_MS) : !ranToday && !runNow ? due : localMidnight(t + DAY, settings.timezone) + settings.runHour * HOUR
       wait = Math.max(1_000, next - now())
     } catch (err) {
       opts.log.error({ err }, 'restock run failed; retrying in an hour')

@@ -7,7 +7,8 @@ import type { GeneratedRecord } from '../../../generator/generator.js'
 import { loadConfig, type InventoryEvent } from '../../../schemas/index.js'
 import { generatedTemplates, runScripted } from '../alerts/scripted.js'
 import { apiSuite } from '../api/fixture.js'
-import { silent } from '../engine/harness.js'
+import { pino } from 'pino'
+import { silent, waitFor } from '../engine/harness.js'
 
 /*
  * The restock forecast recovers what was planted:
@@ -180,6 +181,20 @@ describe('restock forecast', () => {
     abort.abort()
     await daily
     const runs = await s.sql<{ n: number }>('SELECT count() AS n FROM restock_runs WHERE run_date = toDate({d:String})', { d: localDate(next) })
+    expect(Number(runs[0]!.n)).toBe(1)
+  })
+
+  it('two instances on the daily schedule write one run for the day: the one that claims it runs (issue 21)', async () => {
+    const day = AT + 2 * DAY
+    const abort = new AbortController()
+    const lines: string[] = []
+    const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) })
+    const instances = ['a', 'b'].map((instance) => runRestockDaily(s.ch, settings, { log, signal: abort.signal, now: () => day, instance }))
+    await waitFor('a run for the day', async () => (await lastRestockRun(s.ch, localDate(day))) !== null)
+    await waitFor('the other instance to stand aside', async () => lines.some((l) => l.includes('another instance runs today')))
+    abort.abort()
+    await Promise.all(instances)
+    const runs = await s.sql<{ n: number }>('SELECT count() AS n FROM restock_runs WHERE run_date = toDate({d:String})', { d: localDate(day) })
     expect(Number(runs[0]!.n)).toBe(1)
   })
 })
