@@ -86,6 +86,7 @@ export const ConfigSchema = z.object({
     instance: z.string().min(1).nullable().default(null),
     webhookTimeoutMs: z.coerce.number().int().min(100).default(5_000),
     webhookRetryMs: z.coerce.number().int().min(0).default(600_000),
+    outboxLeaseMs: z.coerce.number().int().min(100).default(60_000),
     externalUrl: z.url().nullable().default(null),
   }),
   restock: z.object({
@@ -170,6 +171,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'alerts.instance', env: 'ALERT_INSTANCE_ID', fix: 'set it to a name unique among the evaluators (default: host and pid)' },
   { path: 'alerts.webhookTimeoutMs', env: 'ALERT_WEBHOOK_TIMEOUT_MS', fix: 'set it to milliseconds ≥ 100 (default 5000): the timeout of one webhook attempt' },
   { path: 'alerts.webhookRetryMs', env: 'ALERT_WEBHOOK_RETRY_MS', fix: 'set it to milliseconds ≥ 0 (default 600000): how long a notification is retried before it becomes a dead letter' },
+  { path: 'alerts.outboxLeaseMs', env: 'ALERT_OUTBOX_LEASE_MS', fix: 'set it to milliseconds ≥ 100 (default 60000): a pending notification whose sender wrote nothing for this long is sent by another evaluator' },
   { path: 'alerts.externalUrl', env: 'ALERT_EXTERNAL_URL', fix: 'set it to the API\'s public URL (links in notifications), or unset it' },
   { path: 'restock.historyDays', env: 'RESTOCK_HISTORY_DAYS', fix: 'set it to days 7-365 (default 56): the daily sales history a restock forecast learns from' },
   { path: 'restock.horizonDays', env: 'RESTOCK_HORIZON_DAYS', fix: 'set it to days 1-14 (default 3): the days a restock order must cover' },

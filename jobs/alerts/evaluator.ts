@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../../schemas/index.js'
 import { deliverWebhook, insertRows, type AlertmanagerMessage, type ClickHouse, type RetryPolicy } from '../../sinks/index.js'
 import { claimOnce } from '../claims.js'
+import { putOutbox, staleOutbox, type OutboxEntry } from './outbox.js'
 import { COUNT_METRICS, METRIC_PIPELINES, metricValues, windowRange } from './metrics.js'
 import { applyRules, listRules, loadStates, MIN_WATERMARK, PIPELINE_WATERMARKS, readRuleFile, saveStates, type AlertRule, type AlertState, type NotifierConfig } from '../../queries/index.js'
 import { sleep } from '../../schemas/time.js'
@@ -38,6 +39,8 @@ export interface EvaluatorOptions {
   readonly externalUrl?: string
   readonly env?: NodeJS.ProcessEnv
   readonly now?: () => number
+  /** A pending notification whose sender wrote nothing for this long is taken over (default 60 s). */
+  readonly outboxLeaseMs?: number
 }
 
 export interface EvaluationReport {
@@ -52,6 +55,10 @@ const fingerprint = (s: string) => createHash('sha256').update(s).digest('hex').
 export class AlertEvaluator {
   private readonly now: () => number
   private readonly deliveries = new Set<Promise<void>>()
+  /** Outbox entries this instance is sending (event key and receiver). */
+  private readonly sending = new Set<string>()
+  /** Aborted by crash(): nothing more is sent, retried or written. */
+  private readonly alive = new AbortController()
   private rulesFileDigest = ''
   /** One statement at a time on the connection (an embedded session runs one at a time). */
   private lock: Promise<unknown> = Promise.resolve()
@@ -115,13 +122,35 @@ export class AlertEvaluator {
           await this.record(rule, s, t)
           if (t.notify && (await this.claim(t.key))) {
             report.sent++
-            this.notify(rule, s, t)
+            await this.notify(rule, s, t)
           }
         }
       }
       if (next.length) await saveStates(this.o.ch, next, tick)
     }
+    await this.takeOverStale()
     return report
+  }
+
+  /**
+   * Pending notifications whose sender has written nothing for the lease (it was killed, say):
+   * this instance claims each such version once across instances and sends it.
+   */
+  private async takeOverStale(): Promise<void> {
+    const now = Date.now()
+    for (const e of await staleOutbox(this.o.ch, now - (this.o.outboxLeaseMs ?? 60_000))) {
+      if (this.sending.has(`${e.eventKey}\u0000${e.receiver}`)) continue
+      if (!(await claimOnce(this.o.ch, `outbox|${e.eventKey}|${e.receiver}|${e.version}`, this.o.instance, now))) continue
+      this.o.log.warn({ key: e.eventKey, receiver: e.receiver, owner: e.owner, attempts: e.attempts }, 'taking over a notification its sender left pending')
+      const mine = { ...e, owner: this.o.instance, version: Date.now() }
+      await putOutbox(this.o.ch, [mine])
+      this.send(mine)
+    }
+  }
+
+  /** For tests of abrupt failure (a kill -9): nothing more is sent, retried or written by this instance. */
+  crash(): void {
+    this.alive.abort()
   }
 
   /** Runs until the signal aborts, evaluating on every tick; waits for deliveries in flight at the end. */
@@ -202,17 +231,19 @@ export class AlertEvaluator {
     return claimOnce(this.o.ch, key, this.o.instance, this.now())
   }
 
-  private notify(rule: AlertRule, s: AlertState, t: Transition): void {
+  /** Puts the transition's notifications in the outbox (one per matching notifier), then sends them. */
+  private async notify(rule: AlertRule, s: AlertState, t: Transition): Promise<void> {
     const labels: Record<string, string> = { alertname: rule.name, rule_id: rule.id, severity: rule.severity, metric: rule.metric, ...rule.labels }
     if (rule.groupBy) labels[rule.groupBy] = s.groupKey
-    for (const n of rule.notify) {
-      if (!matches(n, rule.severity, labels)) continue
-      const run = this.deliver(n, rule, s, t, labels).finally(() => this.deliveries.delete(run))
-      this.deliveries.add(run)
-    }
+    const entries: OutboxEntry[] = rule.notify
+      .filter((n) => matches(n, rule.severity, labels))
+      .map((n) => ({ eventKey: t.key, receiver: n.name, ruleId: rule.id, notifier: n, message: this.message(n, rule, s, t, labels), status: 'pending', attempts: 0, owner: this.o.instance, version: Date.now() }))
+    // Called inside evaluate(), which holds the connection: written directly.
+    await putOutbox(this.o.ch, entries)
+    for (const e of entries) this.send(e)
   }
 
-  private async deliver(n: NotifierConfig, rule: AlertRule, s: AlertState, t: Transition, labels: Record<string, string>): Promise<void> {
+  private message(n: NotifierConfig, rule: AlertRule, s: AlertState, t: Transition, labels: Record<string, string>): AlertmanagerMessage {
     const status = t.kind === 'resolved' ? 'resolved' : 'firing'
     const annotations = {
       summary: `${rule.name}: ${rule.metric} = ${fmt(s.value)} (threshold ${fmt(s.threshold)})`,
@@ -221,7 +252,7 @@ export class AlertEvaluator {
       threshold: fmt(s.threshold),
     }
     const startsAt = new Date(s.firedAt ?? s.evaluatedAt).toISOString()
-    const message: AlertmanagerMessage = {
+    return {
       version: '4',
       groupKey: `{}:{rule_id="${rule.id}"${rule.groupBy ? `,${rule.groupBy}="${s.groupKey}"` : ''}}`,
       truncatedAlerts: 0,
@@ -238,20 +269,52 @@ export class AlertEvaluator {
         fingerprint: fingerprint(`${rule.id}|${s.groupKey}`),
       }],
     }
+  }
+
+  /** Sends an outbox entry in the background (drain() waits for it). */
+  private send(e: OutboxEntry): void {
+    const id = `${e.eventKey}\u0000${e.receiver}`
+    this.sending.add(id)
+    const run = this.deliver(e)
+      .catch((err: unknown) => this.o.log.error({ err, key: e.eventKey, receiver: e.receiver }, 'notification failed; left pending for another attempt'))
+      .finally(() => {
+        this.sending.delete(id)
+        this.deliveries.delete(run)
+      })
+    this.deliveries.add(run)
+  }
+
+  /** A new version of the entry, unless this instance has crashed. */
+  private mark(e: OutboxEntry, change: Partial<OutboxEntry>): Promise<void> {
+    if (this.alive.signal.aborted) return Promise.resolve()
+    return this.exclusive(() => putOutbox(this.o.ch, [{ ...e, ...change, version: Date.now() }]))
+  }
+
+  private async deliver(e: OutboxEntry): Promise<void> {
+    const n = e.notifier
+    const { message } = e
     if (n.type === 'log') {
-      this.o.log.warn({ alert: { key: t.key, status, labels, annotations } }, `alert ${t.kind}: ${annotations.summary}`)
-      return
+      const alert = message.alerts[0]
+      this.o.log.warn({ alert: { key: e.eventKey, status: message.status, labels: alert?.labels, annotations: alert?.annotations } }, `alert ${message.status}: ${message.commonAnnotations.summary}`)
+      return this.mark(e, { status: 'sent', attempts: e.attempts + 1 })
     }
     const secret = n.secretEnv ? (this.o.env ?? process.env)[n.secretEnv] : undefined
+    let attempts = e.attempts
     const result = await deliverWebhook({
-      url: n.url, body: message, key: t.key, secret, timeoutMs: this.o.webhookTimeoutMs, policy: this.o.webhookRetry,
-      onRetry: (err, attempt, delayMs) => this.o.log.warn({ err: (err as Error).message, attempt, delayMs, receiver: n.name, key: t.key }, 'alert webhook failed; retrying'),
+      url: n.url, body: message, key: e.eventKey, secret, timeoutMs: this.o.webhookTimeoutMs, policy: this.o.webhookRetry, signal: this.alive.signal,
+      onRetry: async (err, attempt, delayMs) => {
+        this.o.log.warn({ err: (err as Error).message, attempt, delayMs, receiver: n.name, key: e.eventKey }, 'alert webhook failed; retrying')
+        attempts = e.attempts + attempt
+        await this.mark(e, { attempts }) // the heartbeat: this sender is alive
+      },
     })
-    if (result.error === undefined) return
-    this.o.log.error({ receiver: n.name, key: t.key, attempts: result.attempts, error: result.error }, 'alert notification undeliverable; recorded in alert_dead_letters')
+    if (this.alive.signal.aborted) return
+    if (result.error === undefined) return this.mark(e, { status: 'sent', attempts: e.attempts + result.attempts })
+    this.o.log.error({ receiver: n.name, key: e.eventKey, attempts: result.attempts, error: result.error }, 'alert notification undeliverable; recorded in alert_dead_letters')
     await this.exclusive(() => insertRows(this.o.ch, 'alert_dead_letters', [{
-      at: this.now(), event_key: t.key, rule_id: rule.id, receiver: n.name, attempts: result.attempts, error: result.error, payload: JSON.stringify(message),
-    }], { deduplicationToken: `dead|${n.name}|${t.key}` })).catch((err: unknown) => this.o.log.error({ err }, 'cannot record the dead letter'))
+      at: this.now(), event_key: e.eventKey, rule_id: e.ruleId, receiver: n.name, attempts: result.attempts, error: result.error, payload: JSON.stringify(message),
+    }], { deduplicationToken: `dead|${n.name}|${e.eventKey}` })).catch((err: unknown) => this.o.log.error({ err }, 'cannot record the dead letter'))
+    await this.mark(e, { status: 'dead', attempts: e.attempts + result.attempts })
   }
 }
 
@@ -276,6 +339,7 @@ export function evaluatorFromConfig(config: Config, ch: ClickHouse, log: Logger,
     lateDeliveryMinutes: config.api.lateDeliveryMinutes,
     webhookTimeoutMs: config.alerts.webhookTimeoutMs,
     webhookRetry: { initialMs: 500, maxMs: 30_000, factor: 2, maxElapsedMs: config.alerts.webhookRetryMs },
+    outboxLeaseMs: config.alerts.outboxLeaseMs,
     rulesFile: config.alerts.rulesFile,
     externalUrl: config.alerts.externalUrl ?? undefined,
     now,

@@ -48,7 +48,9 @@ export interface WebhookDelivery {
   readonly secret?: string
   readonly timeoutMs: number
   readonly policy: RetryPolicy
-  readonly onRetry?: (err: unknown, attempt: number, delayMs: number) => void
+  readonly onRetry?: (err: unknown, attempt: number, delayMs: number) => void | Promise<void>
+  /** Aborted: no further attempt (a request in flight is cut). */
+  readonly signal?: AbortSignal
 }
 
 /** Signature header value: `sha256=<hex HMAC of timestamp + "." + body>`. */
@@ -76,7 +78,7 @@ export async function deliverWebhook(d: WebhookDelivery): Promise<{ attempts: nu
         }
         let res: Response
         try {
-          res = await fetch(d.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(d.timeoutMs) })
+          res = await fetch(d.url, { method: 'POST', headers, body, signal: d.signal ? AbortSignal.any([AbortSignal.timeout(d.timeoutMs), d.signal]) : AbortSignal.timeout(d.timeoutMs) })
         } catch (err) {
           throw new WebhookError(`POST ${d.url} failed: ${(err as Error).message}`, true, { url: d.url })
         }
@@ -85,7 +87,7 @@ export async function deliverWebhook(d: WebhookDelivery): Promise<{ attempts: nu
         const retryable = res.status === 408 || res.status === 429 || res.status >= 500
         throw new WebhookError(`POST ${d.url} answered ${res.status}`, retryable, { url: d.url, status: res.status })
       },
-      { policy: d.policy, retryable: (err) => err instanceof WebhookError && err.retryable, onRetry: d.onRetry },
+      { policy: d.policy, retryable: (err) => err instanceof WebhookError && err.retryable && !d.signal?.aborted, onRetry: d.onRetry, signal: d.signal },
     )
     return { attempts }
   } catch (err) {

@@ -152,6 +152,53 @@ describe('alerts: static threshold with for, hysteresis and exactly-once notific
   })
 })
 
+describe('alerts: the outbox (issue 21)', () => {
+  let ch: ClickHouse & { drop(): Promise<void> }
+  beforeAll(async () => {
+    ch = await openTestClickHouse('alerts_outbox')
+    await migrate(ch)
+    await scriptedOrders(ch, [{ start: START, community: 'c-900', counts: COUNTS }])
+  })
+  afterAll(async () => {
+    await ch?.drop()
+  })
+
+  it('the sender killed mid-retry, its notification is still delivered, once, by the evaluator that is alive', async () => {
+    const hook = await receiver(SECRET)
+    const rule = AlertRuleSchema.parse({ ...RULE, id: 'orders-surge-4', notify: [{ ...RULE.notify?.[0], url: hook.url }] })
+    await putRule(ch, rule, 'test')
+    const make = async (instance: string) => new AlertEvaluator({
+      ch: await openSecondConnection(ch), log: silent, instance, intervalMs: MIN, timezone: 'UTC', lateDeliveryMinutes: 240,
+      webhookTimeoutMs: 2000, webhookRetry: { initialMs: 200, maxMs: 400, factor: 2, maxElapsedMs: 60_000 },
+      env: { HOOK_SECRET: SECRET }, now: () => START + COUNTS.length * MIN, outboxLeaseMs: 1_000,
+    })
+    const [a, b] = [await make('sender'), await make('survivor')]
+    const want = expected()
+    // The sender alone evaluates up to the firing: it claims the transition and its notification.
+    hook.down = true
+    for (let t = 1; t <= want.fire[0]!; t++) await a.evaluateOnce(START + t * MIN)
+    await waitFor('the receiver to refuse two attempts', async () => hook.rejected >= 2, 30_000, 10)
+    a.crash() // killed mid-retry: it sends, retries and writes nothing more
+    const refusedByNow = hook.rejected
+    hook.down = false
+    // The survivor's next evaluations find the notification pending, its sender silent past the lease.
+    const key = 'orders-surge-4|c-900|firing|1'
+    await waitFor('the survivor to deliver it', async () => {
+      await b.evaluateOnce(START + want.fire[0]! * MIN)
+      await b.drain()
+      return hook.accepted.some((x) => x.key === key)
+    }, 30_000, 250)
+    await b.evaluateOnce(START + want.fire[0]! * MIN)
+    await b.drain()
+    await a.drain()
+    expect(hook.accepted.filter((x) => x.key === key).map((x) => x.status)).toEqual(['firing'])
+    expect(hook.rejected, 'the killed sender attempted again after its crash').toBe(refusedByNow)
+    const rs = await ch.client.query({ query: 'SELECT status, owner FROM alert_outbox FINAL WHERE event_key = {k:String}', query_params: { k: key }, format: 'JSONEachRow' })
+    expect(await rs.json()).toEqual([{ status: 'sent', owner: 'survivor' }])
+    await hook.close()
+  })
+})
+
 describe('alerts: undeliverable notifications and routes', () => {
   let ch: ClickHouse & { drop(): Promise<void> }
   beforeAll(async () => {
