@@ -131,19 +131,31 @@ export function transports(): ('kafkajs' | 'rdkafka')[] {
 
 /** Sockets that can all be cut at once, and refuse to reconnect after: a process that died. */
 export function killableSockets(): { factory: ISocketFactory; kill(): void } {
+  const { factory, cut } = unreliableSockets()
+  return { factory, kill: cut }
+}
+
+/**
+ * Sockets that can be cut and refused, then allowed again (`restore`): a broker that dropped us
+ * and came back.
+ */
+export function unreliableSockets(): { factory: ISocketFactory; cut(): void; restore(): void } {
   const sockets = new Set<Socket>()
-  let dead = false
+  let refused = false
   return {
     factory: ({ host, port, onConnect }) => {
       const socket = connect({ host, port }, onConnect)
-      if (dead) setImmediate(() => socket.destroy(new Error('process is dead')))
+      if (refused) setImmediate(() => socket.destroy(new Error('connection refused (test)')))
       sockets.add(socket)
       socket.on('close', () => sockets.delete(socket))
       return socket
     },
-    kill() {
-      dead = true
+    cut: () => {
+      refused = true
       for (const s of sockets) s.destroy()
+    },
+    restore: () => {
+      refused = false
     },
   }
 }

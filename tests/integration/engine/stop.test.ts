@@ -1,10 +1,9 @@
-import { connect, type Socket } from 'node:net'
-import type { Admin, ISocketFactory } from 'kafkajs'
+import type { Admin } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { createWorker, EngineMetrics } from '../../../engine/index.js'
 import { PIPELINES } from '../../../pipelines/index.js'
 import { brokers } from '../../services/kafka.js'
-import { capturingLogger, caughtUp, committedTotal, engineConfig, engineSuite, produceRecords, RECENT_START, silent, transports, waitFor } from './harness.js'
+import { capturingLogger, caughtUp, committedTotal, engineConfig, engineSuite, produceRecords, RECENT_START, silent, transports, unreliableSockets, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
 import { plantedStream, topicOf } from './planted.js'
 
@@ -16,32 +15,6 @@ import { plantedStream, topicOf } from './planted.js'
 
 const TOPICS = ['behaviour', 'order', 'inventory'] as const
 const STOP_TIMEOUT_MS = 6_000
-
-/**
- * Sockets that can be cut and refused for a while, then allowed again: a broker that dropped us
- * and came back. While refused, kafkajs retries and finally crashes its consumer with a retriable
- * error, after which it would restart and rejoin the group unless told otherwise.
- */
-function unreliableSockets(): { factory: ISocketFactory; cut(): void; restore(): void } {
-  const sockets = new Set<Socket>()
-  let refused = false
-  return {
-    factory: ({ host, port, onConnect }) => {
-      const socket = connect({ host, port }, onConnect)
-      if (refused) setImmediate(() => socket.destroy(new Error('connection refused (test)')))
-      sockets.add(socket)
-      socket.on('close', () => sockets.delete(socket))
-      return socket
-    },
-    cut: () => {
-      refused = true
-      for (const s of sockets) s.destroy()
-    },
-    restore: () => {
-      refused = false
-    },
-  }
-}
 
 async function members(admin: Admin, groupId: string): Promise<number> {
   const { groups } = await admin.describeGroups([groupId])
