@@ -152,18 +152,25 @@ describe('alerts: static threshold with for, hysteresis and exactly-once notific
   })
 })
 
-describe('alerts: the outbox (issue 21)', () => {
+/** A database of its own with the scripted orders of community c-900 (beforeAll; dropped afterAll). */
+function scriptedDatabase(name: string): { ch: () => ClickHouse } {
   let ch: ClickHouse & { drop(): Promise<void> }
   beforeAll(async () => {
-    ch = await openTestClickHouse('alerts_outbox')
+    ch = await openTestClickHouse(name)
     await migrate(ch)
     await scriptedOrders(ch, [{ start: START, community: 'c-900', counts: COUNTS }])
   })
   afterAll(async () => {
     await ch?.drop()
   })
+  return { ch: () => ch }
+}
+
+describe('alerts: the outbox (issue 21)', () => {
+  const db = scriptedDatabase('alerts_outbox')
 
   it('the sender killed mid-retry, its notification is still delivered, once, by the evaluator that is alive', async () => {
+    const ch = db.ch()
     const hook = await receiver(SECRET)
     const rule = AlertRuleSchema.parse({ ...RULE, id: 'orders-surge-4', notify: [{ ...RULE.notify?.[0], url: hook.url }] })
     await putRule(ch, rule, 'test')
@@ -200,17 +207,10 @@ describe('alerts: the outbox (issue 21)', () => {
 })
 
 describe('alerts: undeliverable notifications and routes', () => {
-  let ch: ClickHouse & { drop(): Promise<void> }
-  beforeAll(async () => {
-    ch = await openTestClickHouse('alerts_dead')
-    await migrate(ch)
-    await scriptedOrders(ch, [{ start: START, community: 'c-900', counts: COUNTS }])
-  })
-  afterAll(async () => {
-    await ch?.drop()
-  })
+  const db = scriptedDatabase('alerts_dead')
 
   it('a receiver that never accepts gets every retry, then a dead letter; a notifier whose route does not match is not called', async () => {
+    const ch = db.ch()
     const dead = await receiver(SECRET)
     dead.down = true
     const other = await receiver(SECRET)

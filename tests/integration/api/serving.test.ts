@@ -13,6 +13,14 @@ const range = `from=${iso(DAY_START)}&to=${iso(DAY_START + 2 * 3_600_000)}`
 describe('serving: cache, ETag, deadlines, rate limits, OpenAPI, health', () => {
   const s = apiSuite('api_serving', { API_RATE_LIMIT: '100000' }, 2)
 
+  /** An API of its own over a second connection to the suite's database, with its own keys and settings. */
+  const ownApi = async (env: Record<string, string>) => {
+    const ch = await openSecondConnection(s.ch)
+    const { keys, entries } = testKeys()
+    const app = await buildApi({ ch, log: silent, config: loadConfig({ API_KEYS: JSON.stringify(entries), ...env }) })
+    return { app, keys, close: async () => { await app.close(); await ch.close() } }
+  }
+
   it('concurrent identical requests run one query; a repeat with If-None-Match is a 304', async () => {
     const path = `/v1/sales/overview?${range}&community=c-004`
     const metric = async (result: string) => Number(((await s.get('/metrics', null)).body as string).match(new RegExp(`streamcube_api_cache_total\\{result="${result}"\\} (\\d+)`))?.[1] ?? 0)
@@ -138,9 +146,7 @@ describe('serving: cache, ETag, deadlines, rate limits, OpenAPI, health', () => 
   })
 
   it('rate limits per key: over the limit is a 429 with the API error body', async () => {
-    const ch = await openSecondConnection(s.ch)
-    const { keys, entries } = testKeys()
-    const app = await buildApi({ ch, log: silent, config: loadConfig({ API_KEYS: JSON.stringify(entries), API_RATE_LIMIT: '3' }) })
+    const { app, keys, close } = await ownApi({ API_RATE_LIMIT: '3' })
     const get = (key: string) => app.inject({ url: '/v1/freshness', headers: { 'x-api-key': key } })
     for (let i = 0; i < 3; i++) expect((await get(keys.analyst)).statusCode).toBe(200)
     const limited = await get(keys.analyst)
@@ -149,14 +155,11 @@ describe('serving: cache, ETag, deadlines, rate limits, OpenAPI, health', () => 
     // Another key has its own budget; health checks are never limited.
     expect((await get(keys.admin)).statusCode).toBe(200)
     expect((await app.inject('/health')).statusCode).toBe(200)
-    await app.close()
-    await ch.close()
+    await close()
   })
 
   it('sheds load: with the event loop held busy past API_MAX_EVENT_LOOP_DELAY_MS, requests get a 503 with Retry-After, and are served again once it recovers (issue 21)', async () => {
-    const ch = await openSecondConnection(s.ch)
-    const { keys, entries } = testKeys()
-    const app = await buildApi({ ch, log: silent, config: loadConfig({ API_KEYS: JSON.stringify(entries), API_MAX_EVENT_LOOP_DELAY_MS: '200' }) })
+    const { app, keys, close } = await ownApi({ API_MAX_EVENT_LOOP_DELAY_MS: '200' })
     const get = () => app.inject({ url: '/v1/freshness', headers: { 'x-api-key': keys.analyst } })
     expect((await get()).statusCode).toBe(200)
     // The loop held busy in 1 s stretches (reports computed synchronously, a GC storm): the
@@ -180,8 +183,7 @@ describe('serving: cache, ETag, deadlines, rate limits, OpenAPI, health', () => 
       if (!recovered) await new Promise((r) => setTimeout(r, 100))
     }
     expect(recovered, 'still shedding load 10 s after the loop recovered').toBe(true)
-    await app.close()
-    await ch.close()
+    await close()
   })
 
   it('CORS answers only the configured origins', async () => {
