@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { insertRows, insertText, joinPayloads, SessionPool, withRetry, type ClickHouse, type Forwarder, type Payload, type RetryPolicy } from '../sinks/index.js'
+import { insertRows, insertText, joinPayloads, ROW_SEPARATOR, SessionPool, withRetry, type ClickHouse, type Forwarder, type Payload, type RetryPolicy } from '../sinks/index.js'
 import { byTopicPartition, deduplicationToken, encodeCheckpoint, groupId, groupToken, memberOf, type GroupDescriptor } from './checkpoint.js'
 import type { FlushPlan, SourceRecord } from './processor.js'
 import type { EngineMetrics } from './metrics.js'
@@ -189,7 +189,7 @@ export class FlushExecutor {
       }
     }
     await this.insertAll([
-      ...[...streams].map(([table, j]) => ({ table, token: j.token, rows: [], columns: j.columns, payload: joinPayloads(j.parts, COMMA), count: j.count })),
+      ...[...streams].map(([table, j]) => ({ table, token: j.token, rows: [], columns: j.columns, payload: joinPayloads(j.parts, ROW_SEPARATOR), count: j.count })),
       ...[...tables.values()].map((j) => ({ table: j.table, token: j.token, rows: j.parts.length === 1 ? (j.parts[0] as readonly Record<string, unknown>[]) : j.parts.flat() })),
     ])
     return { forwardedAt, rows: n }
@@ -270,5 +270,3 @@ export class FlushExecutor {
     })
   }
 }
-
-const COMMA = 0x2c

@@ -1,5 +1,5 @@
 import type { EventType, TypedEvent } from '../schemas/index.js'
-import { PayloadWriter, RAW_FACT_COLUMNS, rawFactValues, type Payload } from '../sinks/index.js'
+import { PayloadWriter, RAW_FACT_COLUMNS, ROW_SEPARATOR, rawFactValues, type Payload } from '../sinks/index.js'
 import type { PipelineDefinition, RecordPosition } from '../pipelines/pipeline.js'
 
 /** The Null tables a flush inserts its accepted events into, one per stream; views fill the cubes. */
@@ -78,12 +78,10 @@ export class StreamChunks {
 
   private seal(): void {
     if (this.rows.length === 0) return
-    this.writer.append(JSON.stringify(this.rows).slice(1, -1), COMMA)
+    this.writer.append(JSON.stringify(this.rows).slice(1, -1), ROW_SEPARATOR)
     this.rows = []
   }
 }
-
-const COMMA = 0x2c
 
 /** One accepted event as a row of its stream table (values in STREAM_COLUMNS order): the raw fact values and the set's mask. */
 export function streamRow(e: TypedEvent, position: RecordPosition, pipes: number): unknown[] {

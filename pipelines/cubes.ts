@@ -35,8 +35,8 @@ export interface CubeDeclaration {
   readonly dimensions: readonly (readonly [column: string, type: string])[]
   /**
    * Measures in column order. A measure added after the cube's first migration names the
-   * migration that added it (`since`): that migration holds its ADD COLUMNs (addedMeasureDdl) and
-   * the rollup views of the whole declaration again.
+   * migration that added it (`since`): that migration holds addedMeasuresMigration's text, its
+   * ADD COLUMNs and the rollup views' queries of the whole declaration (MODIFY QUERY).
    */
   readonly measures: readonly (readonly [column: string, kind: MeasureKind, since?: number])[]
   /** The sharding key of the cluster variant's Distributed tables. */
@@ -202,7 +202,7 @@ export function cubeMigration(cube: CubeDeclaration): string {
 }
 
 /** The declaration as its first migration created it: without the measures added since. */
-export function asFirstMigrated(cube: CubeDeclaration): CubeDeclaration {
+function asFirstMigrated(cube: CubeDeclaration): CubeDeclaration {
   return { ...cube, measures: cube.measures.filter(([, , since]) => since === undefined) }
 }
 

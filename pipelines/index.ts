@@ -14,7 +14,7 @@ export const PIPELINES: readonly PipelineDefinition[] = [facts, gmv, activity, h
 export { activity, facts, gmv, heatmap, inventory, lifecycle, products }
 export { HEATMAP_PRECISIONS } from './heatmap.js'
 export { PipelineError, PipelineErrorCode } from './errors.js'
-export { CUBES, GRAINS, addedMeasuresMigration, asFirstMigrated, cubeTable, cubeMigration, measureSql, measureList, measureNames, GMV_CUBE, ACTIVITY_CUBE, HEATMAP_CUBE, PRODUCTS_CUBE, COMPLAINTS_CUBE, INVENTORY_MOVEMENTS_CUBE } from './cubes.js'
+export { CUBES, GRAINS, addedMeasuresMigration, cubeTable, cubeMigration, measureSql, measureList, measureNames, GMV_CUBE, ACTIVITY_CUBE, HEATMAP_CUBE, PRODUCTS_CUBE, COMPLAINTS_CUBE, INVENTORY_MOVEMENTS_CUBE } from './cubes.js'
 export type { CubeDeclaration, Grain, MeasureKind } from './cubes.js'
 export type { PipelineDefinition, RecordPosition } from './pipeline.js'
 

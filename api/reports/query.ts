@@ -68,10 +68,7 @@ export class ReportQueries {
       const ch = await Promise.race([acquiring, expired])
       acquired = true
       const work = fn(ch, abort.signal)
-      void work.then(
-        () => this.pool.release(ch),
-        () => this.pool.release(ch),
-      )
+      void work.finally(() => this.pool.release(ch)).catch(() => {})
       return await Promise.race([work, expired])
     } catch (err) {
       // The deadline passed while waiting: the session, once it comes, goes straight back.

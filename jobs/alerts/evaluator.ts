@@ -7,7 +7,7 @@ import { deliverWebhook, insertRows, type AlertmanagerMessage, type ClickHouse, 
 import { claimOnce } from '../claims.js'
 import { putOutbox, staleOutbox, type OutboxEntry } from './outbox.js'
 import { COUNT_METRICS, METRIC_PIPELINES, metricValues, windowRange } from './metrics.js'
-import { applyRules, listRules, loadStates, MIN_WATERMARK, PIPELINE_WATERMARKS, readRuleFile, saveStates, type AlertRule, type AlertState, type NotifierConfig } from '../../queries/index.js'
+import { applyRules, listRules, loadStates, PIPELINE_WATERMARKS, readRuleFile, saveStates, type AlertRule, type AlertState, type NotifierConfig } from '../../queries/index.js'
 import { sleep } from '../../schemas/time.js'
 import { dynamicCondition, initialState, staticCondition, step, type Evaluation, type Transition } from './state.js'
 
@@ -209,14 +209,19 @@ export class AlertEvaluator {
     return out
   }
 
-  /** Each pipeline's watermark (its current writer's) and the minimum over all current writers (key ''). */
+  /**
+   * Each pipeline's watermark (its current writer's), and under key '' the least of them: the
+   * minimum over every current writer's partitions (what MIN_WATERMARK reads), without a second query.
+   */
   private async watermarks(): Promise<Map<string, number>> {
     const rs = await this.o.ch.client.query({
-      query: `SELECT pipeline, watermark FROM (${PIPELINE_WATERMARKS}) WHERE partitions > 0 UNION ALL SELECT '' AS pipeline, watermark FROM (${MIN_WATERMARK}) WHERE partitions > 0`,
+      query: `SELECT pipeline, watermark FROM (${PIPELINE_WATERMARKS}) WHERE partitions > 0`,
       format: 'JSONEachRow',
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
     })
-    return new Map((await rs.json<{ pipeline: string; watermark: number | null }>()).filter((r) => r.watermark !== null).map((r) => [r.pipeline, Number(r.watermark)]))
+    const out = new Map((await rs.json<{ pipeline: string; watermark: number | null }>()).filter((r) => r.watermark !== null).map((r) => [r.pipeline, Number(r.watermark)]))
+    if (out.size > 0) out.set('', Math.min(...out.values()))
+    return out
   }
 
   private async record(rule: AlertRule, s: AlertState, t: Transition): Promise<void> {

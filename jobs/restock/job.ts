@@ -274,10 +274,9 @@ export async function runRestock(ch: ClickHouse, settings: RestockSettings, opts
   return { ...result, durationMs }
 }
 
-/**
- * The newest completed run, of the date {date:String} or of any date when it is empty. Aliases
- * never reuse a column name: WHERE and ORDER BY must see the columns.
- */
+/** How long a claimed restock run may take before another instance takes the day over. */
+export const RESTOCK_LEASE_MS = 3_600_000
+
 /**
  * Runs the restock job daily at `runHour` local time until the signal aborts; at start it runs at
  * once when today has no completed run yet (a restart after the hour does not skip a day). A
@@ -288,9 +287,6 @@ export async function runRestock(ch: ClickHouse, settings: RestockSettings, opts
  * others look again at the next slot: if the holder died before completing the run, one of them
  * claims that slot and runs the day.
  */
-/** How long a claimed restock run may take before another instance takes the day over. */
-export const RESTOCK_LEASE_MS = 3_600_000
-
 export async function runRestockDaily(ch: ClickHouse, settings: RestockSettings, opts: { log: Logger; signal: AbortSignal; now?: () => number; instance?: string }): Promise<void> {
   const now = opts.now ?? Date.now
   const instance = opts.instance ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
@@ -307,7 +303,8 @@ export async function runRestockDaily(ch: ClickHouse, settings: RestockSettings,
       const mine = runNow && (await claimOnce(ch, `restock|${today}|${slot}`, instance, t))
       if (mine) await runRestock(ch, settings, { at: t, log: opts.log, now })
       else if (runNow) opts.log.info({ day: today, slot }, 'another instance runs today\'s restock; looking again at the next slot')
-      const next = runNow && !mine ? Math.max(t, due) + RESTOCK_LEASE_MS - (Math.max(0, t - due) % RESTOCK_LEASE_MS) : !ranToday && !runNow ? due : localMidnight(t + DAY, settings.timezone) + settings.runHour * HOUR
+      const nextSlot = due + (slot + 1) * RESTOCK_LEASE_MS
+      const next = runNow && !mine ? nextSlot : !ranToday && !runNow ? due : localMidnight(t + DAY, settings.timezone) + settings.runHour * HOUR
       wait = Math.max(1_000, next - now())
     } catch (err) {
       opts.log.error({ err }, 'restock run failed; retrying in an hour')

@@ -6,7 +6,7 @@ export { migrate, loadMigrations, renderStatements, appliedMigrations, onCluster
 export type { Migration, MigrationVariant, MigrateResult } from './migrate.js'
 export { insertRows, insertText, insertValues } from './insert.js'
 export { classifyClickHouseError, isRetryableClickHouseError, type ClickHouseFailure } from './classify.js'
-export { BufferPool, joinPayloads, payloadPool, PayloadWriter, unpooled, type Payload } from './payload.js'
+export { BufferPool, joinPayloads, payloadPool, PayloadWriter, ROW_SEPARATOR, unpooled, type Payload } from './payload.js'
 export { rawFactRow, rawFactValues, RAW_FACT_COLUMNS, eventFromRawFact, RAW_FACT_SELECT, RAW_TABLES } from './raw-facts.js'
 export type { SourcePosition } from './raw-facts.js'
 export { completeUpTo, LATEST_WATERMARKS } from './watermarks.js'

@@ -60,6 +60,22 @@ export interface Payload {
 /** A payload of bytes that belong to nobody's pool. */
 export const unpooled = (bytes: Buffer): Payload => ({ bytes, release: () => {} })
 
+/** The separator between JSONCompactEachRow rows in a payload (the format accepts commas as it accepts newlines). */
+export const ROW_SEPARATOR = 0x2c
+
+/** The first `length` bytes of a pooled buffer, given back (once) on release. */
+function pooled(whole: Buffer, length: number, pool: BufferPool): Payload {
+  let released = false
+  return {
+    bytes: whole.subarray(0, length),
+    release: () => {
+      if (released) return
+      released = true
+      pool.give(whole)
+    },
+  }
+}
+
 /** Text appended as UTF-8 into a pooled buffer that grows by doubling. */
 export class PayloadWriter {
   private buf: Buffer | null = null
@@ -85,19 +101,10 @@ export class PayloadWriter {
   /** What was appended, as a payload; the writer starts empty again. Null when nothing was. */
   take(): Payload | null {
     if (!this.buf || this.at === 0) return null
-    const whole = this.buf
-    const bytes = whole.subarray(0, this.at)
+    const payload = pooled(this.buf, this.at, this.pool)
     this.buf = null
     this.at = 0
-    let released = false
-    return {
-      bytes,
-      release: () => {
-        if (released) return
-        released = true
-        this.pool.give(whole)
-      },
-    }
+    return payload
   }
 
   private reserve(n: number): void {
@@ -127,13 +134,5 @@ export function joinPayloads(parts: readonly Payload[], separator: number, pool:
     at += p.bytes.copy(whole, at)
     p.release()
   })
-  let released = false
-  return {
-    bytes: whole.subarray(0, at),
-    release: () => {
-      if (released) return
-      released = true
-      pool.give(whole)
-    },
-  }
+  return pooled(whole, at, pool)
 }
