@@ -1,6 +1,20 @@
 import { Kafka, type ISocketFactory } from 'kafkajs'
 import type { Logger } from 'pino'
-import { createConfluentCodec, createConfluentRegistry, createJsonCodec, EVENT_TYPES, type Codec, type Config, type EventType } from '../schemas/index.js'
+import {
+  createCanalCodec,
+  createConfluentCodec,
+  createConfluentRegistry,
+  createDebeziumCodec,
+  createJsonCodec,
+  EVENT_TYPES,
+  EventTypes,
+  topicName,
+  type CdcStream,
+  type Codec,
+  type Config,
+  type EventType,
+  type SourceSpec,
+} from '../schemas/index.js'
 import type { ClickHouse, RetryPolicy } from '../sinks/index.js'
 import { kafkajsLevel, kafkajsLogCreator } from '../sinks/kafka/kafkajs-logger.js'
 import type { FlushPolicy } from './flush-policy.js'
@@ -8,15 +22,48 @@ import { KafkaWorker } from './worker.js'
 import { EngineMetrics } from './metrics.js'
 import { DEFAULT_EVENT_TIME_POLICY, type EventTimePolicy } from './partition-state.js'
 import { createRdkafkaFetcher } from './rdkafka-fetcher.js'
+import type { TopicSource } from './recovery.js'
 import type { PipelineDefinition } from '../pipelines/pipeline.js'
 
-/** The codec of each stream for the configured encoding. */
+/** The codec of each stream for the configured encoding (the default topics' format). */
 export function codecsFor(config: Pick<Config, 'encoding' | 'schemaRegistryUrl'>): Record<EventType, Codec> {
   if (config.encoding === 'confluent-avro') {
     const codec = createConfluentCodec({ registry: config.schemaRegistryUrl ? createConfluentRegistry(config.schemaRegistryUrl) : undefined })
     return { behaviour: codec, order: codec, inventory: codec }
   }
   return Object.fromEntries(EVENT_TYPES.map((t) => [t, createJsonCodec(t)])) as Record<EventType, Codec>
+}
+
+/** The codec of one source spec. */
+function codecOf(spec: SourceSpec, defaults: Record<EventType, Codec>, config: Pick<Config, 'encoding' | 'schemaRegistryUrl'>): Codec {
+  switch (spec.format) {
+    case 'json':
+      return createJsonCodec(spec.stream)
+    case 'confluent-avro':
+      return config.encoding === 'confluent-avro' ? defaults[spec.stream] : codecsFor({ ...config, encoding: 'confluent-avro' })[spec.stream]
+    case 'debezium':
+      return createDebeziumCodec({ stream: spec.stream as CdcStream })
+    case 'canal':
+      return createCanalCodec({ stream: spec.stream as CdcStream })
+  }
+}
+
+/**
+ * The topics a pipeline set reads, each with its stream and codec: a stream's sources
+ * (`--source`, STREAMCUBE_SOURCES) when it has any, else its default topic under the prefix in the
+ * configured encoding. `unused` lists the sources of streams that no pipeline of the set reads.
+ */
+export function sourcesFor(config: Pick<Config, 'encoding' | 'schemaRegistryUrl' | 'sources' | 'kafka'>, pipelines: readonly PipelineDefinition[]): { sources: Map<string, TopicSource>; unused: SourceSpec[] } {
+  const defaults = codecsFor(config)
+  const streams = new Set(pipelines.flatMap((p) => p.sources))
+  const sources = new Map<string, TopicSource>()
+  for (const type of EVENT_TYPES) {
+    if (!streams.has(type)) continue
+    const specs = config.sources.filter((s) => s.stream === type)
+    if (specs.length === 0) sources.set(topicName(config, EventTypes[type].topic), { type, codec: defaults[type] })
+    for (const spec of specs) sources.set(spec.topic, { type, codec: codecOf(spec, defaults, config) })
+  }
+  return { sources, unused: config.sources.filter((s) => !streams.has(s.stream)) }
 }
 
 export function policyFor(config: Pick<Config, 'engine'>): EventTimePolicy {
@@ -62,6 +109,8 @@ export function createWorker(args: {
   overlapFlushes?: boolean
 }): KafkaWorker {
   const { config, log } = args
+  const { sources, unused } = sourcesFor(config, args.pipelines)
+  for (const s of unused) log.warn({ source: `${s.stream}=${s.format}:${s.topic}`, pipelines: args.pipelines.map((p) => p.name) }, `no pipeline of this set reads ${s.stream}: the source is not read`)
   const kafka = new Kafka({
     clientId: args.clientId ?? config.kafka.clientId,
     brokers: [...args.brokers],
@@ -74,7 +123,7 @@ export function createWorker(args: {
     groupId: args.groupId,
     topicPrefix: config.kafka.topicPrefix,
     pipelines: args.pipelines,
-    codecs: codecsFor(config),
+    sources,
     policy: policyFor(config),
     flush: flushPolicyFor(config),
     sessionTimeoutMs: config.engine.sessionTimeoutMs,

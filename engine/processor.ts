@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { Codec, DecodeError, EventType } from '../schemas/index.js'
+import { DecodeErrorCode, fail, type Codec, type DecodeError, type DecodeResult, type EventType, type TypedEvent } from '../schemas/index.js'
 import type { Row } from './cube-buffer.js'
 import type { CheckpointMetadata } from './checkpoint.js'
 import { Classification, PartitionState, type EventTimePolicy, type PartitionCheckpoint } from './partition-state.js'
@@ -173,7 +173,7 @@ export class PartitionProcessor {
     const ms = Number(record.timestamp)
     const minute = Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 60_000) * 60 : 0
     this.quality.count(minute, 'records', '')
-    const decoded = this.codec.decode(record.value)
+    const decoded = this.checkStream(this.codec.decode(record.value))
     if (!decoded.ok) {
       this.deadLetters.push({ record, error: decoded.error })
       this.counts.deadLettered++
@@ -209,6 +209,17 @@ export class PartitionProcessor {
       if (this.pipes !== 0) this.streamRows.push(streamRow(e, position, this.pipes))
     }
     return true
+  }
+
+  /**
+   * A record whose events belong to another stream than the topic feeds (an Avro record of another
+   * schema, a CDC table of the other stream) fails whole: its rows would land in the wrong table.
+   */
+  private checkStream(decoded: DecodeResult<readonly TypedEvent[]>): DecodeResult<readonly TypedEvent[]> {
+    if (!decoded.ok) return decoded
+    const other = decoded.value.find((e) => e.type !== this.type)
+    if (!other) return decoded
+    return fail(DecodeErrorCode.STREAM_MISMATCH, `an event of the ${other.type} stream on ${this.topic}, which feeds the ${this.type} stream: check the topic's --source (STREAMCUBE_SOURCES)`)
   }
 
   /** True when the replay of a pending range has reached its end and must be flushed now. */

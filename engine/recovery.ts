@@ -1,5 +1,11 @@
 import type { Logger } from 'pino'
 import type { Codec, EventType } from '../schemas/index.js'
+
+/** What a topic carries: its stream and the codec of its records. */
+export interface TopicSource {
+  readonly type: EventType
+  readonly codec: Codec
+}
 import { decodeCheckpoint, type CheckpointMetadata, type GroupDescriptor } from './checkpoint.js'
 import { EngineError, EngineErrorCode } from './errors.js'
 import type { FlushExecutor, MemberCommit } from './flush.js'
@@ -35,8 +41,8 @@ export interface RecoveryOptions {
   readonly groupId: string
   readonly setId: string
   readonly pipelines: readonly PipelineDefinition[]
-  readonly topics: ReadonlyMap<string, EventType>
-  readonly codecs: Readonly<Record<EventType, Codec>>
+  /** The topics the set reads, each with its stream and codec. */
+  readonly sources: ReadonlyMap<string, TopicSource>
   readonly policy: EventTimePolicy
   readonly offsets: OffsetLog
   readonly executor: Pick<FlushExecutor, 'writeGroup'>
@@ -75,8 +81,8 @@ export class PartitionRecovery {
    */
   async open(topic: string, partition: number, known?: Map<number, CommittedOffset>): Promise<OpenedPartition | null> {
     const { options } = this
-    const type = options.topics.get(topic)
-    if (!type) throw new EngineError(EngineErrorCode.UNKNOWN_TOPIC, `no pipeline reads ${topic}`)
+    const source = options.sources.get(topic)
+    if (!source) throw new EngineError(EngineErrorCode.UNKNOWN_TOPIC, `no pipeline reads ${topic}`)
     const p = (known ?? (await options.offsets.committed(topic))).get(partition)
     let committed = p && p.offset !== '-1' ? BigInt(p.offset) : null
     let checkpoint = decodeCheckpoint(p?.metadata)
@@ -106,7 +112,7 @@ export class PartitionRecovery {
       committed = BigInt(checkpoint.pending) + 1n
       checkpoint = { v: 1, set: options.setId, watermark: after.watermark, horizonStart: after.horizonStart, pending: null, group: null }
     }
-    const proc = new PartitionProcessor(topic, partition, type, options.codecs[type], options.pipelines, options.policy, checkpoint, committed)
+    const proc = new PartitionProcessor(topic, partition, source.type, source.codec, options.pipelines, options.policy, checkpoint, committed)
     const start = PartitionProcessor.startOffset(checkpoint, committed)
     if (checkpoint?.pending) options.log.info({ topic, partition, first: committed?.toString(), last: checkpoint.pending, from: start?.toString() }, 'replaying a pending flush range')
     return { proc, start, committed, checkpoint }
@@ -133,11 +139,11 @@ export class PartitionRecovery {
       const started = Date.now()
       const procs = new Map<string, PartitionProcessor>()
       const ranges = group.members.map((m) => {
-        const type = options.topics.get(m.topic)
-        if (!type) throw new EngineError(EngineErrorCode.UNKNOWN_TOPIC, `group ${group.id} names ${m.topic}, which no pipeline of this set reads`)
+        const source = options.sources.get(m.topic)
+        if (!source) throw new EngineError(EngineErrorCode.UNKNOWN_TOPIC, `group ${group.id} names ${m.topic}, which no pipeline of this set reads`)
         const state: CheckpointMetadata = { v: 1, set: options.setId, watermark: m.watermark, horizonStart: m.horizonStart, pending: m.last, group }
         const first = BigInt(m.first)
-        procs.set(`${m.topic}:${m.partition}`, new PartitionProcessor(m.topic, m.partition, type, options.codecs[type], options.pipelines, options.policy, state, first))
+        procs.set(`${m.topic}:${m.partition}`, new PartitionProcessor(m.topic, m.partition, source.type, source.codec, options.pipelines, options.policy, state, first))
         return { topic: m.topic, partition: m.partition, from: PartitionProcessor.startOffset(state, first) ?? first, to: BigInt(m.last) }
       })
       await options.replay(ranges, (range, record) => procs.get(`${range.topic}:${range.partition}`)!.handle(record)).catch((err: Error) => {

@@ -1,6 +1,5 @@
 import type { EachBatchPayload, Kafka, Producer } from 'kafkajs'
 import type { Logger } from 'pino'
-import { EventTypes, type Codec, type EventType } from '../schemas/index.js'
 import { createForwarderProducer, createKafkaForwarder, type ClickHouse, type RetryPolicy } from '../sinks/index.js'
 import { ensureTopics } from '../sinks/kafka/topics.js'
 import { EngineError, EngineErrorCode } from './errors.js'
@@ -17,14 +16,16 @@ import { pipelineSetId } from './processor.js'
 import { readRanges } from './range-reader.js'
 import type { RecordFetcher } from './rdkafka-fetcher.js'
 import { RdkafkaTransport } from './rdkafka-source.js'
-import { PartitionRecovery } from './recovery.js'
+import { PartitionRecovery, type TopicSource } from './recovery.js'
 
 export interface WorkerOptions {
   readonly kafka: Kafka
   readonly groupId: string
+  /** The prefix of the dead-letter and late-event topics. */
   readonly topicPrefix: string
   readonly pipelines: readonly PipelineDefinition[]
-  readonly codecs: Readonly<Record<EventType, Codec>>
+  /** The topics the pipelines read, each with its stream and codec (sourcesFor). */
+  readonly sources: ReadonlyMap<string, TopicSource>
   readonly policy: EventTimePolicy
   /** When partitions flush: interval, catch-up interval, size and the worker-wide buffer budget. */
   readonly flush: FlushPolicy
@@ -76,7 +77,7 @@ export class KafkaWorker {
   private readonly partitions: PartitionTable
   private readonly records: RecordTransport
   private readonly executor: FlushExecutor
-  private readonly topics: Map<string, EventType>
+  private readonly topics: ReadonlyMap<string, TopicSource>
   private readonly workerId = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`
   private timer: NodeJS.Timeout | undefined
   private publishTimer: NodeJS.Timeout | undefined
@@ -90,8 +91,7 @@ export class KafkaWorker {
   constructor(private readonly options: WorkerOptions) {
     const { kafka, groupId, log } = options
     const setId = pipelineSetId(options.pipelines)
-    const types = new Set(options.pipelines.flatMap((p) => p.sources))
-    this.topics = new Map([...types].map((t) => [`${options.topicPrefix}${EventTypes[t].topic}`, t]))
+    this.topics = options.sources
     this.group = new GroupMembership({ kafka, groupId, topics: [...this.topics.keys()], sessionTimeoutMs: options.sessionTimeoutMs, fetchMaxBytes: options.fetchMaxBytes, log })
     this.producer = createForwarderProducer(kafka)
     const heartbeat = () => this.group.heartbeat?.() ?? Promise.resolve()
@@ -115,8 +115,7 @@ export class KafkaWorker {
       groupId,
       setId,
       pipelines: options.pipelines,
-      topics: this.topics,
-      codecs: options.codecs,
+      sources: this.topics,
       policy: options.policy,
       offsets: this.group,
       executor: this.executor,

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { StreamcubeError } from './streamcube-error.js'
+import { SOURCE_SPEC_HELP, SourcesSchema } from './sources.js'
 
 /*
  * Configuration: read once at start-up from environment variables and CLI flags (flags win),
@@ -33,6 +34,7 @@ export const ConfigSchema = z.object({
     topicPrefix: z.string().regex(/^[A-Za-z0-9._-]*$/, 'only letters, digits, ".", "_" and "-"').default('streamcube.'),
   }),
   encoding: z.enum(Encoding).default('json'),
+  sources: SourcesSchema,
   schemaRegistryUrl: z.url().nullable().default(null),
   clickhouse: z.object({
     url: z.url().nullable().default(null),
@@ -127,6 +129,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'kafka.clientId', env: 'KAFKA_CLIENT_ID', fix: 'set it to a non-empty name' },
   { path: 'kafka.topicPrefix', env: 'KAFKA_TOPIC_PREFIX', flag: '--topic-prefix', fix: 'use letters, digits, ".", "_" and "-" (default "streamcube.")' },
   { path: 'encoding', env: 'STREAMCUBE_ENCODING', flag: '--encoding', fix: `set it to one of ${Encoding.join(', ')}` },
+  { path: 'sources', env: 'STREAMCUBE_SOURCES', flag: '--source', fix: `give each source as ${SOURCE_SPEC_HELP}; several comma-separated in STREAMCUBE_SOURCES, or --source repeated`, parse: csv },
   { path: 'schemaRegistryUrl', env: 'SCHEMA_REGISTRY_URL', flag: '--registry-url', fix: 'set it to the registry URL, e.g. http://localhost:8081, or unset it to use local schema ids' },
   { path: 'clickhouse.url', env: 'CLICKHOUSE_URL', flag: '--clickhouse-url', fix: 'set it to http(s)://host:port, or unset it to use the embedded engine' },
   { path: 'clickhouse.username', env: 'CLICKHOUSE_USER', fix: 'set the ClickHouse user name' },

@@ -20,6 +20,7 @@ export const DecodeErrorCode = {
   CDC_UNKNOWN_TABLE: 'DECODE_CDC_UNKNOWN_TABLE',
   CDC_OPERATION: 'DECODE_CDC_OPERATION',
   CDC_COLUMN: 'DECODE_CDC_COLUMN',
+  STREAM_MISMATCH: 'DECODE_STREAM_MISMATCH',
 } as const
 export type DecodeErrorCode = (typeof DecodeErrorCode)[keyof typeof DecodeErrorCode]
 

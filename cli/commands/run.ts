@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import { createWorker, defaultGroupId, EngineMetrics } from '../../engine/index.js'
 import { evaluatorFromConfig, restockSettings, runRestock, runRestockDaily } from '../../jobs/index.js'
 import { PipelineError, PIPELINES, selectPipelines } from '../../pipelines/index.js'
-import { requireBrokers } from '../../schemas/index.js'
+import { requireBrokers, SOURCE_SPEC_HELP } from '../../schemas/index.js'
 import { connectClickHouse, migrate } from '../../sinks/index.js'
 import type { CliContext } from '../context.js'
 import { parseTime } from './rebuild.js'
@@ -25,10 +25,16 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--data-dir <dir>', 'embedded engine data directory (env STREAMCUBE_DATA_DIR)')
     .option('--encoding <encoding>', 'json or confluent-avro (env STREAMCUBE_ENCODING)')
     .option('--topic-prefix <prefix>', 'topic prefix (env KAFKA_TOPIC_PREFIX)')
+    .option(
+      '--source <spec>',
+      `where a stream comes from: ${SOURCE_SPEC_HELP}; repeatable, a stream may have several (env STREAMCUBE_SOURCES, comma-separated). A stream without one reads <prefix>behaviour, <prefix>orders or <prefix>inventory in --encoding`,
+      (spec: string, specs: string[] | undefined) => [...(specs ?? []), spec],
+    )
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port (env METRICS_PORT)')
+    .addHelpText('after', '\nExamples:\n  streamcube run facts gmv activity\n  streamcube run gmv lifecycle --source order=debezium:shop.shop.orders            # orders from a Debezium topic of the orders table\n  streamcube run --source order=json:streamcube.orders --source order=canal:shop_orders   # the app topic and Canal both')
     .option('--daily', 'restock: keep running, once a day at RESTOCK_RUN_HOUR')
     .option('--at <time>', 'restock: forecast as of this time (default now)')
-    .action(async (names: string[], opts: { brokers?: string; group?: string; clickhouseUrl?: string; dataDir?: string; encoding?: string; topicPrefix?: string; metricsPort?: string; daily?: boolean; at?: string }) => {
+    .action(async (names: string[], opts: { brokers?: string; group?: string; clickhouseUrl?: string; dataDir?: string; encoding?: string; topicPrefix?: string; source?: string[]; metricsPort?: string; daily?: boolean; at?: string }) => {
       const config = ctx.config({
         'kafka.brokers': opts.brokers,
         'engine.groupId': opts.group,
@@ -36,6 +42,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
         'clickhouse.dataDir': opts.dataDir,
         encoding: opts.encoding,
         'kafka.topicPrefix': opts.topicPrefix,
+        sources: opts.source,
         metricsPort: opts.metricsPort,
       })
       if (names.length === 1 && names[0] === 'alerts') return runAlerts(ctx, config)

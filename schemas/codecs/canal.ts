@@ -7,14 +7,13 @@ import { parseJsonBytes } from './json.js'
 
 const TYPES: Readonly<Record<string, RowChange>> = { INSERT: 'insert', UPDATE: 'update', DELETE: 'delete' }
 
-
 /**
  * Canal flat JSON messages: one message per statement, `data[]` the rows after the change,
  * `old[]` (UPDATE) only the columns that changed, all values as strings; DDL messages carry no
  * business event. An error in any row rejects the whole message so it is dead-lettered intact.
  */
 export function createCanalCodec(options: CdcOptions = {}): Codec {
-  const { limits, bounds, tables, tzOffsetMinutes } = resolveCdcOptions(options)
+  const { limits, bounds, tables, tzOffsetMinutes, stream } = resolveCdcOptions(options)
   return {
     format: 'canal',
     decode(bytes): DecodeResult<readonly TypedEvent[]> {
@@ -31,7 +30,7 @@ export function createCanalCodec(options: CdcOptions = {}): Codec {
         return fail(DecodeErrorCode.CDC_OPERATION, `unknown Canal type ${JSON.stringify(msg.type)}`, 'type')
       }
       if (typeof msg.table !== 'string') return fail(DecodeErrorCode.CDC_ENVELOPE, 'missing table', 'table')
-      if (msg.table !== tables.orders && msg.table !== tables.inventory) {
+      if (stream === undefined && msg.table !== tables.orders && msg.table !== tables.inventory) {
         return fail(DecodeErrorCode.CDC_UNKNOWN_TABLE, `table ${JSON.stringify(msg.table)} is not mapped (expected ${tables.orders} or ${tables.inventory})`, 'table')
       }
       if (!Array.isArray(msg.data)) return fail(DecodeErrorCode.CDC_ENVELOPE, 'data is not an array of rows', 'data')
@@ -46,7 +45,7 @@ export function createCanalCodec(options: CdcOptions = {}): Codec {
         // Canal's `old` holds only the changed columns: rebuild the full before image.
         const before = change === 'update' ? { ...row, ...(oldRow ?? {}) } : change === 'delete' ? (row as Row) : null
         const after = change === 'delete' ? null : (row as Row)
-        const mapped = mapRow(msg.table, tables, { change, before, after, changedColumns, sourceTime, hints: {}, tzOffsetMinutes, bounds })
+        const mapped = mapRow(msg.table, tables, { change, before, after, changedColumns, sourceTime, hints: {}, tzOffsetMinutes, bounds }, stream)
         if (!mapped.ok) {
           const e = mapped.error
           return fail(e.code, e.reason, e.path ? `data.${i}.${e.path}` : `data.${i}`)

@@ -11,8 +11,13 @@ import { validateEvent, type TimeBounds } from '../validate.js'
  *   inventory(warehouse_id, community_id, sku, batch_id, qty, production_date DATE,
  *             expiry_date DATE, updated_at DATETIME(3))
  *
- * Event ids derive from the row's state (key + status/qty + updated_at), not from the log position,
- * so a re-snapshot of the same row yields the same event id and is counted once downstream.
+ * Event ids derive from the row's state, not from the log position, so the same state read twice
+ * (a connector's replay after a restart, a re-snapshot) is the same event and counted once:
+ *   - an order's lifecycle step is the status it reaches: `cdc:orders:<order_id>:<status>`. Its
+ *     updated_at is not part of the id, because an address edit moves updated_at without a new
+ *     step, and a later re-snapshot of that row must not count the status again;
+ *   - an inventory row's state is its key, quantity and updated_at (not the kind: a re-snapshot
+ *     of a row only inserted reads as its receipt, of a row updated as its stocktake).
  */
 
 export type Row = Readonly<Record<string, unknown>>
@@ -202,7 +207,7 @@ function mapOrders(ctx: RowContext): TypedEvent['event'] | null {
   const updatedAt = timeMs(row, 'updated_at', ctx)
   const orderId = text(row, 'order_id')
   return {
-    eventId: `cdc:orders:${orderId}:${status}:${updatedAt}`,
+    eventId: `cdc:orders:${orderId}:${status}`,
     eventTime: updatedAt,
     orderId,
     status,
@@ -222,15 +227,16 @@ function mapOrders(ctx: RowContext): TypedEvent['event'] | null {
 function mapInventory(ctx: RowContext): TypedEvent['event'] | null {
   const row = ctx.change === 'delete' ? ctx.before : ctx.after
   if (!row) return null
-  // insert = a batch arrives; update/snapshot = the counted quantity now; delete = nothing left.
-  const kind = ctx.change === 'insert' ? 'receipt' : 'stocktake'
+  // insert = a batch arrives; update = the counted quantity now; delete = nothing left. A
+  // snapshot row is stock that is there: a receipt (of a row seen before, the same event again).
+  const kind = ctx.change === 'insert' || ctx.change === 'snapshot' ? 'receipt' : 'stocktake'
   const qty = ctx.change === 'delete' ? 0 : num(row, 'qty')
   const updatedAt = ctx.change === 'delete' ? ctx.sourceTime : timeMs(row, 'updated_at', ctx)
   const warehouseId = text(row, 'warehouse_id')
   const sku = text(row, 'sku')
   const batchId = optText(row, 'batch_id')
   return {
-    eventId: `cdc:inventory:${warehouseId}:${sku}:${batchId ?? '-'}:${kind}:${qty}:${updatedAt}`,
+    eventId: `cdc:inventory:${warehouseId}:${sku}:${batchId ?? '-'}:${qty}:${updatedAt}`,
     eventTime: updatedAt,
     kind,
     warehouseId,
@@ -252,12 +258,20 @@ export interface CdcTables {
 }
 export const DEFAULT_CDC_TABLES: CdcTables = Object.freeze({ orders: 'orders', inventory: 'inventory' })
 
-/** Maps one changed row to at most one event, validated like any other event. */
-export function mapRow(table: string, tables: CdcTables, ctx: RowContext): DecodeResult<TypedEvent | null> {
+/** The streams a CDC table can feed. */
+export type CdcStream = Extract<EventType, 'order' | 'inventory'>
+export const CDC_STREAMS: readonly CdcStream[] = ['order', 'inventory']
+
+/**
+ * Maps one changed row to at most one event, validated like any other event. With `stream` (a
+ * source spec says which stream the topic feeds) every table maps to that stream's events, whatever
+ * its name; without it, the table's name picks the mapper.
+ */
+export function mapRow(table: string, tables: CdcTables, ctx: RowContext, stream?: CdcStream): DecodeResult<TypedEvent | null> {
   let type: EventType
   let mapper: (c: RowContext) => TypedEvent['event'] | null
-  if (table === tables.orders) [type, mapper] = ['order', mapOrders]
-  else if (table === tables.inventory) [type, mapper] = ['inventory', mapInventory]
+  if (stream === 'order' || (stream === undefined && table === tables.orders)) [type, mapper] = ['order', mapOrders]
+  else if (stream === 'inventory' || (stream === undefined && table === tables.inventory)) [type, mapper] = ['inventory', mapInventory]
   else return fail(DecodeErrorCode.CDC_UNKNOWN_TABLE, `table ${JSON.stringify(table)} is not mapped (expected ${tables.orders} or ${tables.inventory})`, 'source.table')
   let event: TypedEvent['event'] | null
   try {

@@ -1,7 +1,7 @@
 import { DecodeErrorCode, fail, ok, type DecodeResult } from '../errors.js'
 import type { TypedEvent } from '../events.js'
 import { DEFAULT_TIME_BOUNDS, type TimeBounds } from '../validate.js'
-import { mapRow, DEFAULT_CDC_TABLES, type CdcTables, type ColumnHints, type Row, type RowChange } from './cdc-rows.js'
+import { mapRow, DEFAULT_CDC_TABLES, type CdcStream, type CdcTables, type ColumnHints, type Row, type RowChange } from './cdc-rows.js'
 import { DEFAULT_LIMITS, type Codec, type CodecLimits } from './codec.js'
 import { parseJsonBytes } from './json.js'
 
@@ -11,6 +11,8 @@ export interface CdcOptions {
   readonly bounds?: TimeBounds
   /** Offset of the source database's local time from UTC (Canal DATETIME strings carry no zone). Default +08:00. */
   readonly tzOffsetMinutes?: number
+  /** The stream every row of the topic feeds (a source spec's stream), whatever its table's name. */
+  readonly stream?: CdcStream
 }
 
 const OPS: Readonly<Record<string, RowChange>> = { c: 'insert', u: 'update', d: 'delete', r: 'snapshot' }
@@ -24,6 +26,7 @@ export function resolveCdcOptions(options: CdcOptions) {
     bounds: options.bounds ?? DEFAULT_TIME_BOUNDS,
     tables: options.tables ?? DEFAULT_CDC_TABLES,
     tzOffsetMinutes: options.tzOffsetMinutes ?? 480,
+    stream: options.stream,
   }
 }
 
@@ -55,7 +58,7 @@ function hintsFromSchema(schema: unknown): ColumnHints {
  * Tombstones and truncate/message events carry no business event and decode to none.
  */
 export function createDebeziumCodec(options: CdcOptions = {}): Codec {
-  const { limits, bounds, tables, tzOffsetMinutes } = resolveCdcOptions(options)
+  const { limits, bounds, tables, tzOffsetMinutes, stream } = resolveCdcOptions(options)
   return {
     format: 'debezium',
     decode(bytes): DecodeResult<readonly TypedEvent[]> {
@@ -83,7 +86,7 @@ export function createDebeziumCodec(options: CdcOptions = {}): Codec {
       if (change !== 'delete' && !after) return fail(DecodeErrorCode.CDC_ENVELOPE, `op ${op} without an after image`, 'after')
       if (change === 'delete' && !before) return fail(DecodeErrorCode.CDC_ENVELOPE, 'op d without a before image', 'before')
       const sourceTime = typeof source.ts_ms === 'number' ? source.ts_ms : typeof envelope.ts_ms === 'number' ? envelope.ts_ms : Number.NaN
-      const mapped = mapRow(source.table, tables, { change, before, after, changedColumns: null, sourceTime, hints, tzOffsetMinutes, bounds })
+      const mapped = mapRow(source.table, tables, { change, before, after, changedColumns: null, sourceTime, hints, tzOffsetMinutes, bounds }, stream)
       if (!mapped.ok) return mapped
       return ok(mapped.value ? [mapped.value] : [])
     },

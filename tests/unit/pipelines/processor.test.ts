@@ -3,8 +3,8 @@ import { DEFAULT_EVENT_TIME_POLICY, decodeCheckpoint, deduplicationToken, encode
 import { EventGenerator } from '../../../generator/index.js'
 import { gmv, PIPELINES, products } from '../../../pipelines/index.js'
 import { BufferPool, joinPayloads, PayloadWriter } from '../../../sinks/index.js'
-import { avroType, createConfluentCodec, createConfluentEncoder, createJsonCodec, jsonEncoder, LOCAL_SCHEMA_IDS, type TypedEvent } from '../../../schemas/index.js'
-import { BOUNDS, START } from '../fixtures.js'
+import { avroType, createConfluentCodec, createDebeziumCodec, createConfluentEncoder, createJsonCodec, jsonEncoder, LOCAL_SCHEMA_IDS, type TypedEvent } from '../../../schemas/index.js'
+import { BOUNDS, NOW, START } from '../fixtures.js'
 
 const records = new EventGenerator({ seed: 4, start: START })
   .take(20_000)
@@ -72,6 +72,16 @@ describe('the partition processor', () => {
     expect(plan.deadLetters).toHaveLength(1)
     expect(plan.deadLetters[0]?.error.code).toBe('DECODE_JSON_SYNTAX')
     expect(plan.counts.accepted).toBe(1)
+  })
+
+  it('dead-letters a record whose events belong to another stream than its topic feeds (a source spec that names the wrong stream)', () => {
+    const p = new PartitionProcessor('t.orders', 0, 'order', createDebeziumCodec({ bounds: BOUNDS }), PIPELINES, DEFAULT_EVENT_TIME_POLICY, null, null)
+    const row = { warehouse_id: 'wh-1', community_id: 'c-1', sku: 'sku-1', batch_id: 'b-1', qty: 5, production_date: 20_773, expiry_date: 20_778, updated_at: NOW - 3_600_000 }
+    const change = { op: 'c', before: null, after: row, source: { table: 'inventory', ts_ms: NOW - 3_600_000 } }
+    p.handle({ offset: '0', key: null, value: Buffer.from(JSON.stringify(change)), headers: {}, timestamp: '0' })
+    const plan = p.takeFlush()!
+    expect(plan.deadLetters.map((d) => [d.error.code, d.error.reason])).toEqual([['DECODE_STREAM_MISMATCH', expect.stringMatching(/an event of the inventory stream on t.orders, which feeds the order stream/)]])
+    expect(plan.stream).toBeNull()
   })
 
   it('names inserts by pipeline, table, topic, partition and range', () => {

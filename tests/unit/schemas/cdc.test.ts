@@ -92,6 +92,36 @@ describe('Debezium envelopes', () => {
     expect(snapshot?.event.eventId).toBe(created?.event.eventId)
   })
 
+  it('a re-snapshot after an address edit (a newer updated_at, the same status) is the same lifecycle step, not a second one', () => {
+    const paid = { ...orderRow, status: 'paid', updated_at: UPDATED + 60_000 }
+    const [step] = events(debezium.decode(bytes(envelope('orders', 'u', orderRow, paid))))
+    const moved = { ...paid, customer_address: 'elsewhere', updated_at: UPDATED + 90_000 }
+    const [snapshot] = events(debezium.decode(bytes(envelope('orders', 'r', null, moved))))
+    expect(step?.event.eventId).toBe('cdc:orders:o-1001:paid')
+    expect(snapshot?.event.eventId).toBe(step?.event.eventId)
+  })
+
+  it('a re-snapshot of an inventory row is its last state again: the receipt of a row only inserted, the stocktake of a row updated', () => {
+    const [receipt] = events(debezium.decode(bytes(envelope('inventory', 'c', null, inventoryRow))))
+    const [again] = events(debezium.decode(bytes(envelope('inventory', 'r', null, inventoryRow))))
+    expect((receipt?.event as InventoryEvent).kind).toBe('receipt')
+    expect(again?.event.eventId).toBe(receipt?.event.eventId)
+    const counted = { ...inventoryRow, qty: 37, updated_at: UPDATED + 60_000 }
+    const [stocktake] = events(debezium.decode(bytes(envelope('inventory', 'u', inventoryRow, counted))))
+    const [later] = events(debezium.decode(bytes(envelope('inventory', 'r', null, counted))))
+    expect((stocktake?.event as InventoryEvent).kind).toBe('stocktake')
+    expect(later?.event.eventId).toBe(stocktake?.event.eventId)
+  })
+
+  it("with a source's stream, any table name maps to that stream (the spec says what the topic carries)", () => {
+    const orders = createDebeziumCodec({ bounds: BOUNDS, stream: 'order' })
+    const [e] = events(orders.decode(bytes(envelope('order_info', 'c', null, orderRow))))
+    expect(e?.type).toBe('order')
+    const stock = createCanalCodec({ bounds: BOUNDS, stream: 'inventory' })
+    const msg = { data: [{ ...inventoryRow, qty: '40', production_date: '2026-11-17', expiry_date: '2026-11-22', updated_at: String(UPDATED) }], old: null, table: 'stock_batches', type: 'INSERT', isDdl: false, es: UPDATED }
+    expect(events(stock.decode(bytes(msg)))[0]?.type).toBe('inventory')
+  })
+
   it('deletes of orders, tombstones and truncates carry no business event', () => {
     expect(events(debezium.decode(bytes(envelope('orders', 'd', orderRow, null))))).toEqual([])
     expect(events(debezium.decode(null))).toEqual([])
