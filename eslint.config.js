@@ -3,7 +3,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'scripts/kafka/libs/', 'coverage/', 'test-output/', 'api/static/vendor/'] },
+  { ignores: ['dist/', 'node_modules/', 'scripts/kafka/libs/', 'scripts/connect/libs/', 'coverage/', 'test-output/', 'api/static/vendor/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

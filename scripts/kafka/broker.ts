@@ -1,8 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, closeSync } from 'node:fs'
-import { createServer, connect } from 'node:net'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort, portAnswers, serviceProcess, stopByPidFile, waitUntilReady } from '../processes.js'
 
 /*
  * A real single-node Apache Kafka broker (KRaft: broker and controller in one JVM) from the jars
@@ -61,30 +61,6 @@ export function ensureKafkaJars(log: (msg: string) => void = () => {}): string {
   if (mvn.error) throw new Error(`cannot run mvn (${mvn.error.message}): install Maven and Java 17, or set KAFKA_BROKERS to an existing broker`)
   if (mvn.status !== 0 || !kafkaVersion()) throw new Error(`mvn dependency:copy-dependencies failed (exit ${mvn.status}); see its output above`)
   return LIBS_DIR
-}
-
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))))
-    })
-  })
-}
-
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect({ host: '127.0.0.1', port })
-    socket.once('connect', () => {
-      socket.destroy()
-      done(true)
-    })
-    socket.once('error', () => done(false))
-  })
 }
 
 function java(args: string[], classpath: string): string[] {
@@ -150,75 +126,17 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   )
   closeSync(out)
   if (options.detached) child.unref()
-  const pid = child.pid
-  if (pid === undefined) throw new Error('could not start java')
-  writeFileSync(join(dataDir, 'broker.pid'), String(pid))
-  let exited: number | null = null
-  child.once('exit', (code) => (exited = code ?? -1))
-
-  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000)
-  for (;;) {
-    const log = readFileSync(logFile, 'utf8').slice(startOffset)
-    if (log.includes('Kafka Server started') && (await portAnswers(port))) break
-    if (exited !== null) throw new Error(`the Kafka broker exited with ${exited} during start-up; log ${logFile}:\n${log.slice(-3000)}`)
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL')
-      throw new Error(`the Kafka broker did not start within ${options.startTimeoutMs ?? 60_000} ms; log ${logFile}:\n${log.slice(-3000)}`)
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-
-  const waitExit = (ms: number) =>
-    new Promise<boolean>((done) => {
-      if (exited !== null || !isAlive(pid)) return done(true)
-      const timer = setTimeout(() => done(false), ms)
-      child.once('exit', () => {
-        clearTimeout(timer)
-        done(true)
-      })
-    })
-
-  return {
-    brokers: `127.0.0.1:${port}`,
-    pid,
-    version,
-    dataDir,
-    logFile,
-    port,
-    controllerPort,
-    async stop() {
-      if (!isAlive(pid)) return
-      process.kill(pid, 'SIGTERM')
-      if (!(await waitExit(20_000))) {
-        process.kill(pid, 'SIGKILL')
-        await waitExit(5_000)
-      }
-    },
-    async kill() {
-      if (!isAlive(pid)) return
-      process.kill(pid, 'SIGKILL')
-      await waitExit(5_000)
-    },
-  }
+  const service = serviceProcess(child, 'java')
+  writeFileSync(join(dataDir, 'broker.pid'), String(service.pid))
+  const log = () => readFileSync(logFile, 'utf8').slice(startOffset)
+  await waitUntilReady('the Kafka broker', service, async () => log().includes('Kafka Server started') && (await portAnswers(port)), {
+    timeoutMs: options.startTimeoutMs ?? 60_000,
+    logTail: () => `log ${logFile}:\n${log().slice(-3000)}`,
+  })
+  return { brokers: `127.0.0.1:${port}`, pid: service.pid, version, dataDir, logFile, port, controllerPort, stop: () => service.stop(), kill: () => service.kill() }
 }
 
 /** Stops a broker started detached (by pid file in its data directory). */
-export async function stopLocalBroker(dataDir: string): Promise<boolean> {
-  const pidFile = join(resolve(dataDir), 'broker.pid')
-  if (!existsSync(pidFile)) return false
-  const pid = Number(readFileSync(pidFile, 'utf8'))
-  if (!isAlive(pid)) return false
-  process.kill(pid, 'SIGTERM')
-  for (let i = 0; i < 200 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100))
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL')
-  return true
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
+export function stopLocalBroker(dataDir: string): Promise<boolean> {
+  return stopByPidFile(join(resolve(dataDir), 'broker.pid'))
 }

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { startLocalBroker, type LocalBroker } from '../../scripts/kafka/broker.js'
+import { connectVersions, ensureConnectJars } from '../../scripts/connect/connect.js'
+import { startLocalMariaDb } from '../../scripts/connect/mariadb.js'
 import { dockerAvailable } from './docker.js'
 
 /*
@@ -11,6 +13,9 @@ import { dockerAvailable } from './docker.js'
  *               else a local KRaft broker from the Maven Central jars (scripts/kafka).
  *   ClickHouse: CLICKHOUSE_URL if set; else a testcontainers server where Docker answers; else the
  *               embedded engine (chDB), opened by each test process in its own directory.
+ *   CDC:        a private MariaDB server (its own data directory and port, row-based binlog) from
+ *               the machine's MariaDB packages; the Kafka Connect and Debezium jars from Maven
+ *               Central (scripts/connect), which the CDC tests start as they need them.
  * A service that cannot be had fails the run: integration tests are never skipped silently.
  */
 
@@ -19,6 +24,7 @@ declare module 'vitest' {
     kafkaBrokers: string
     kafkaDescription: string
     clickhouseUrl: string | null
+    mariadbPort: number
   }
 }
 
@@ -59,10 +65,28 @@ async function clickhouse(docker: boolean): Promise<{ url: string | null; descri
   return { url: null, description: `embedded ClickHouse engine (chdb ${version}), one data directory per test process` }
 }
 
+async function cdc(): Promise<{ port: number; description: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'streamcube-mariadb-'))
+  let versions
+  try {
+    ensureConnectJars()
+    versions = connectVersions() as { connect: string; debezium: string }
+    const db = await startLocalMariaDb({ dataDir })
+    stops.push(async () => {
+      await db.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    })
+    return { port: db.port, description: `MariaDB ${db.version} (private server, row-based binlog, pid ${db.pid}) at 127.0.0.1:${db.port}; Kafka Connect ${versions.connect} with Debezium ${versions.debezium} (MariaDB connector; jars from Maven Central)` }
+  } catch (err) {
+    throw new Error(`the CDC tests need MariaDB and Kafka Connect and they could not be started: ${(err as Error).message}\nInstall mariadb-server (Debian) and Java 17 + Maven (\`npm run connect:jars\`).`)
+  }
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const docker = await dockerAvailable()
-  const [k, c] = await Promise.all([kafka(docker), clickhouse(docker)])
-  process.stdout.write(`\n[services] Kafka: ${k.description} at ${k.brokers}\n[services] ClickHouse: ${c.description}\n\n`)
+  const [k, c, m] = await Promise.all([kafka(docker), clickhouse(docker), cdc()])
+  process.stdout.write(`\n[services] Kafka: ${k.description} at ${k.brokers}\n[services] ClickHouse: ${c.description}\n[services] CDC: ${m.description}\n\n`)
+  project.provide('mariadbPort', m.port)
   project.provide('kafkaBrokers', k.brokers)
   project.provide('kafkaDescription', k.description)
   project.provide('clickhouseUrl', c.url)
