@@ -5,6 +5,7 @@ import { registerApi } from './commands/api.js'
 import { registerBacktest } from './commands/backtest.js'
 import { registerDemo } from './commands/demo.js'
 import { registerGenerate } from './commands/generate.js'
+import { registerConnect } from './commands/connect.js'
 import { registerKafka } from './commands/kafka.js'
 import { registerMigrate } from './commands/migrate.js'
 import { registerProduce } from './commands/produce.js'
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerProduce(program, ctx)
   registerMigrate(program, ctx)
   registerKafka(program, ctx)
+  registerConnect(program, ctx)
   registerDemo(program, ctx)
   registerRun(program, ctx)
   registerRebuild(program, ctx)

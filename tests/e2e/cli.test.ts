@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, readdirSync, createReadStream } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, createReadStream, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import avro from 'avsc'
@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest'
 import { brokers, randomPrefix, testKafka } from '../services/kafka.js'
 import { newDataDir } from '../services/clickhouse.js'
 import { connectClickHouse } from '../../sinks/index.js'
+import { mariaDbQuery } from '../../scripts/connect/mariadb.js'
+import { waitFor } from '../integration/engine/harness.js'
 
 const BIN = join(process.cwd(), 'bin/streamcube.js')
 const BASE_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['KAFKA_BROKERS', 'CLICKHOUSE_URL', 'API_PORT', 'LOG_LEVEL'].includes(k)))
@@ -37,7 +39,7 @@ const sha = (file: string) => createHash('sha256').update(readFileSync(file)).di
 
 describe('the streamcube CLI', () => {
   it('has --help on every subcommand', async () => {
-    const commands = ['generate', 'produce', 'migrate', 'demo', 'run', 'pipelines', 'rebuild', 'api', 'kafka', 'kafka start', 'kafka stop', 'kafka jars']
+    const commands = ['generate', 'produce', 'migrate', 'demo', 'run', 'pipelines', 'rebuild', 'api', 'kafka', 'kafka start', 'kafka stop', 'kafka jars', 'connect', 'connect start', 'connect stop', 'connect jars']
     const top = await cli(['--help'])
     expect(top.code).toBe(0)
     for (const c of ['generate', 'produce', 'migrate', 'demo', 'run', 'api', 'kafka']) expect(top.stdout).toContain(c)
@@ -94,6 +96,31 @@ describe('the streamcube CLI', () => {
     expect(total).toBe(3000)
   })
 
+  it('connect start --local-mariadb starts MariaDB and Kafka Connect with Debezium in the background, prints the --source flags; a row change reaches its topic; connect stop stops both', { timeout: 120_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'streamcube-cli-connect-'))
+    const prefix = randomPrefix('clicdc').replace(/\.$/, '')
+    const started = await cli(['connect', 'start', '--local-mariadb', '--data-dir', dataDir, '--topic-prefix', prefix], { KAFKA_BROKERS: brokers().join(',') })
+    try {
+      expect(started.code, started.stderr).toBe(0)
+      expect(started.stdout).toMatch(/Kafka Connect [\d.]+ with Debezium [\w.]+ started/)
+      expect(started.stdout).toContain(`streamcube run --source order=debezium:${prefix}.shop.orders --source inventory=debezium:${prefix}.shop.inventory`)
+      const port = Number(/at 127\.0\.0\.1:(\d+), database shop/.exec(started.stdout)?.[1])
+      const db = { host: '127.0.0.1', port, user: 'root', password: '' }
+      mariaDbQuery(db, "INSERT INTO inventory VALUES ('wh-1', 'c-1', 'sku-1', 'b-1', 12, NULL, NULL, UTC_TIMESTAMP(3))", 'shop')
+      const admin = testKafka().admin()
+      await admin.connect()
+      try {
+        await waitFor('the change on its topic', async () => (await admin.fetchTopicOffsets(`${prefix}.shop.inventory`).catch(() => [])).some((o) => Number(o.high) > 0), 60_000)
+      } finally {
+        await admin.disconnect()
+      }
+    } finally {
+      const stopped = await cli(['connect', 'stop', '--data-dir', dataDir])
+      expect(stopped.stdout).toBe('Kafka Connect stopped; MariaDB stopped\n')
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+
   it('configuration and argument mistakes stop with status 2 and say how to fix them', async () => {
     const noBroker = await cli(['produce', '--events', '10'])
     expect(noBroker.code).toBe(2)
@@ -110,6 +137,12 @@ describe('the streamcube CLI', () => {
     const unknown = await cli(['run', 'nope'], { KAFKA_BROKERS: '127.0.0.1:1' })
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toMatch(/unknown pipeline "nope"; known: facts, gmv/)
+    const badSource = await cli(['run', 'gmv', '--source', 'orders=debezium:shop.shop.orders'], { KAFKA_BROKERS: '127.0.0.1:1' })
+    expect(badSource.code).toBe(2)
+    expect(badSource.stderr).toMatch(/STREAMCUBE_SOURCES \(or --source\) is invalid \("orders=debezium:shop.shop.orders": the stream "orders" is not one of behaviour, order, inventory\): give each source as <stream>=<format>:<topic>/)
+    const badEnvSource = await cli(['run', 'gmv'], { KAFKA_BROKERS: '127.0.0.1:1', STREAMCUBE_SOURCES: 'order=debezium:a,behaviour=canal:b' })
+    expect(badEnvSource.code).toBe(2)
+    expect(badEnvSource.stderr).toMatch(/behaviour has no CDC source \(use json or confluent-avro\)/)
     const dataDir = newDataDir()
     const badCube = await cli(['rebuild', 'nope', '--from', '2026-11-01', '--to', '2026-11-02', '--data-dir', dataDir])
     expect(badCube.code).toBe(2)
