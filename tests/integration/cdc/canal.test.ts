@@ -123,6 +123,22 @@ class CanalShop {
     this.message('inventory', 'UPDATE', [after], [{ qty: before.qty ?? null, updated_at: before.updated_at ?? null }])
   }
 
+  /** Orders the app itself writes as JSON events to its own topic: a second source of the order stream. */
+  appOrders(topic: string, n: number): void {
+    for (let k = 1; k <= n; k++) {
+      const cents = 1000 + k * 111
+      const order = {
+        orderId: `app-${k}`, userId: `u-${k}`, communityId: 'c-1', leaderId: 'l-1', lines: [{ sku: 'sku-1', categoryId: 'cat-1', qty: 1, unitPriceCents: cents }], amountCents: cents,
+        refundCents: null, complaintReason: null, deliveryLat: 30.2, deliveryLon: 120.1, customer: { name: 'App User', phone: '13700000000', address: 'App Rd' },
+      }
+      for (const status of ['created', 'paid']) {
+        const event = { ...order, eventId: `app-${k}-${status}`, eventTime: (this.clock += 5), status }
+        this.messages.push({ topic, key: order.orderId, value: JSON.stringify(event) })
+        this.step(order.orderId, { status, total_amount: (cents / 100).toFixed(2), refund_amount: null })
+      }
+    }
+  }
+
   deleteBatch(batch: string): void {
     this.message('inventory', 'DELETE', [this.stock.get(batch)!], null)
     this.stock.delete(batch)
@@ -133,10 +149,11 @@ class CanalShop {
 describe('CDC: Canal flat messages → Kafka → cubes', () => {
   const suite = engineSuite('cdc_canal')
 
-  it('inserts, status steps, a refund, an address edit, deletes, a DDL message and a re-delivered batch: cubes equal the scenario, nothing twice', { timeout: 180_000 }, async () => {
+  it('inserts, status steps, a refund, an address edit, deletes, a DDL message and a re-delivered batch, with the app\'s own order topic as a second source: cubes equal the scenario, nothing twice', { timeout: 180_000 }, async () => {
     const { kafka, admin, ch } = suite
     const topics = { order: `${suite.prefix}canal.orders`, inventory: `${suite.prefix}canal.inventory` }
-    await admin.createTopics({ waitForLeaders: true, topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 3 })) })
+    const appTopic = `${suite.prefix}orders`
+    await admin.createTopics({ waitForLeaders: true, topics: [...Object.values(topics), appTopic].map((topic) => ({ topic, numPartitions: 3 })) })
     const shop = new CanalShop(topics)
     const orders = shop.insertOrders(30)
     shop.update(orders.slice(0, 26), { status: 'paid' })
@@ -151,6 +168,7 @@ describe('CDC: Canal flat messages → Kafka → cubes', () => {
     shop.count(batches[0]!, 15)
     shop.count(batches[1]!, 3)
     shop.deleteBatch(batches[7]!)
+    shop.appOrders(appTopic, 6)
     // Canal's client restarted before acknowledging: the last batch of messages comes again.
     const redelivered = shop.messages.slice(-12)
 
@@ -159,7 +177,7 @@ describe('CDC: Canal flat messages → Kafka → cubes', () => {
     for (const m of [...shop.messages, ...redelivered]) await producer.send({ topic: m.topic, messages: [{ key: m.key, value: m.value }] })
     await producer.disconnect()
 
-    const config = loadConfig({ KAFKA_TOPIC_PREFIX: suite.prefix, LOG_LEVEL: 'warn' }, { sources: [`order=canal:${topics.order}`, `inventory=canal:${topics.inventory}`] })
+    const config = loadConfig({ KAFKA_TOPIC_PREFIX: suite.prefix, LOG_LEVEL: 'warn' }, { sources: [`order=canal:${topics.order}`, `order=json:${appTopic}`, `inventory=canal:${topics.inventory}`] })
     const worker = createWorker({ config, brokers: brokers(), pipelines: selectPipelines(['gmv', 'lifecycle', 'inventory', 'facts']), groupId: `canal-${randomBytes(3).toString('hex')}`, ch, log: silent, metrics: new EngineMetrics() })
     const running = worker.run()
     running.catch(() => {})
