@@ -1,4 +1,6 @@
-export { MODELS, ModelName, SEASON, fitArima, holtWinters, croston, sane } from './models.js'
+export { MODELS, ModelName, SEASON, holtWinters, croston, sane } from './models.js'
+export { ARIMA_111, SARIMA_100_011_7, fitExactArima } from './arma.js'
+export type { ArimaFit, ArimaSpec } from './arma.js'
 export type { ForecastModel } from './models.js'
 export { forecastSeries, rollingErrors, score, maseScale } from './backtest.js'
 export type { BacktestOptions, ModelScore, SeriesForecast } from './backtest.js'

@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module'
-import type ARIMAType from 'arima'
+import { ARIMA_111, fitExactArima, SARIMA_100_011_7, type ArimaSpec } from './arma.js'
 
 /*
  * Daily demand forecasting models for the restock job (issue 6). Each is a pure function from a
@@ -30,37 +29,28 @@ export interface ForecastModel {
   forecast(y: readonly number[], h: number): number[] | null
 }
 
-// The arima package compiles its WebAssembly when it is loaded: load it on the first fit only.
-let arimaCtor: typeof ARIMAType | undefined
-function arima(): typeof ARIMAType {
-  arimaCtor ??= createRequire(import.meta.url)('arima') as typeof ARIMAType
-  return arimaCtor
+/** An exact ARIMA (arma.ts) as a forecast model; a series flat after its differencing has no fit. */
+function exactArimaModel(name: ModelName, minLength: number, spec: ArimaSpec, lag: number): ForecastModel {
+  return {
+    name,
+    minLength,
+    forecast(y, h) {
+      if (y.length < minLength || constant(diff(y, lag))) return null
+      const f = fitExactArima(y, h, spec)?.forecast ?? null
+      return f && sane(f, y)
+    },
+  }
 }
 
 /**
- * A forecast is used only if every value is finite and within reach of the history: the arima
- * package's exact-likelihood fit can diverge without an error (on statsmodels' `realcons` series
- * ARIMA(1,1,1) forecast 7e9 for a series near 9e3; see tests/unit/restock). Negative demand is 0.
+ * A forecast is used only if every value is finite and within reach of the history (a guard kept
+ * from the arima package, whose fit diverged without an error on statsmodels' `realcons` series:
+ * 7e9 for a series near 9e3). Negative demand is 0.
  */
 export function sane(f: readonly number[], y: readonly number[]): number[] | null {
   const max = y.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
   if (!f.every((v) => Number.isFinite(v) && Math.abs(v) <= 3 * max + 10)) return null
   return f.map((v) => Math.max(0, v))
-}
-
-/** Fits an ARIMA/SARIMA with the arima package (exact maximum likelihood, L-BFGS) and forecasts h days. */
-export function fitArima(y: readonly number[], h: number, order: { p: number; d: number; q: number; P?: number; D?: number; Q?: number; s?: number }, method = 0): number[] | null {
-  const ARIMA = arima()
-  let model: InstanceType<typeof ARIMA> | undefined
-  try {
-    model = new ARIMA({ ...order, method, verbose: false }).train([...y])
-    const [pred] = model.predict(h)
-    return Array.from(pred)
-  } catch {
-    return null
-  } finally {
-    model?.destroy()
-  }
 }
 
 const seasonalNaive: ForecastModel = {
@@ -73,32 +63,18 @@ const seasonalNaive: ForecastModel = {
 }
 
 /**
- * ARIMA(1,1,1) without a constant, as statsmodels' ARIMA(order=(1,1,1)) fits it. A series whose
- * variance the fit cannot see (constant after differencing) has no ARIMA forecast.
+ * ARIMA(1,1,1) without a constant, as statsmodels' ARIMA(order=(1,1,1)) fits it (exact likelihood,
+ * arma.ts). A series whose variance the fit cannot see (constant after differencing) has no ARIMA
+ * forecast.
  */
-const arima111: ForecastModel = {
-  name: ModelName.ARIMA_111,
-  minLength: 10,
-  forecast(y, h) {
-    if (y.length < this.minLength || constant(diff(y, 1))) return null
-    const f = fitArima(y, h, { p: 1, d: 1, q: 1 })
-    return f && sane(f, y)
-  },
-}
+const arima111 = exactArimaModel(ModelName.ARIMA_111, 10, ARIMA_111, 1)
 
 /**
  * SARIMA(1,0,0)(0,1,1)₇: this weekday last week, corrected by a smoothed seasonal error and a
- * short-memory autoregression — the weekly-seasonal ARIMA for daily retail demand.
+ * short-memory autoregression — the weekly-seasonal ARIMA for daily retail demand; fitted as
+ * statsmodels' SARIMAX fits it (exact likelihood, arma.ts).
  */
-const sarimaWeekly: ForecastModel = {
-  name: ModelName.SARIMA_WEEKLY,
-  minLength: 3 * SEASON,
-  forecast(y, h) {
-    if (y.length < this.minLength || constant(diff(y, SEASON))) return null
-    const f = fitArima(y, h, { p: 1, d: 0, q: 0, P: 0, D: 1, Q: 1, s: SEASON })
-    return f && sane(f, y)
-  },
-}
+const sarimaWeekly = exactArimaModel(ModelName.SARIMA_WEEKLY, 3 * SEASON, SARIMA_100_011_7, SEASON)
 
 /**
  * Additive Holt-Winters with a damped trend and a weekly season. Smoothing parameters from a grid,
