@@ -41,6 +41,17 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** A service the project started: what its launcher returns, whatever the service. */
+export interface LocalService {
+  readonly pid: number
+  /** The service's version, as its jars or binary say. */
+  readonly version: string
+  /** SIGTERM (a controlled shutdown), then SIGKILL after a grace period. */
+  stop(): Promise<void>
+  /** SIGKILL: a crash, for chaos tests. */
+  kill(): Promise<void>
+}
+
 export interface ServiceProcess {
   readonly pid: number
   /** True once the process has exited. */

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort, serviceProcess, stopByPidFile, waitUntilReady } from '../processes.js'
+import { freePort, serviceProcess, stopByPidFile, waitUntilReady, type LocalService } from '../processes.js'
 
 /*
  * Kafka Connect in standalone mode with Debezium's MariaDB connector, from the jars that
@@ -100,16 +100,12 @@ export interface LocalConnectOptions {
   readonly startTimeoutMs?: number
 }
 
-export interface LocalConnect {
+/** Kafka Connect's version is `version`; a kill loses the offsets not flushed since the last interval (they are replayed). */
+export interface LocalConnect extends LocalService {
   /** The REST API, http://127.0.0.1:port. */
   readonly url: string
-  readonly pid: number
-  readonly version: string
   readonly debeziumVersion: string
   readonly logFile: string
-  stop(): Promise<void>
-  /** SIGKILL: a crash (offsets not flushed since the last interval are replayed). */
-  kill(): Promise<void>
 }
 
 const properties = (o: Readonly<Record<string, string>>) => `${Object.entries(o).map(([k, v]) => `${k}=${v}`).join('\n')}\n`

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { freePort, portAnswers, serviceProcess, stopByPidFile, waitUntilReady } from '../processes.js'
+import { freePort, portAnswers, serviceProcess, stopByPidFile, waitUntilReady, type LocalService } from '../processes.js'
 
 /*
  * A private MariaDB server for the CDC path: its own data directory and port, with the row-based
@@ -20,16 +20,8 @@ export interface LocalMariaDbOptions {
   readonly startTimeoutMs?: number
 }
 
-export interface LocalMariaDb {
-  readonly host: string
-  readonly port: number
-  readonly user: string
-  readonly password: string
-  readonly version: string
-  readonly pid: number
+export interface LocalMariaDb extends LocalService, MariaDbAddress {
   readonly dataDir: string
-  stop(): Promise<void>
-  kill(): Promise<void>
 }
 
 /** Where Debian puts the server binaries (often not on a non-root PATH). */

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, closeSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort, portAnswers, serviceProcess, stopByPidFile, waitUntilReady } from '../processes.js'
+import { freePort, portAnswers, serviceProcess, stopByPidFile, waitUntilReady, type LocalService } from '../processes.js'
 
 /*
  * A real single-node Apache Kafka broker (KRaft: broker and controller in one JVM) from the jars
@@ -31,19 +31,13 @@ export interface LocalBrokerOptions {
   readonly detached?: boolean
 }
 
-export interface LocalBroker {
+export interface LocalBroker extends LocalService {
   /** host:port for clients. */
   readonly brokers: string
-  readonly pid: number
-  readonly version: string
   readonly dataDir: string
   readonly logFile: string
   readonly port: number
   readonly controllerPort: number
-  /** SIGTERM (controlled shutdown), then SIGKILL after a grace period. */
-  stop(): Promise<void>
-  /** SIGKILL: a crash, for chaos tests. */
-  kill(): Promise<void>
 }
 
 /** The Kafka version of the resolved jars, or undefined when they are not there. */
