@@ -44,21 +44,16 @@ export function registerBacktest(program: Command, ctx: CliContext): void {
         }
         const { runDate, series } = await loadRestockSeries(ch, { ...settings, historyDays: opts.generate ?? settings.historyDays }, at)
         const started = Date.now()
-        const evaluations: SeriesEvaluation[] = []
+        const evaluations: SeriesEvaluation[] = evaluateSeries(series.map((s) => s.history), { horizon: settings.horizonDays, folds: settings.backtestFolds, origins: opts.origins })
         const picks: Record<string, number> = {}
-        for (const s of series) {
-          const ev = evaluateSeries(s.history, { horizon: settings.horizonDays, folds: settings.backtestFolds, origins: opts.origins })
-          if (!ev) continue
-          evaluations.push(ev)
-          for (const p of ev.picks) picks[p] = (picks[p] ?? 0) + 1
-        }
-        ctx.print(`restock backtest as of ${runDate} (${settings.timezone}): ${evaluations.length} of ${series.length} warehouse × sku series long enough, ${opts.origins} evaluation origins × ${settings.horizonDays}-day horizon; the choice backtests ${settings.backtestFolds} folds on each origin's history (${((Date.now() - started) / 1000).toFixed(1)} s)`)
+        for (const ev of evaluations) for (const p of ev.picks) picks[p] = (picks[p] ?? 0) + 1
+        ctx.print(`restock backtest as of ${runDate} (${settings.timezone}): ${evaluations.length} of ${series.length} warehouse × sku series long enough, ${opts.origins} evaluation origins × ${settings.horizonDays}-day horizon; the choice backtests ${settings.backtestFolds} folds on each origin's history of every series and picks the run's model (chosen; per_series: each series' own winner) (${((Date.now() - started) / 1000).toFixed(1)} s)`)
         const f = (v: number | null, d = 2) => (v === null ? '–' : v.toFixed(d))
         ctx.print(`${'forecaster'.padEnd(16)}${'series'.padStart(8)}${'MAE'.padStart(9)}${'MAPE %'.padStart(9)}${'MASE'.padStart(8)}${'MAE/snaive'.padStart(12)}`)
         for (const r of accuracyTable(evaluations)) {
-          ctx.print(`${r.forecaster.padEnd(16)}${String(r.series).padStart(8)}${f(r.mae).padStart(9)}${f(r.mape, 1).padStart(9)}${f(r.mase).padStart(8)}${f(r.relativeMae).padStart(12)}`)
+          ctx.print(`${r.forecaster.padEnd(16)}${String(r.series).padStart(8)}${f(r.mae).padStart(9)}${f(r.mape, 1).padStart(9)}${f(r.mase, 3).padStart(8)}${f(r.relativeMae).padStart(12)}`)
         }
-        ctx.print(`picked by the choice: ${Object.entries(picks).sort((a, b) => b[1] - a[1]).map(([m, n]) => `${m} ${n}`).join(', ') || 'nothing'}`)
+        ctx.print(`picked by the run's choice (series × origins): ${Object.entries(picks).sort((a, b) => b[1] - a[1]).map(([m, n]) => `${m} ${n}`).join(', ') || 'nothing'}`)
         ctx.print('MASE: mean absolute error / in-sample mean absolute error of "same weekday last week" (below 1 beats it); MAPE over days with sales; MAE/snaive: total absolute error relative to seasonal-naive on the same days.')
         if (!opts.generate) ctx.print(`data as of ${localDateOf(at, settings.timezone)}: the configured database`)
       } finally {

@@ -27,7 +27,7 @@ export interface ModelScore {
 }
 
 export interface SeriesForecast {
-  /** The model whose forecast is used. */
+  /** The model whose forecast is used: the series' own backtest winner (see pooledChoice for the run's). */
   readonly model: ModelName
   /** The next `horizon` days after the history. */
   readonly forecast: readonly number[]
@@ -35,6 +35,55 @@ export interface SeriesForecast {
   readonly scores: readonly ModelScore[]
   /** Why a fallback was used instead of a backtest, if it was. */
   readonly fallback: 'all_zero' | 'short_history' | null
+  /** Every candidate that passed the backtest, refitted on the whole history, best first. */
+  readonly ranked: readonly { readonly model: ModelName; readonly forecast: readonly number[] }[]
+}
+
+/**
+ * The run's model: the candidate with the lowest mean backtest MASE over the series that scored
+ * it (at least half of them). One choice from every series' folds together is far less noisy than
+ * a choice per series from its own 14 folds of 3 days, which loses to the best single model out of
+ * sample (bench/README, restock choice). Null when no candidate was scored widely enough.
+ */
+export function pooledChoice(results: readonly SeriesForecast[]): ModelName | null {
+  const sums = new Map<ModelName, { sum: number; n: number }>()
+  let scored = 0
+  for (const r of results) {
+    if (r.fallback) continue
+    scored++
+    for (const s of r.scores) {
+      if (s.mase === null) continue
+      const e = sums.get(s.model) ?? { sum: 0, n: 0 }
+      e.sum += s.mase
+      e.n++
+      sums.set(s.model, e)
+    }
+  }
+  let best: { model: ModelName; mean: number } | null = null
+  for (const m of CANDIDATES.map((c) => c.name)) {
+    const e = sums.get(m)
+    if (!e || e.n * 2 < scored) continue
+    const mean = e.sum / e.n
+    if (!best || mean < best.mean) best = { model: m, mean }
+  }
+  return best?.model ?? null
+}
+
+/** How much better (in backtest MAE) a series' own winner must be than the run's model for the series to keep it. */
+export const OWN_WINNER_MARGIN = 0.5
+
+/**
+ * A series' forecast by the run's model where it could fit it — unless the series' own winner's
+ * backtest error is under OWN_WINNER_MARGIN of the run model's on that series (a series the pooled
+ * choice does not describe: an exact weekly pattern, a pattern of its own), or it could not.
+ */
+export function withModel(f: SeriesForecast, model: ModelName | null): { model: ModelName; forecast: readonly number[] } {
+  const run = f.ranked.find((r) => r.model === model)
+  const own = { model: f.model, forecast: f.forecast }
+  if (!run) return own
+  const mae = (m: ModelName) => f.scores.find((s) => s.model === m)?.mae
+  const [ownMae, runMae] = [mae(f.model), mae(run.model)]
+  return ownMae !== undefined && runMae !== undefined && ownMae < OWN_WINNER_MARGIN * runMae ? own : run
 }
 
 /** The candidates a backtest compares, in order of preference on a tie (simpler first). */
@@ -94,8 +143,9 @@ export function score(model: ModelName, actual: readonly number[], predicted: re
  */
 export function forecastSeries(y: readonly number[], opts: BacktestOptions): SeriesForecast {
   const { horizon } = opts
-  if (y.every((v) => v === 0)) return { model: ModelName.ZERO, forecast: Array.from({ length: horizon }, () => 0), scores: [], fallback: 'all_zero' }
-  const fallback = (): SeriesForecast => ({ model: ModelName.MEAN, forecast: MODELS.mean.forecast(y, horizon)!, scores: [], fallback: 'short_history' })
+  const only = (model: ModelName, forecast: number[], why: SeriesForecast['fallback']): SeriesForecast => ({ model, forecast, scores: [], fallback: why, ranked: [{ model, forecast }] })
+  if (y.every((v) => v === 0)) return only(ModelName.ZERO, Array.from({ length: horizon }, () => 0), 'all_zero')
+  const fallback = (): SeriesForecast => only(ModelName.MEAN, MODELS.mean.forecast(y, horizon)!, 'short_history')
   // A history shorter than the folds need backtests on fewer (a new product's third week still gets
   // a choice); below one fold of seasonal-naive there is nothing to compare.
   const folds = Math.min(opts.folds, y.length - SEASON - horizon + 1)
@@ -111,9 +161,12 @@ export function forecastSeries(y: readonly number[], opts: BacktestOptions): Ser
   }
   // Stable: on equal MAE the earlier (simpler) candidate stays first.
   const ranked = [...scores].sort((a, b) => a.mae - b.mae)
+  const refits: { model: ModelName; forecast: number[] }[] = []
   for (const s of ranked) {
     const f = (candidates.find((c) => c.name === s.model) as ForecastModel).forecast(y, horizon)
-    if (f) return { model: s.model, forecast: f, scores: [s, ...ranked.filter((r) => r !== s)], fallback: null }
+    if (f) refits.push({ model: s.model, forecast: f })
   }
-  return fallback()
+  if (refits.length === 0) return fallback()
+  const first = ranked.find((r) => r.model === refits[0]!.model)!
+  return { model: first.model, forecast: refits[0]!.forecast, scores: [first, ...ranked.filter((r) => r !== first)], fallback: null, ranked: refits }
 }

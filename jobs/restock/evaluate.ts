@@ -1,13 +1,14 @@
-import { forecastSeries, maseScale, score, type BacktestOptions, type ModelScore } from './backtest.js'
+import { forecastSeries, maseScale, pooledChoice, score, withModel, type BacktestOptions, type ModelScore, type SeriesForecast } from './backtest.js'
 import { MODELS, ModelName, type ForecastModel } from './models.js'
 
 /*
  * Out-of-sample accuracy of the forecasting, for `streamcube backtest`. The last `origins` days
  * before the end of each series are evaluation origins; from each, every model forecasts the next
- * `horizon` days from the history before it, and so does the whole per-series choice
- * (forecastSeries, which runs its own inner backtest on that history only). Scoring the choice on
- * days it never saw is what keeps its figure honest: its inner backtest score is optimistic, since
- * the model was picked on those very days.
+ * `horizon` days from the history before it, and so does the job's choice: the run's model picked
+ * from every series' rolling backtest on the histories before that origin (pooledChoice), and, for
+ * comparison, each series' own backtest winner. Scoring the choices on days they never saw is what
+ * keeps their figures honest: an inner backtest score is optimistic, since the model was picked on
+ * those very days.
  */
 
 export interface EvaluationOptions extends BacktestOptions {
@@ -16,48 +17,63 @@ export interface EvaluationOptions extends BacktestOptions {
 }
 
 export interface SeriesEvaluation {
-  /** By model name, plus 'chosen' for the per-series choice; a model that failed an origin is absent. */
+  /** By model name, plus 'chosen' (the run's model) and 'per_series' (each series' own winner); a model that failed an origin is absent. */
   readonly scores: Readonly<Record<string, ModelScore & { readonly points: number }>>
-  /** What the choice picked at each origin. */
+  /** What the run's choice picked at each origin. */
   readonly picks: readonly ModelName[]
 }
 
 const EVALUATED: readonly ForecastModel[] = [MODELS.seasonal_naive, MODELS.holt_winters, MODELS.sarima_weekly, MODELS.arima_111, MODELS.croston, MODELS.mean]
 
-/** Evaluates every model and the per-series choice on one daily series; null when it is too short for `origins`. */
-export function evaluateSeries(y: readonly number[], opts: EvaluationOptions): SeriesEvaluation | null {
-  const first = y.length - opts.horizon - opts.origins + 1
-  if (first < 1) return null
-  const forecasts = new Map<string, { actual: number[]; predicted: number[] }>()
-  const failed = new Set<string>()
-  const picks: ModelName[] = []
-  const record = (name: string, f: readonly number[] | null, origin: number) => {
-    if (!f) {
-      failed.add(name)
-      forecasts.delete(name)
-      return
-    }
-    let e = forecasts.get(name)
-    if (!e) forecasts.set(name, (e = { actual: [], predicted: [] }))
-    for (let k = 0; k < opts.horizon; k++) {
-      e.actual.push(y[origin + k]!)
-      e.predicted.push(f[k]!)
-    }
-  }
-  for (let origin = first; origin + opts.horizon <= y.length; origin++) {
-    const history = y.slice(0, origin)
-    for (const m of EVALUATED) {
+/** Evaluates every model and both choices on daily series (one run's); series too short for `origins` are left out. */
+export function evaluateSeries(histories: readonly (readonly number[])[], opts: EvaluationOptions): SeriesEvaluation[] {
+  const series = histories.filter((y) => y.length - opts.horizon - opts.origins + 1 >= 1)
+  // All series end on the same day: origin i is the same date for each.
+  const state = series.map((y) => ({ y, first: y.length - opts.horizon - opts.origins + 1, forecasts: new Map<string, { actual: number[]; predicted: number[] }>(), failed: new Set<string>(), picks: [] as ModelName[] }))
+  for (let i = 0; i < opts.origins; i++) {
+    const inner: SeriesForecast[] = []
+    for (const s of state) {
+      const origin = s.first + i
+      const history = s.y.slice(0, origin)
+      const record = (name: string, f: readonly number[] | null) => {
+        if (!f) {
+          s.failed.add(name)
+          s.forecasts.delete(name)
+          return
+        }
+        if (s.failed.has(name)) return
+        let e = s.forecasts.get(name)
+        if (!e) s.forecasts.set(name, (e = { actual: [], predicted: [] }))
+        for (let k = 0; k < opts.horizon; k++) {
+          e.actual.push(s.y[origin + k]!)
+          e.predicted.push(f[k]!)
+        }
+      }
       // A model that failed one origin is out: no use fitting it on the others.
-      if (!failed.has(m.name)) record(m.name, history.length >= m.minLength ? m.forecast(history, opts.horizon) : null, origin)
+      for (const m of EVALUATED) if (!s.failed.has(m.name)) record(m.name, history.length >= m.minLength ? m.forecast(history, opts.horizon) : null)
+      const own = forecastSeries(history, opts)
+      inner.push(own)
+      record('per_series', own.forecast)
     }
-    const chosen = forecastSeries(history, opts)
-    picks.push(chosen.model)
-    record('chosen', chosen.forecast, origin)
+    const model = pooledChoice(inner)
+    state.forEach((s, j) => {
+      const chosen = withModel(inner[j]!, model)
+      s.picks.push(chosen.model)
+      const origin = s.first + i
+      let e = s.forecasts.get('chosen')
+      if (!e) s.forecasts.set('chosen', (e = { actual: [], predicted: [] }))
+      for (let k = 0; k < opts.horizon; k++) {
+        e.actual.push(s.y[origin + k]!)
+        e.predicted.push(chosen.forecast[k]!)
+      }
+    })
   }
-  const scale = maseScale(y.slice(0, first))
-  const scores: Record<string, ModelScore & { points: number }> = {}
-  for (const [name, e] of forecasts) scores[name] = { ...score(name as ModelName, e.actual, e.predicted, scale), points: e.actual.length }
-  return { scores, picks }
+  return state.map((s) => {
+    const scale = maseScale(s.y.slice(0, s.first))
+    const scores: Record<string, ModelScore & { points: number }> = {}
+    for (const [name, e] of s.forecasts) scores[name] = { ...score(name as ModelName, e.actual, e.predicted, scale), points: e.actual.length }
+    return { scores, picks: s.picks }
+  })
 }
 
 export interface AccuracyRow {
@@ -75,7 +91,7 @@ export interface AccuracyRow {
 export function accuracyTable(evaluations: readonly SeriesEvaluation[]): AccuracyRow[] {
   const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((s, v) => s + v, 0) / xs.length : null)
   const rows: AccuracyRow[] = []
-  for (const name of [...EVALUATED.map((m) => m.name as string), 'chosen']) {
+  for (const name of [...EVALUATED.map((m) => m.name as string), 'per_series', 'chosen']) {
     const mine = evaluations.flatMap((ev) => (ev.scores[name] ? [{ s: ev.scores[name], base: ev.scores[ModelName.SEASONAL_NAIVE] }] : []))
     if (mine.length === 0) continue
     // Total absolute errors (MAE × points), over the series seasonal-naive forecast too.

@@ -2,7 +2,7 @@ export { MODELS, ModelName, SEASON, holtWinters, croston, sane } from './models.
 export { ARIMA_111, SARIMA_100_011_7, fitExactArima } from './arma.js'
 export type { ArimaFit, ArimaSpec } from './arma.js'
 export type { ForecastModel } from './models.js'
-export { forecastSeries, rollingErrors, score, maseScale } from './backtest.js'
+export { forecastSeries, pooledChoice, withModel, rollingErrors, score, maseScale } from './backtest.js'
 export type { BacktestOptions, ModelScore, SeriesForecast } from './backtest.js'
 export { runRestock, runRestockDaily, loadRestockSeries, restockSettings, usableStock, suggestedQuantity } from './job.js'
 export { evaluateSeries, accuracyTable } from './evaluate.js'

@@ -3,7 +3,7 @@ import { localDateOf, localMidnight, sleep, type Config } from '../../schemas/in
 import { hostname } from 'node:os'
 import { insertRows, queryRows, type ClickHouse } from '../../sinks/index.js'
 import { claimOnce } from '../claims.js'
-import { forecastSeries, type SeriesForecast } from './backtest.js'
+import { forecastSeries, pooledChoice, withModel, type SeriesForecast } from './backtest.js'
 import { cubeTable, fifoRisk, INVENTORY_MOVEMENTS_CUBE, lastRestockRun, measureSql } from '../../queries/index.js'
 import { ModelName } from './models.js'
 
@@ -200,15 +200,24 @@ export async function runRestock(ch: ClickHouse, settings: RestockSettings, opts
   const backtest = { horizon: settings.horizonDays, folds: settings.backtestFolds }
   const horizonEnd = localMidnight(opts.at, settings.timezone) + settings.horizonDays * DAY
   let lastYield = performance.now()
+  // First every series' rolling backtest, then the run's model from all of them (pooledChoice):
+  // each series is forecast by it where it fits, by its own winner where it does not.
+  const backtests: SeriesForecast[] = []
   for (const p of series) {
-    // A city is thousands of series at ~10 ms each: yield to the event loop every ~20 ms, so an
-    // API or a generator in the same process (npm start) keeps answering during the run.
+    // A city is thousands of series at tens of ms each: yield to the event loop every ~20 ms, so
+    // an API or a generator in the same process (npm start) keeps answering during the run.
     if (performance.now() - lastYield > 20) {
       await new Promise((resolve) => setImmediate(resolve))
       lastYield = performance.now()
     }
+    backtests.push(forecastSeries(p.history, backtest))
+  }
+  const runModel = pooledChoice(backtests)
+  for (const [i, p] of series.entries()) {
     const y = p.history
-    const f: SeriesForecast = forecastSeries(y, backtest)
+    const own = backtests[i]!
+    const picked = withModel(own, runModel)
+    const f = { ...own, model: picked.model, forecast: picked.forecast, scores: [own.scores.find((s) => s.model === picked.model), ...own.scores.filter((s) => s.model !== picked.model)].filter((s) => s !== undefined) }
     const forecast = f.forecast.map((v) => Math.round(v * 1000) / 1000)
     const total = forecast.reduce((s, v) => s + v, 0)
     const stock = usableStock(p.batches, total / settings.horizonDays, opts.at, horizonEnd)

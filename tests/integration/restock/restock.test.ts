@@ -123,12 +123,15 @@ describe('restock forecast', () => {
   it('gives exact quantities: usable stock excludes what expires first, minimums, fallbacks', () => {
     // sku-r1: the pattern for Saturday, Sunday, Monday; seasonal-naive forecasts it without error.
     const r1 = row('w-960', 'sku-r1')
-    expect(r1).toMatchObject({ model: 'seasonal_naive', forecast: [18, 16, 7], forecast_total: 41, history_days: HISTORY, history_sold: PATTERN.reduce((a, b) => a + b, 0) * 8, on_hand: 40 })
+    // The run's model (pooled over every series; Holt-Winters reproduces an exact weekly pattern
+    // too) or its own winner, seasonal-naive, when the run's model does worse on it: the same days.
+    expect(['seasonal_naive', 'holt_winters']).toContain(r1.model)
+    expect(r1).toMatchObject({ forecast: [18, 16, 7], forecast_total: 41, history_days: HISTORY, history_sold: PATTERN.reduce((a, b) => a + b, 0) * 8, on_hand: 40 })
     // FIFO at 41/3 a day: A is sellable until the end of Saturday (UTC date), the rest of it is lost; B stays in date.
     const daysA = (Date.parse(`${localDate(DAY0)}T00:00:00Z`) + DAY - AT) / DAY
     const sellsA = Math.min(30, Math.floor((41 / 3) * daysA))
     expect(r1).toMatchObject({ usable_on_hand: sellsA + 10, unusable_on_hand: 30 - sellsA, min_stock: 3, suggested_qty: Math.max(0, Math.ceil(41 * 1.2) - (sellsA + 10)) })
-    expect(r1.backtest_mae).toBe(0)
+    expect(r1.backtest_mae).toBeCloseTo(0, 6)
     // sku-r2: three days of history are too few to backtest: the mean day; 12 on hand, in date.
     expect(row('w-960', 'sku-r2')).toMatchObject({ model: 'mean', fallback: 'short_history', history_days: 3, forecast: [6, 6, 6], usable_on_hand: 12, suggested_qty: Math.ceil(18 * 1.2) - 12 })
     // sku-r3: no sale in the window: forecast 0; its minimum stock of 25 less the 5 on hand.

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { croston, forecastSeries, holtWinters, MODELS, sane, suggestedQuantity, usableStock } from '../../../jobs/index.js'
+import { croston, forecastSeries, holtWinters, MODELS, pooledChoice, sane, suggestedQuantity, usableStock, withModel } from '../../../jobs/index.js'
 import { ARIMA_111, fitExactArima, SARIMA_100_011_7 } from '../../../jobs/restock/arma.js'
 import { Random } from '../../../generator/index.js'
 
@@ -110,6 +110,26 @@ describe('per-series choice by rolling backtest', () => {
     expect(forecastSeries([0, 0, 0, 0, 0, 0, 0, 0, 0, 0], { horizon: 3, folds: 7 })).toMatchObject({ model: 'zero', forecast: [0, 0, 0], fallback: 'all_zero' })
     expect(forecastSeries([3, 5, 4], { horizon: 3, folds: 7 })).toMatchObject({ model: 'mean', forecast: [4, 4, 4], fallback: 'short_history' })
     expect(forecastSeries([], { horizon: 2, folds: 1 })).toMatchObject({ model: 'zero', forecast: [0, 0] })
+  })
+
+  it('the run\'s choice pools every series\' backtest: the candidate with the lowest mean MASE, used where a series could fit it', () => {
+    const weekly = Array.from({ length: 20 }, (_, i) => poissonSeries(i * 104_729 + 3, (d) => WEEK[d % 7]! * 0.6, 56))
+    const results = weekly.map((y) => forecastSeries(y, { horizon: 3, folds: 14 }))
+    const model = pooledChoice(results)!
+    const mean = (m: string) => results.reduce((s, r) => s + r.scores.find((x) => x.model === m)!.mase!, 0) / results.length
+    for (const other of ['seasonal_naive', 'holt_winters', 'sarima_weekly', 'arima_111']) expect(mean(model)).toBeLessThanOrEqual(mean(other))
+    expect(['holt_winters', 'sarima_weekly']).toContain(model)
+    // Each series is forecast by the run's model (its own refit), whatever its own backtest picked.
+    for (const r of results) expect(withModel(r, model)).toEqual(r.ranked.find((x) => x.model === model))
+    // A fallback series keeps its own forecast; nothing scored widely enough: no run model.
+    const zero = forecastSeries([0, 0, 0, 0, 0, 0, 0, 0, 0, 0], { horizon: 3, folds: 7 })
+    expect(withModel(zero, model)).toEqual({ model: 'zero', forecast: [0, 0, 0] })
+    expect(pooledChoice([zero])).toBeNull()
+    // A series whose own winner's backtest error is under half the run model's keeps its own.
+    const own = { model: 'seasonal_naive' as const, forecast: [5, 5, 5], fallback: null, ranked: [{ model: 'seasonal_naive' as const, forecast: [5, 5, 5] }, { model: 'holt_winters' as const, forecast: [7, 7, 7] }] }
+    const scored = (a: number, b: number) => ({ ...own, scores: [{ model: 'seasonal_naive' as const, mae: a, mape: null, mase: null }, { model: 'holt_winters' as const, mae: b, mape: null, mase: null }] })
+    expect(withModel(scored(0.4, 1), 'holt_winters').model).toBe('seasonal_naive')
+    expect(withModel(scored(0.6, 1), 'holt_winters').model).toBe('holt_winters')
   })
 
   it('picks a weekly model on planted weekly demand, with MASE below 1 and below seasonal-naive\'s', () => {
