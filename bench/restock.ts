@@ -84,4 +84,5 @@ ${job}
 - The choice fits each candidate once per fold, so it costs about (folds + 1) × the models' sum: ${choice.toFixed(1)} ms a series at the default 14 folds against ${rows[0]![1].toFixed(3)} ms for seasonal-naive alone.
 - A city of 30 warehouses × about 95 stocked skus (2,858 series in \`npm start\`) takes about ${fmt((2858 * choice) / 1000)} s of CPU once a day; the job yields to the event loop every 20 ms, so an API in the same process keeps answering (the delay above).
 - What the choice buys: \`streamcube backtest --generate 63\` (README: Restock forecast).
+- Since 2026-12-06 ARIMA and SARIMA are fitted by exact likelihood with a global search (jobs/restock/arma.ts; statsmodels' forecasts, bench/arima.ts), about 10× the npm \`arima\` package's cost a fit (SARIMA 0.634 → about 6 ms, ARIMA 0.166 → about 1.3 ms; the package's figures from 2026-12-01, an Intel machine), so the daily run costs about 9× what it did (10.0 → about 90 ms a series). The job now yields between fits rather than between series: the event loop's delay stays near the 20 ms slice (p99 133 ms when it yielded per series).
 `)

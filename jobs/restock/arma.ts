@@ -121,18 +121,27 @@ function filter(w: readonly number[], phi: readonly number[], theta: readonly nu
   const a = new Float64Array(r)
   let sumV2F = 0
   let sumLogF = 0
+  let steady = false
   for (const obs of w) {
     const F = P[0]!
     if (!(F > 1e-12)) return null
     const v = obs - a[0]!
     sumV2F += (v * v) / F
     sumLogF += Math.log(F)
-    // T·P (φ in T's first column, ones above its diagonal), then K = T P Zᵀ / F.
-    for (let i = 0; i < r; i++) for (let j = 0; j < r; j++) TP[i * r + j] = ph[i]! * P[j]! + (i + 1 < r ? P[(i + 1) * r + j]! : 0)
-    for (let i = 0; i < r; i++) K[i] = TP[i * r]! / F
-    // P ← T P Tᵀ + R Rᵀ − K Kᵀ F
-    for (let i = 0; i < r; i++)
-      for (let j = 0; j < r; j++) P[i * r + j] = TP[i * r]! * ph[j]! + (j + 1 < r ? TP[i * r + j + 1]! : 0) + R[i]! * R[j]! - K[i]! * K[j]! * F
+    if (!steady) {
+      // T·P (φ in T's first column, ones above its diagonal), then K = T P Zᵀ / F.
+      for (let i = 0; i < r; i++) for (let j = 0; j < r; j++) TP[i * r + j] = ph[i]! * P[j]! + (i + 1 < r ? P[(i + 1) * r + j]! : 0)
+      for (let i = 0; i < r; i++) K[i] = TP[i * r]! / F
+      // P ← T P Tᵀ + R Rᵀ − K Kᵀ F; once it stops changing the filter is in its steady state.
+      let change = 0
+      for (let i = 0; i < r; i++)
+        for (let j = 0; j < r; j++) {
+          const next = TP[i * r]! * ph[j]! + (j + 1 < r ? TP[i * r + j + 1]! : 0) + R[i]! * R[j]! - K[i]! * K[j]! * F
+          change = Math.max(change, Math.abs(next - P[i * r + j]!))
+          P[i * r + j] = next
+        }
+      steady = change < 1e-11 * F
+    }
     const a0 = a[0]!
     for (let i = 0; i < r; i++) a[i] = ph[i]! * a0 + (i + 1 < r ? a[i + 1]! : 0) + K[i]! * v
   }
@@ -153,7 +162,7 @@ function nelderMead(f: (x: readonly number[]) => number, start: readonly number[
   for (let it = 0; it < iterations; it++) {
     simplex.sort((p, q) => p.fx - q.fx)
     const [best, mid, worst] = simplex as [{ x: number[]; fx: number }, { x: number[]; fx: number }, { x: number[]; fx: number }]
-    if (Math.abs(worst.fx - best.fx) < 1e-8) break
+    if (Math.abs(worst.fx - best.fx) < 1e-6) break
     const centroid = [(best.x[0]! + mid.x[0]!) / 2, (best.x[1]! + mid.x[1]!) / 2]
     const at = (t: number) => centroid.map((c, i) => c + t * (c - worst.x[i]!))
     const reflected = { x: at(1), fx: 0 }

@@ -103,12 +103,18 @@ export function maseScale(y: readonly number[], m = SEASON): number | null {
 
 /** The errors of a model's rolling-origin forecasts over the last `folds` origins, or null if any fold fails. */
 export function rollingErrors(model: ForecastModel, y: readonly number[], opts: BacktestOptions): { actual: number[]; predicted: number[] } | null {
+  return drain(rollingErrorSteps(model, y, opts))
+}
+
+/** rollingErrors one fit at a time: it yields after each fold's fit, so a caller can give the event loop a turn. */
+function* rollingErrorSteps(model: ForecastModel, y: readonly number[], opts: BacktestOptions): Generator<void, { actual: number[]; predicted: number[] } | null> {
   const actual: number[] = []
   const predicted: number[] = []
   for (let j = opts.folds - 1; j >= 0; j--) {
     const origin = y.length - opts.horizon - j
     if (origin < model.minLength) return null
     const f = model.forecast(y.slice(0, origin), opts.horizon)
+    yield
     if (!f) return null
     for (let k = 0; k < opts.horizon; k++) {
       actual.push(y[origin + k]!)
@@ -116,6 +122,14 @@ export function rollingErrors(model: ForecastModel, y: readonly number[], opts: 
     }
   }
   return { actual, predicted }
+}
+
+/** Runs a step generator to its end, synchronously. */
+function drain<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const r = steps.next()
+    if (r.done) return r.value
+  }
 }
 
 /** MAE, MAPE and MASE of forecasts against actuals, scaled by `scale`. */
@@ -142,6 +156,14 @@ export function score(model: ModelName, actual: readonly number[], predicted: re
  * for one fold (fewer than SEASON + horizon days) forecasts its mean day.
  */
 export function forecastSeries(y: readonly number[], opts: BacktestOptions): SeriesForecast {
+  return drain(forecastSeriesSteps(y, opts))
+}
+
+/**
+ * forecastSeries one model fit at a time (a series is up to ~60 fits of a few ms each): a job in
+ * a process that also serves requests runs it with `await` turns between the steps (runSteps).
+ */
+export function* forecastSeriesSteps(y: readonly number[], opts: BacktestOptions): Generator<void, SeriesForecast> {
   const { horizon } = opts
   const only = (model: ModelName, forecast: number[], why: SeriesForecast['fallback']): SeriesForecast => ({ model, forecast, scores: [], fallback: why, ranked: [{ model, forecast }] })
   if (y.every((v) => v === 0)) return only(ModelName.ZERO, Array.from({ length: horizon }, () => 0), 'all_zero')
@@ -156,7 +178,7 @@ export function forecastSeries(y: readonly number[], opts: BacktestOptions): Ser
   const candidates = zeroShare >= (backtest.intermittentShare ?? 0.5) ? [...CANDIDATES, MODELS.croston] : CANDIDATES
   const scores: ModelScore[] = []
   for (const m of candidates) {
-    const e = rollingErrors(m, y, backtest)
+    const e = yield* rollingErrorSteps(m, y, backtest)
     if (e) scores.push(score(m.name, e.actual, e.predicted, scale))
   }
   // Stable: on equal MAE the earlier (simpler) candidate stays first.
@@ -165,8 +187,24 @@ export function forecastSeries(y: readonly number[], opts: BacktestOptions): Ser
   for (const s of ranked) {
     const f = (candidates.find((c) => c.name === s.model) as ForecastModel).forecast(y, horizon)
     if (f) refits.push({ model: s.model, forecast: f })
+    yield
   }
   if (refits.length === 0) return fallback()
   const first = ranked.find((r) => r.model === refits[0]!.model)!
   return { model: first.model, forecast: refits[0]!.forecast, scores: [first, ...ranked.filter((r) => r !== first)], fallback: null, ranked: refits }
+}
+
+/**
+ * Runs a step generator to its end, giving the event loop a turn whenever `sliceMs` has passed
+ * since the last one: CPU-heavy work that shares a process with an API keeps its latency low.
+ */
+export async function runSteps<T>(steps: Generator<void, T>, clock: { last: number }, sliceMs = 20): Promise<T> {
+  for (;;) {
+    const r = steps.next()
+    if (r.done) return r.value
+    if (performance.now() - clock.last > sliceMs) {
+      await new Promise((resolve) => setImmediate(resolve))
+      clock.last = performance.now()
+    }
+  }
 }

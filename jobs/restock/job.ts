@@ -3,7 +3,7 @@ import { localDateOf, localMidnight, sleep, type Config } from '../../schemas/in
 import { hostname } from 'node:os'
 import { insertRows, queryRows, type ClickHouse } from '../../sinks/index.js'
 import { claimOnce } from '../claims.js'
-import { forecastSeries, pooledChoice, withModel, type SeriesForecast } from './backtest.js'
+import { forecastSeriesSteps, pooledChoice, runSteps, withModel, type SeriesForecast } from './backtest.js'
 import { cubeTable, fifoRisk, INVENTORY_MOVEMENTS_CUBE, lastRestockRun, measureSql } from '../../queries/index.js'
 import { ModelName } from './models.js'
 
@@ -199,19 +199,13 @@ export async function runRestock(ch: ClickHouse, settings: RestockSettings, opts
   let maseN = 0
   const backtest = { horizon: settings.horizonDays, folds: settings.backtestFolds }
   const horizonEnd = localMidnight(opts.at, settings.timezone) + settings.horizonDays * DAY
-  let lastYield = performance.now()
   // First every series' rolling backtest, then the run's model from all of them (pooledChoice):
-  // each series is forecast by it where it fits, by its own winner where it does not.
+  // each series is forecast by it where it fits, by its own winner where it does not. A city is
+  // thousands of series of up to ~60 fits each: the event loop gets a turn every ~20 ms (between
+  // fits), so an API or a generator in the same process (npm start) keeps answering.
+  const clock = { last: performance.now() }
   const backtests: SeriesForecast[] = []
-  for (const p of series) {
-    // A city is thousands of series at tens of ms each: yield to the event loop every ~20 ms, so
-    // an API or a generator in the same process (npm start) keeps answering during the run.
-    if (performance.now() - lastYield > 20) {
-      await new Promise((resolve) => setImmediate(resolve))
-      lastYield = performance.now()
-    }
-    backtests.push(forecastSeries(p.history, backtest))
-  }
+  for (const p of series) backtests.push(await runSteps(forecastSeriesSteps(p.history, backtest), clock))
   const runModel = pooledChoice(backtests)
   for (const [i, p] of series.entries()) {
     const y = p.history
