@@ -146,9 +146,15 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
     this.heap.push(next, () => this.arrival(next))
   }
 
+  /** True while a planted silence holds the community (GeneratorOptions.silent). */
+  private silentAt(communityId: string, time: number): boolean {
+    return this.options.silent?.some((s) => s.communityId === communityId && time >= s.from && (s.to === undefined || time < s.to)) ?? false
+  }
+
   private session(start: number): void {
     const r = this.random
     const community = this.world.communityPicker.pick(r)
+    if (this.silentAt(community.communityId, start)) return
     const resident = community.residentPicker.pick(r)
     const device = DEVICES.pick(r)
     const channel = device === 'mini_program' ? 'mini_program' : CHANNELS.pick(r)
@@ -207,6 +213,8 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
   // --- order lifecycles -------------------------------------------------------------------
 
   private order(created: number, community: Community, resident: Resident, cart: readonly Sku[]): void {
+    // A session that began before its community fell silent places no order after.
+    if (this.silentAt(community.communityId, created)) return
     const r = this.random
     const merged = new Map<string, OrderLine>()
     for (const sku of cart) {

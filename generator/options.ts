@@ -26,6 +26,13 @@ export interface GeneratorOptions {
    * from `start`). Unset, the city's own rhythm alone — and the same records as without it.
    */
   readonly demand?: { readonly weekly?: readonly number[]; readonly growthPerDay?: number; readonly days?: number }
+  /**
+   * Planted silences (issue 22's planted truths): a community whose residents start no session and
+   * place no order from `from` (until `to`, or for good) — what a data-quality check or an alert
+   * on a silent community must catch. Orders placed before keep their lifecycle; the warehouse
+   * keeps its stock movements. Unset, the same records as without it.
+   */
+  readonly silent?: readonly { readonly communityId: string; readonly from: number; readonly to?: number }[]
 }
 
 export const DEFAULT_GENERATOR_OPTIONS: Omit<GeneratorOptions, 'start'> = Object.freeze({

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll } from 'vitest'
 import { buildApi, newApiKey, type ApiKeyEntry } from '../../../api/index.js'
-import { EventGenerator, runGeneratorSource } from '../../../generator/index.js'
+import { EventGenerator, runGeneratorSource, type GeneratorOptions } from '../../../generator/index.js'
 import { PIPELINES } from '../../../pipelines/index.js'
 import { loadConfig } from '../../../schemas/index.js'
 import { migrate, type ClickHouse } from '../../../sinks/index.js'
@@ -45,7 +45,7 @@ export interface ApiSuite {
  * flush protocol and sink as the Kafka worker) over FILL_HOURS of a past day, and the API on its
  * own connection, as in `npm start`.
  */
-export function apiSuite(name: string, env: Record<string, string> = {}, fillHours = FILL_HOURS, start = DAY_START): ApiSuite {
+export function apiSuite(name: string, env: Record<string, string> = {}, fillHours = FILL_HOURS, start = DAY_START, planted: Pick<GeneratorOptions, 'silent'> = {}): ApiSuite {
   const suite = {} as ApiSuite
   let apiCh: ClickHouse
   let sessions: ClickHouse[] = []
@@ -56,7 +56,7 @@ export function apiSuite(name: string, env: Record<string, string> = {}, fillHou
     suite.end = end
     suite.events = fillHours > 0
       ? await runGeneratorSource({
-        generator: new EventGenerator({ seed: 7, start }),
+        generator: new EventGenerator({ seed: 7, start, ...planted }),
         pipelines: PIPELINES,
         ch: suite.ch,
         log: silent,

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest'
+import { apiSuite, DAY_START, iso } from './fixture.js'
+
+/*
+ * Issue 22: a truth the generator plants, recovered from generated data through the real
+ * pipelines: community c-007 falls silent (no session, no new order) two hours before the data
+ * ends; the data-quality report must name it, and only it, as silent.
+ */
+
+const HOUR = 3_600_000
+const SILENT_FROM = DAY_START + 2 * HOUR
+
+describe('planted truths: a community that goes silent', () => {
+  const s = apiSuite('api_planted_silence', {}, 4, DAY_START, { silent: [{ communityId: 'c-007', from: SILENT_FROM }] })
+
+  it('the quality report names the silent community, with its last activity before the silence, and no other', async () => {
+    const res = await s.get(`/v1/quality?from=${iso(DAY_START)}&to=${iso(s.end)}&silentMinutes=60`, 'analyst')
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    expect(res.body.silent_communities.map((c: { community_id: string }) => c.community_id)).toEqual(['c-007'])
+    const [silent] = res.body.silent_communities as { last_seen: string; silent_minutes: number }[]
+    // Its last activity: the last clicks of sessions begun before the silence, minutes after it.
+    expect(Date.parse(silent!.last_seen)).toBeGreaterThan(SILENT_FROM - 30 * 60_000)
+    expect(Date.parse(silent!.last_seen)).toBeLessThan(SILENT_FROM + 15 * 60_000)
+    expect(silent!.silent_minutes).toBeGreaterThanOrEqual(105)
+    // The other communities kept shopping: each has activity in the last hour of the data.
+    const active = await s.sql<{ n: number }>(`SELECT uniqExact(community_id) AS n FROM activity_minute WHERE window_start >= toDateTime({since:UInt32}, 'UTC')`, { since: (s.end - HOUR) / 1000 })
+    expect(Number(active[0]!.n)).toBe(29)
+  })
+})
