@@ -77,6 +77,13 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
         this.heap.push(start, () => this.receive(s, start, Math.ceil(s.demand * this.cover(sku)) + 2))
       }
     }
+    for (const [n, p] of (this.options.overstock ?? []).entries()) {
+      const community = this.world.communities.find((c) => c.communityId === p.communityId)
+      const sku = p.sku ?? community?.stocked[0]?.sku
+      const s = community && this.stock.get(`${community.warehouseId}|${sku}`)
+      if (!s) throw new Error(`overstock ${n}: community ${p.communityId} does not stock ${sku ?? 'any sku'}`)
+      this.heap.push(Math.max(start, p.at), () => this.receivePlanted(s, Math.max(start, p.at), `planted-${n}`, p.qty, p.expiresInDays))
+    }
     this.heap.push(start, () => this.arrival(start))
     this.heap.push(nextLocalTime(start, this.options.tzOffsetMinutes, 6), () => this.morning())
     this.heap.push(nextLocalTime(start, this.options.tzOffsetMinutes, 23), () => this.night())
@@ -322,6 +329,14 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
     }
     s.batches.push(batch)
     this.emit(this.inventoryRecord(s, time, { kind: 'receipt', batchId: batch.batchId, qty, productionDate, expiryDate: batch.expiryDate, lossReason: null, orderId: null }))
+  }
+
+  /** A planted batch (GeneratorOptions.overstock): produced today, expiring `days` later. */
+  private receivePlanted(s: Stock, time: number, batchId: string, qty: number, days: number): void {
+    const productionDate = localDate(time, this.options.tzOffsetMinutes)
+    const batch: Batch = { batchId, qty, productionDate, expiryDate: addDays(productionDate, days) }
+    s.batches.push(batch)
+    this.emit(this.inventoryRecord(s, time, { kind: 'receipt', batchId, qty, productionDate, expiryDate: batch.expiryDate, lossReason: null, orderId: null }))
   }
 
   /** FIFO deduction: the oldest batch first; a shortfall is still recorded (stock went negative). */

@@ -33,6 +33,12 @@ export interface GeneratorOptions {
    * keeps its stock movements. Unset, the same records as without it.
    */
   readonly silent?: readonly { readonly communityId: string; readonly from: number; readonly to?: number }[]
+  /**
+   * Planted overstock: at `at`, the community's warehouse receives `qty` of a sku it stocks (its
+   * first, unless `sku` is given) that expires `expiresInDays` later, as batch `planted-<n>` (n its
+   * index here) — far more than sells in time, so the expiry warning must flag it.
+   */
+  readonly overstock?: readonly { readonly communityId: string; readonly sku?: string; readonly at: number; readonly qty: number; readonly expiresInDays: number }[]
 }
 
 export const DEFAULT_GENERATOR_OPTIONS: Omit<GeneratorOptions, 'start'> = Object.freeze({

@@ -2,16 +2,20 @@ import { describe, expect, it } from 'vitest'
 import { apiSuite, DAY_START, iso } from './fixture.js'
 
 /*
- * Issue 22: a truth the generator plants, recovered from generated data through the real
- * pipelines: community c-007 falls silent (no session, no new order) two hours before the data
- * ends; the data-quality report must name it, and only it, as silent.
+ * Issue 22: truths the generator plants, recovered from generated data through the real pipelines:
+ * community c-007 falls silent (no session, no new order) two hours before the data ends, and the
+ * data-quality report must name it, and only it, as silent; community c-003's warehouse receives
+ * 600 of a sku that expires the next day, and the expiry warning must flag that batch.
  */
 
 const HOUR = 3_600_000
 const SILENT_FROM = DAY_START + 2 * HOUR
 
-describe('planted truths: a community that goes silent', () => {
-  const s = apiSuite('api_planted_silence', {}, 4, DAY_START, { silent: [{ communityId: 'c-007', from: SILENT_FROM }] })
+describe('planted truths', () => {
+  const s = apiSuite('api_planted', {}, 4, DAY_START, {
+    silent: [{ communityId: 'c-007', from: SILENT_FROM }],
+    overstock: [{ communityId: 'c-003', at: DAY_START + HOUR, qty: 600, expiresInDays: 1 }],
+  })
 
   it('the quality report names the silent community, with its last activity before the silence, and no other', async () => {
     const res = await s.get(`/v1/quality?from=${iso(DAY_START)}&to=${iso(s.end)}&silentMinutes=60`, 'analyst')
@@ -25,5 +29,16 @@ describe('planted truths: a community that goes silent', () => {
     // The other communities kept shopping: each has activity in the last hour of the data.
     const active = await s.sql<{ n: number }>(`SELECT uniqExact(community_id) AS n FROM activity_minute WHERE window_start >= toDateTime({since:UInt32}, 'UTC')`, { since: (s.end - HOUR) / 1000 })
     expect(Number(active[0]!.n)).toBe(29)
+  })
+
+  it('the expiry warning flags the planted batch: most of it cannot sell before it expires', async () => {
+    const res = await s.get(`/v1/expiry?at=${iso(s.end)}`, 'analyst')
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    const planted = res.body.batches.find((b: { batch_id: string }) => b.batch_id === 'planted-0')
+    expect(planted, JSON.stringify(res.body.batches.map((b: { batch_id: string }) => b.batch_id))).toBeDefined()
+    expect(planted).toMatchObject({ community_id: 'c-003', risk: 'high' })
+    expect(planted.on_hand).toBeLessThanOrEqual(600)
+    expect(planted.at_risk).toBe(planted.on_hand - planted.sells_before_expiry)
+    expect(planted.at_risk).toBeGreaterThan(300)
   })
 })
