@@ -162,6 +162,16 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
     const r = this.random
     const community = this.world.communityPicker.pick(r)
     if (this.silentAt(community.communityId, start)) return
+    this.sessionIn(community, start)
+    // A planted campaign draws (1 + uplift) times the community's sessions while it runs.
+    const campaign = this.options.campaign?.find((c) => c.communityId === community.communityId && start >= c.from && start < c.to)
+    if (!campaign) return
+    const extra = Math.floor(campaign.uplift) + (r.chance(campaign.uplift - Math.floor(campaign.uplift)) ? 1 : 0)
+    for (let i = 0; i < extra; i++) this.sessionIn(community, start)
+  }
+
+  private sessionIn(community: Community, start: number): void {
+    const r = this.random
     const resident = community.residentPicker.pick(r)
     const device = DEVICES.pick(r)
     const channel = device === 'mini_program' ? 'mini_program' : CHANNELS.pick(r)

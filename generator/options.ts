@@ -38,6 +38,12 @@ export interface GeneratorOptions {
    * first, unless `sku` is given) that expires `expiresInDays` later, as batch `planted-<n>` (n its
    * index here) — far more than sells in time, so the expiry warning must flag it.
    */
+  /**
+   * Planted campaigns: from `from` to `to` the community's residents start (1 + uplift) times as
+   * many shopping sessions (and so, in expectation, orders and buyers) — the effect the campaign
+   * report must estimate. Unset, the same records as without it.
+   */
+  readonly campaign?: readonly { readonly communityId: string; readonly from: number; readonly to: number; readonly uplift: number }[]
   readonly overstock?: readonly { readonly communityId: string; readonly sku?: string; readonly at: number; readonly qty: number; readonly expiresInDays: number }[]
 }
 

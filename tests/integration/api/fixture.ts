@@ -45,7 +45,7 @@ export interface ApiSuite {
  * flush protocol and sink as the Kafka worker) over FILL_HOURS of a past day, and the API on its
  * own connection, as in `npm start`.
  */
-export function apiSuite(name: string, env: Record<string, string> = {}, fillHours = FILL_HOURS, start = DAY_START, planted: Pick<GeneratorOptions, 'silent' | 'overstock'> = {}): ApiSuite {
+export function apiSuite(name: string, env: Record<string, string> = {}, fillHours = FILL_HOURS, start = DAY_START, planted: Partial<Omit<GeneratorOptions, 'start' | 'seed'>> = {}): ApiSuite {
   const suite = {} as ApiSuite
   let apiCh: ClickHouse
   let sessions: ClickHouse[] = []

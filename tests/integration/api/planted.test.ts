@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { apiSuite, DAY_START, iso } from './fixture.js'
 
+const DAY = 86_400_000
+
 /*
  * Issue 22: truths the generator plants, recovered from generated data through the real pipelines:
  * community c-007 falls silent (no session, no new order) two hours before the data ends, and the
@@ -40,5 +42,30 @@ describe('planted truths', () => {
     expect(planted.on_hand).toBeLessThanOrEqual(600)
     expect(planted.at_risk).toBe(planted.on_hand - planted.sells_before_expiry)
     expect(planted.at_risk).toBeGreaterThan(300)
+  })
+})
+
+describe('planted truths: a campaign with a known uplift', () => {
+  // A small city over 29 days (the campaign's day and four weeks before it); in c-002 a campaign doubles the sessions for two morning hours.
+  const from = DAY_START + HOUR
+  const to = DAY_START + 3 * HOUR
+  const UPLIFT = 1
+  const s = apiSuite('api_planted_campaign', {}, 29 * 24 + 4, DAY_START - 29 * DAY, { communities: 3, skus: 20, sessionsPerMinute: 20, campaign: [{ communityId: 'c-002', from, to, uplift: UPLIFT }] })
+
+  it('the campaign effect estimates the planted uplift: the true value inside its 95 % interval, for orders and GMV', async () => {
+    const campaign = { id: 'planted', name: 'Planted morning', communities: ['c-002'], from: iso(from), to: iso(to) }
+    const post = await s.app.inject({ method: 'POST', url: '/v1/campaigns', payload: campaign, headers: { 'x-api-key': s.keys.admin } })
+    expect(post.statusCode, post.body).toBe(201)
+    const res = await s.get('/v1/campaigns/planted/effect?weeks=4', 'analyst')
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    // Sessions double; a resident pool of fixed size means active users do not (the same people shop
+    // more), so the planted truth is in the orders and the money.
+    for (const measure of ['orders', 'gmv_cents'] as const) {
+      const m = res.body[measure] as { value: number; baseline_mean: number; uplift: number; low: number; high: number; significant: boolean }
+      expect(m.baseline_mean, measure).toBeGreaterThan(30)
+      expect(m.low, `${measure}: ${JSON.stringify(m)}`).toBeLessThanOrEqual(UPLIFT)
+      expect(m.high, `${measure}: ${JSON.stringify(m)}`).toBeGreaterThanOrEqual(UPLIFT)
+      expect(m.significant, measure).toBe(true)
+    }
   })
 })

@@ -68,6 +68,24 @@ describe('the data generator', () => {
     expect(plain({ silent: [] })).toBe(plain({}))
   })
 
+  it('plants a campaign: (1 + uplift) times the community\'s sessions while it runs, the other communities about as they were', () => {
+    const from = START + 9 * 3_600_000
+    const to = from + 3 * 3_600_000
+    const sessions = (o: object, community: string) => {
+      const ids = new Set<string>()
+      for (const r of new EventGenerator({ seed: 4, start: START, communities: 4, ...o }).take(60_000)) {
+        const e = r.event.event as BehaviourEvent
+        if (r.event.type === 'behaviour' && e.communityId === community && e.eventTime >= from && e.eventTime < to) ids.add(e.sessionId)
+      }
+      return ids.size
+    }
+    const planted = { campaign: [{ communityId: 'c-002', from, to, uplift: 1 }] }
+    const ratio = sessions(planted, 'c-002') / sessions({}, 'c-002')
+    expect(ratio).toBeGreaterThan(1.7)
+    expect(ratio).toBeLessThan(2.3)
+    expect(sessions(planted, 'c-001') / sessions({}, 'c-001')).toBeGreaterThan(0.8)
+  })
+
   it('has unique event ids', () => {
     const ids = new Set(records.map((r) => r.event.event.eventId))
     expect(ids.size).toBe(records.length)
