@@ -34,13 +34,13 @@ export function codecsFor(config: Pick<Config, 'encoding' | 'schemaRegistryUrl'>
   return Object.fromEntries(EVENT_TYPES.map((t) => [t, createJsonCodec(t)])) as Record<EventType, Codec>
 }
 
-/** The codec of one source spec. */
-function codecOf(spec: SourceSpec, defaults: Record<EventType, Codec>, config: Pick<Config, 'encoding' | 'schemaRegistryUrl'>): Codec {
+/** The codec of one source spec; `confluent` gives the one Confluent codec (and registry client) all such sources share. */
+function codecOf(spec: SourceSpec, confluent: () => Codec): Codec {
   switch (spec.format) {
     case 'json':
       return createJsonCodec(spec.stream)
     case 'confluent-avro':
-      return config.encoding === 'confluent-avro' ? defaults[spec.stream] : codecsFor({ ...config, encoding: 'confluent-avro' })[spec.stream]
+      return confluent()
     case 'debezium':
       return createDebeziumCodec({ stream: spec.stream as CdcStream })
     case 'canal':
@@ -55,13 +55,15 @@ function codecOf(spec: SourceSpec, defaults: Record<EventType, Codec>, config: P
  */
 export function sourcesFor(config: Pick<Config, 'encoding' | 'schemaRegistryUrl' | 'sources' | 'kafka'>, pipelines: readonly PipelineDefinition[]): { sources: Map<string, TopicSource>; unused: SourceSpec[] } {
   const defaults = codecsFor(config)
+  let shared: Codec | undefined
+  const confluent = () => (shared ??= config.encoding === 'confluent-avro' ? defaults.order : codecsFor({ ...config, encoding: 'confluent-avro' }).order)
   const streams = new Set(pipelines.flatMap((p) => p.sources))
   const sources = new Map<string, TopicSource>()
   for (const type of EVENT_TYPES) {
     if (!streams.has(type)) continue
     const specs = config.sources.filter((s) => s.stream === type)
     if (specs.length === 0) sources.set(topicName(config, EventTypes[type].topic), { type, codec: defaults[type] })
-    for (const spec of specs) sources.set(spec.topic, { type, codec: codecOf(spec, defaults, config) })
+    for (const spec of specs) sources.set(spec.topic, { type, codec: codecOf(spec, confluent) })
   }
   return { sources, unused: config.sources.filter((s) => !streams.has(s.stream)) }
 }

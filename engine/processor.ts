@@ -217,7 +217,8 @@ export class PartitionProcessor {
    */
   private checkStream(decoded: DecodeResult<readonly TypedEvent[]>): DecodeResult<readonly TypedEvent[]> {
     if (!decoded.ok) return decoded
-    const other = decoded.value.find((e) => e.type !== this.type)
+    let other: TypedEvent | undefined
+    for (const e of decoded.value) if (e.type !== this.type) other = e
     if (!other) return decoded
     return fail(DecodeErrorCode.STREAM_MISMATCH, `an event of the ${other.type} stream on ${this.topic}, which feeds the ${this.type} stream: check the topic's --source (STREAMCUBE_SOURCES)`)
   }

@@ -30,42 +30,37 @@ export function evaluateSeries(histories: readonly (readonly number[])[], opts: 
   const series = histories.filter((y) => y.length - opts.horizon - opts.origins + 1 >= 1)
   // All series end on the same day: origin i is the same date for each.
   const state = series.map((y) => ({ y, first: y.length - opts.horizon - opts.origins + 1, forecasts: new Map<string, { actual: number[]; predicted: number[] }>(), failed: new Set<string>(), picks: [] as ModelName[] }))
+  /** Adds a forecaster's forecast from an origin to a series' record; a forecaster that failed an origin is out. */
+  const record = (s: (typeof state)[number], origin: number, name: string, f: readonly number[] | null) => {
+    if (!f) {
+      s.failed.add(name)
+      s.forecasts.delete(name)
+      return
+    }
+    if (s.failed.has(name)) return
+    let e = s.forecasts.get(name)
+    if (!e) s.forecasts.set(name, (e = { actual: [], predicted: [] }))
+    for (let k = 0; k < opts.horizon; k++) {
+      e.actual.push(s.y[origin + k]!)
+      e.predicted.push(f[k]!)
+    }
+  }
   for (let i = 0; i < opts.origins; i++) {
     const inner: SeriesForecast[] = []
     for (const s of state) {
       const origin = s.first + i
       const history = s.y.slice(0, origin)
-      const record = (name: string, f: readonly number[] | null) => {
-        if (!f) {
-          s.failed.add(name)
-          s.forecasts.delete(name)
-          return
-        }
-        if (s.failed.has(name)) return
-        let e = s.forecasts.get(name)
-        if (!e) s.forecasts.set(name, (e = { actual: [], predicted: [] }))
-        for (let k = 0; k < opts.horizon; k++) {
-          e.actual.push(s.y[origin + k]!)
-          e.predicted.push(f[k]!)
-        }
-      }
       // A model that failed one origin is out: no use fitting it on the others.
-      for (const m of EVALUATED) if (!s.failed.has(m.name)) record(m.name, history.length >= m.minLength ? m.forecast(history, opts.horizon) : null)
+      for (const m of EVALUATED) if (!s.failed.has(m.name)) record(s, origin, m.name, history.length >= m.minLength ? m.forecast(history, opts.horizon) : null)
       const own = forecastSeries(history, opts)
       inner.push(own)
-      record('per_series', own.forecast)
+      record(s, origin, 'per_series', own.forecast)
     }
     const model = pooledChoice(inner)
     state.forEach((s, j) => {
       const chosen = withModel(inner[j]!, model)
       s.picks.push(chosen.model)
-      const origin = s.first + i
-      let e = s.forecasts.get('chosen')
-      if (!e) s.forecasts.set('chosen', (e = { actual: [], predicted: [] }))
-      for (let k = 0; k < opts.horizon; k++) {
-        e.actual.push(s.y[origin + k]!)
-        e.predicted.push(chosen.forecast[k]!)
-      }
+      record(s, s.first + i, 'chosen', chosen.forecast)
     })
   }
   return state.map((s) => {

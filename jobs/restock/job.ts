@@ -211,19 +211,19 @@ export async function runRestock(ch: ClickHouse, settings: RestockSettings, opts
     const y = p.history
     const own = backtests[i]!
     const picked = withModel(own, runModel)
-    const f = { ...own, model: picked.model, forecast: picked.forecast, scores: [own.scores.find((s) => s.model === picked.model), ...own.scores.filter((s) => s.model !== picked.model)].filter((s) => s !== undefined) }
-    const forecast = f.forecast.map((v) => Math.round(v * 1000) / 1000)
+    const forecast = picked.forecast.map((v) => Math.round(v * 1000) / 1000)
     const total = forecast.reduce((s, v) => s + v, 0)
     const stock = usableStock(p.batches, total / settings.horizonDays, opts.at, horizonEnd)
     const minStock = settings.minStock[p.sku] ?? settings.minStock['*'] ?? 0
-    const chosen = f.scores[0]
-    const baseline = f.scores.find((s) => s.model === ModelName.SEASONAL_NAIVE)
+    // The backtest scores of the model used (none for a fallback) and of the baseline.
+    const chosen = own.scores.find((s) => s.model === picked.model)
+    const baseline = own.scores.find((s) => s.model === ModelName.SEASONAL_NAIVE)
     if (chosen?.mase != null && baseline?.mase != null) {
       maseSum += chosen.mase
       baseSum += baseline.mase
       maseN++
     }
-    models[f.model] = (models[f.model] ?? 0) + 1
+    models[picked.model] = (models[picked.model] ?? 0) + 1
     out.push({
       run_date: runDate,
       computed_at: computedAt,
@@ -231,8 +231,8 @@ export async function runRestock(ch: ClickHouse, settings: RestockSettings, opts
       community_id: p.community_id,
       sku: p.sku,
       category_id: p.category_id,
-      model: f.model,
-      fallback: f.fallback ?? '',
+      model: picked.model,
+      fallback: own.fallback ?? '',
       history_days: y.length,
       history_sold: y.reduce((s, v) => s + v, 0),
       forecast,
