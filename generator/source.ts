@@ -26,6 +26,13 @@ export interface GeneratorSourceOptions {
   readonly until?: number
   /** Called once, when the history before the wall clock has been generated and flushed (a backfill is in the cubes). */
   readonly onCaughtUp?: () => void
+  /**
+   * Publish the streams' watermarks to streamcube_watermarks as this consumer group, as a Kafka
+   * worker does (`npm start`: freshness, alert evaluation as of complete windows); unset, none.
+   */
+  readonly watermarkGroup?: string
+  /** The streams to feed (default all): the others' records are generated and dropped (the demo's baseline weeks skip inventory, whose batches would stay on hand). */
+  readonly streams?: readonly EventType[]
 }
 
 /**
@@ -49,6 +56,22 @@ export async function runGeneratorSource(options: GeneratorSourceOptions): Promi
   let total = 0
   let done = false
   let caughtUp = false
+  // Watermarks: a stream's windows are complete up to what its flushed records say, and — the
+  // generator being every stream's clock — up to where generation had reached, less the
+  // out-of-orderness. `taken` is as of the flush in flight, `complete` as of the last one done.
+  const taken: Record<EventType, number> = { behaviour: Number.NEGATIVE_INFINITY, order: Number.NEGATIVE_INFINITY, inventory: Number.NEGATIVE_INFINITY }
+  const complete = { ...taken }
+  let reached = Number.NEGATIVE_INFINITY
+  let published = 0
+  const publish = async (force: boolean) => {
+    if (!options.watermarkGroup || (!force && Date.now() - published < 1000)) return
+    published = Date.now()
+    const pipelines = options.pipelines.map((p) => p.name)
+    await executor.insertPlain('streamcube_watermarks', EVENT_TYPES.map((t) => ({
+      group_id: options.watermarkGroup, topic: `generator.${EventTypes[t].topic}`, partition: 0, watermark: Number.isFinite(complete[t]) ? complete[t] : 0,
+      event_watermark: Number.isFinite(processors[t].watermark) ? processors[t].watermark : null, idle: 0, worker: 'generator', updated_at: published, pipelines,
+    })))
+  }
   while (!options.signal.aborted && !done) {
     const until = Math.min(now(), options.until ?? Number.POSITIVE_INFINITY)
     let reachedNow = false
@@ -62,6 +85,10 @@ export async function runGeneratorSource(options: GeneratorSourceOptions): Promi
         reachedNow = true
         break
       }
+      if (options.streams && !options.streams.includes(pending.type)) {
+        pending = undefined
+        continue
+      }
       const p = processors[pending.type]
       p.handle({ offset: String(offsets[pending.type]++), key: Buffer.from(pending.key), value: jsonEncoder.encode(pending.event), headers: {}, timestamp: String(until) })
       pending = undefined
@@ -69,11 +96,15 @@ export async function runGeneratorSource(options: GeneratorSourceOptions): Promi
     }
     // One flush in flight per stream, overlapping with the generation and processing of the next
     // records (the same discipline as the Kafka worker).
+    if (reachedNow || done) reached = Math.max(reached, until - policy.outOfOrdernessMs)
     for (const t of EVENT_TYPES) {
       await inflight[t]
+      complete[t] = taken[t]
       const plan = processors[t].takeFlush()
+      taken[t] = Math.max(processors[t].watermark, reached)
       inflight[t] = plan ? executor.execute(plan, commit) : undefined
     }
+    await publish(false)
     if (reachedNow && !caughtUp) {
       caughtUp = true
       await Promise.all(Object.values(inflight))
@@ -83,5 +114,7 @@ export async function runGeneratorSource(options: GeneratorSourceOptions): Promi
     await sleep(options.intervalMs ?? 1000, options.signal)
   }
   await Promise.all(Object.values(inflight))
+  for (const t of EVENT_TYPES) complete[t] = taken[t]
+  await publish(true)
   return total
 }

@@ -66,9 +66,17 @@ export interface Resident {
   readonly activity: number
 }
 
+/** A district of the city: one cell of a 4 × 4 grid over its box, named after a place. */
+export interface District {
+  readonly name: string
+  readonly bbox: BoundingBox
+}
+
 export interface Community {
   readonly communityId: string
   readonly name: string
+  /** The district the community lies in (its name starts with it). */
+  readonly district: string
   readonly lat: number
   readonly lon: number
   readonly warehouseId: string
@@ -83,6 +91,7 @@ export interface Community {
 }
 
 export interface World {
+  readonly districts: readonly District[]
   readonly communities: readonly Community[]
   readonly communityPicker: WeightedPicker<Community>
   readonly catalog: readonly Sku[]
@@ -103,6 +112,29 @@ const GIVEN = ['Wei', 'Fang', 'Na', 'Min', 'Jing', 'Li', 'Qiang', 'Lei', 'Jun', 
 
 const pad = (n: number, w: number) => String(n).padStart(w, '0')
 
+/** The city's districts: a 4 × 4 grid over the box, west to east and south to north, one place name each. */
+export function cityDistricts(bbox: BoundingBox): District[] {
+  const n = 4
+  const dLat = (bbox.maxLat - bbox.minLat) / n
+  const dLon = (bbox.maxLon - bbox.minLon) / n
+  return Array.from({ length: n * n }, (_, i) => {
+    const row = Math.floor(i / n)
+    const col = i % n
+    return {
+      name: PLACE[i] as string,
+      bbox: { minLat: bbox.minLat + row * dLat, maxLat: bbox.minLat + (row + 1) * dLat, minLon: bbox.minLon + col * dLon, maxLon: bbox.minLon + (col + 1) * dLon },
+    }
+  })
+}
+
+/** The district a point lies in (the nearest cell at the box's edge). */
+function districtOf(districts: readonly District[], box: BoundingBox, lat: number, lon: number): District {
+  const n = Math.sqrt(districts.length)
+  const row = Math.min(n - 1, Math.max(0, Math.floor(((lat - box.minLat) / (box.maxLat - box.minLat)) * n)))
+  const col = Math.min(n - 1, Math.max(0, Math.floor(((lon - box.minLon) / (box.maxLon - box.minLon)) * n)))
+  return districts[row * n + col] as District
+}
+
 /** Builds the city from the seed. */
 export function buildWorld(random: Random, options: WorldOptions): World {
   const categoryPicker = new WeightedPicker(CATEGORIES, CATEGORIES.map((c) => c.weight))
@@ -117,12 +149,18 @@ export function buildWorld(random: Random, options: WorldOptions): World {
   const popularity = catalog.map((_, i) => 1 / Math.pow(i + 1, 0.8))
 
   const { bbox } = options
+  const districts = cityDistricts(bbox)
+  const inDistrict = new Map<string, number>()
   const communities: Community[] = []
   for (let c = 0; c < options.communities; c++) {
     const communityId = `c-${pad(c + 1, 3)}`
     const lat = random.uniform(bbox.minLat, bbox.maxLat)
     const lon = random.uniform(bbox.minLon, bbox.maxLon)
-    const name = `${PLACE[c % PLACE.length]} ${KIND[Math.floor(c / PLACE.length) % KIND.length]}${c >= PLACE.length * KIND.length ? ` ${c}` : ''}`
+    // Named after its district, so a name reads as a place on the map ("Binjiang Court 2").
+    const district = districtOf(districts, bbox, lat, lon).name
+    const k = inDistrict.get(district) ?? 0
+    inDistrict.set(district, k + 1)
+    const name = `${district} ${KIND[k % KIND.length]}${k >= KIND.length ? ` ${Math.floor(k / KIND.length) + 1}` : ''}`
     const leaders: Leader[] = []
     const leaderCount = random.int(1, 3)
     for (let l = 0; l < leaderCount; l++) leaders.push({ leaderId: `l-${pad(c + 1, 3)}-${l + 1}`, slowness: random.logNormal(1, 0.35) })
@@ -148,6 +186,7 @@ export function buildWorld(random: Random, options: WorldOptions): World {
     communities.push({
       communityId,
       name,
+      district,
       lat,
       lon,
       warehouseId: `wh-${pad(c + 1, 3)}`,
@@ -159,5 +198,5 @@ export function buildWorld(random: Random, options: WorldOptions): World {
       skuPicker,
     })
   }
-  return { communities, communityPicker: new WeightedPicker(communities, communities.map((c) => c.residents.length)), catalog }
+  return { districts, communities, communityPicker: new WeightedPicker(communities, communities.map((c) => c.residents.length)), catalog }
 }
