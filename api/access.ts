@@ -16,7 +16,16 @@ export interface RouteAccess {
    * The request fields that filter by community and by SKU (a path parameter or a query field of
    * that name, after validation), checked against the key's scope.
    */
-  readonly filters?: { readonly community?: string; readonly sku?: string }
+  readonly filters?: { readonly community?: string; readonly sku?: string; readonly leader?: string }
+}
+
+/** Every /v1 route's access declaration by method and URL ("GET /v1/expiry"), as registered. */
+export type AccessMap = ReadonlyMap<string, RouteAccess>
+
+/** Whether a role may call a route of the map (an unknown route: no). */
+export function roleMayCall(map: AccessMap, role: Role, route: string): boolean {
+  const access = map.get(route)
+  return access !== undefined && (!access.roles || access.roles.includes(role))
 }
 
 declare module 'fastify' {
@@ -44,11 +53,13 @@ function filterValues(req: FastifyRequest, field: string | undefined): readonly 
  * route must declare `config.access` (a route without one stops start-up), and before the handler
  * the role and the scope are checked.
  */
-export function enforceAccess(app: FastifyInstance, keys: KeyRing): void {
+export function enforceAccess(app: FastifyInstance, keys: KeyRing): AccessMap {
+  const map = new Map<string, RouteAccess>()
   app.decorateRequest('principal', null as never)
   app.decorateRequest('scope', null as never)
   app.addHook('onRoute', (route) => {
     if (!route.config?.access) throw new ApiError(ApiErrorCode.INTERNAL, 500, `route ${route.method} ${route.url} declares no config.access (roles, reads, filters): every /v1 route must`)
+    for (const method of [route.method].flat()) map.set(`${method} ${route.url}`, route.config.access)
   })
   app.addHook('onRequest', async (req) => {
     req.principal = keys.authenticate(req.headers)
@@ -58,6 +69,7 @@ export function enforceAccess(app: FastifyInstance, keys: KeyRing): void {
     const access = req.routeOptions.config.access as RouteAccess
     const p = req.principal
     if (access.roles && !access.roles.includes(p.role)) throw forbidden(`role ${p.role} may not read ${access.reads}`)
-    req.scope = scopeParams(p, { community: filterValues(req, access.filters?.community), sku: filterValues(req, access.filters?.sku) })
+    req.scope = scopeParams(p, { community: filterValues(req, access.filters?.community), sku: filterValues(req, access.filters?.sku), leader: filterValues(req, access.filters?.leader) })
   })
+  return map
 }

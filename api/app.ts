@@ -14,6 +14,8 @@ import { ReportCache } from './cache.js'
 import { dashboardRoutes } from './dashboard/routes.js'
 import { ApiError, ApiErrorCode } from './errors.js'
 import { enforceAccess } from './access.js'
+import { meRoutes } from './boards.js'
+import { geoRoutes } from './reports/geo.js'
 import { alertRoutes } from './alerts.js'
 import { activityRoutes } from './reports/activity.js'
 import type { ReportContext } from './reports/context.js'
@@ -159,8 +161,10 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 
   // Every /v1 route: who is asking (401 without a valid key, unless anonymous reads are on), and
   // what it may read (the route's config.access: role and row scope, api/access.ts).
+  const geo = geoRoutes(config.api.geoFrameFile) // a bad frame file stops start-up here
   await app.register(async (v1) => {
-    enforceAccess(v1, keys)
+    const access = enforceAccess(v1, keys)
+    await v1.register(meRoutes(access))
     await v1.register(statusRoutes)
     await v1.register(salesRoutes)
     await v1.register(productRoutes)
@@ -175,6 +179,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     await v1.register(targetingRoutes)
     await v1.register(campaignRoutes)
     await v1.register(siteRoutes)
+    await v1.register(geo)
   })
 
   await app.register(dashboardRoutes, { pollMs: config.api.dashboardPollMs })

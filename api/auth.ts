@@ -10,7 +10,9 @@ import { ApiError, ApiErrorCode, forbidden } from './errors.js'
  * one lookup. Roles:
  *   admin    — all data, personal data in clear
  *   analyst  — all data, personal data masked
- *   leader   — only her communities (row scope in SQL), her customers' contact data in clear
+ *   leader   — only her communities (row scope in SQL), her customers' contact data in clear; a
+ *              key may also name her own leader ids (`leaders`): she may then not filter by another
+ *              leader's id, and her board shows her own orders and deliveries
  *   supplier — only his SKUs (product reports only), personal data never
  */
 
@@ -24,10 +26,12 @@ const KeyEntry = z
     role: z.enum(Role),
     communities: z.array(z.string().min(1)).min(1).optional(),
     skus: z.array(z.string().min(1)).min(1).optional(),
+    leaders: z.array(z.string().min(1)).min(1).optional(),
   })
   .strict()
   .refine((e) => e.role !== 'leader' || e.communities !== undefined, { path: ['communities'], message: 'a leader key needs the communities she may read' })
   .refine((e) => e.role !== 'supplier' || e.skus !== undefined, { path: ['skus'], message: 'a supplier key needs the SKUs he may read' })
+  .refine((e) => e.leaders === undefined || e.role === 'leader', { path: ['leaders'], message: 'only a leader key names leader ids' })
 const KeyFile = z.array(KeyEntry)
 export type ApiKeyEntry = z.output<typeof KeyEntry>
 
@@ -37,9 +41,11 @@ export interface Principal {
   readonly role: Role
   readonly communities: readonly string[] | null
   readonly skus: readonly string[] | null
+  /** A leader key's own leader ids (null: not named). */
+  readonly leaders: readonly string[] | null
 }
 
-export const ANONYMOUS_ANALYST: Principal = Object.freeze({ name: 'anonymous', role: 'analyst', communities: null, skus: null })
+export const ANONYMOUS_ANALYST: Principal = Object.freeze({ name: 'anonymous', role: 'analyst', communities: null, skus: null, leaders: null })
 
 /** The hash a key is stored as. */
 export function hashApiKey(key: string): string {
@@ -69,13 +75,13 @@ export function loadApiKeys(config: Pick<Config, 'api'>): ApiKeyEntry[] {
     try {
       json = JSON.parse(s.text)
     } catch (err) {
-      throw new ConfigError(ConfigErrorCode.INVALID, [`${s.name} is not JSON (${(err as Error).message}): it must be an array of { name, keyHash, role, communities?, skus? }`])
+      throw new ConfigError(ConfigErrorCode.INVALID, [`${s.name} is not JSON (${(err as Error).message}): it must be an array of { name, keyHash, role, communities?, skus?, leaders? }`])
     }
     const parsed = KeyFile.safeParse(json)
     if (!parsed.success) {
       throw new ConfigError(
         ConfigErrorCode.INVALID,
-        parsed.error.issues.map((i) => `${s.name}[${i.path.join('.')}] is invalid (${i.message}): each entry is { name, keyHash: "sha256:…", role: ${Role.join('|')}, communities?, skus? }`),
+        parsed.error.issues.map((i) => `${s.name}[${i.path.join('.')}] is invalid (${i.message}): each entry is { name, keyHash: "sha256:…", role: ${Role.join('|')}, communities?, skus?, leaders? }`),
       )
     }
     entries.push(...parsed.data)
@@ -94,7 +100,7 @@ export class KeyRing {
 
   constructor(entries: readonly ApiKeyEntry[], private readonly anonymous: Principal | null) {
     for (const e of entries) {
-      this.byHash.set(e.keyHash, Object.freeze({ name: e.name, role: e.role, communities: e.communities ?? null, skus: e.skus ?? null }))
+      this.byHash.set(e.keyHash, Object.freeze({ name: e.name, role: e.role, communities: e.communities ?? null, skus: e.skus ?? null, leaders: e.leaders ?? null }))
     }
   }
 
@@ -132,7 +138,7 @@ export interface ScopeParams {
   readonly scope_skus: readonly string[]
 }
 
-export function scopeParams(p: Principal, filters: { community?: readonly string[]; sku?: readonly string[] }): ScopeParams {
+export function scopeParams(p: Principal, filters: { community?: readonly string[]; sku?: readonly string[]; leader?: readonly string[] }): ScopeParams {
   if (p.communities) {
     const outside = (filters.community ?? []).filter((c) => !p.communities?.includes(c))
     if (outside.length) throw forbidden(`community ${outside.join(', ')} is outside the scope of key ${p.name}`)
@@ -140,6 +146,10 @@ export function scopeParams(p: Principal, filters: { community?: readonly string
   if (p.skus) {
     const outside = (filters.sku ?? []).filter((s) => !p.skus?.includes(s))
     if (outside.length) throw forbidden(`sku ${outside.join(', ')} is outside the scope of key ${p.name}`)
+  }
+  if (p.leaders) {
+    const outside = (filters.leader ?? []).filter((l) => !p.leaders?.includes(l))
+    if (outside.length) throw forbidden(`leader ${outside.join(', ')} is not key ${p.name}'s own`)
   }
   return {
     scope_all_communities: p.communities ? 0 : 1,

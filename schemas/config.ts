@@ -58,6 +58,7 @@ export const ConfigSchema = z.object({
     timezone: z.string().refine(validTimeZone, 'not an IANA time zone').default('Asia/Shanghai'),
     lateDeliveryMinutes: z.coerce.number().int().min(1).default(240),
     dashboardPollMs: z.coerce.number().int().min(500).default(5_000),
+    geoFrameFile: z.string().min(1).nullable().default(null),
     maxEventLoopDelayMs: z.coerce.number().int().min(10).default(2_000),
   }),
   engine: z
@@ -150,6 +151,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'api.timezone', env: 'API_TIMEZONE', fix: 'set it to an IANA time zone such as Asia/Shanghai (default): the local time of time-of-day reports' },
   { path: 'api.lateDeliveryMinutes', env: 'LATE_DELIVERY_MINUTES', fix: 'set it to minutes ≥ 1 (default 240): paid → delivered longer than this is a late delivery' },
   { path: 'api.maxEventLoopDelayMs', env: 'API_MAX_EVENT_LOOP_DELAY_MS', fix: 'set it to milliseconds ≥ 10 (default 2000): over this mean event-loop delay the API answers 503 with Retry-After instead of queueing more work' },
+  { path: 'api.geoFrameFile', env: 'API_GEO_FRAME_FILE', fix: 'set it to a GeoJSON FeatureCollection of district polygons (properties.name) and community points (properties.community_id), or unset it (the map then places communities from their orders)' },
   { path: 'api.dashboardPollMs', env: 'DASHBOARD_POLL_MS', fix: 'set it to milliseconds ≥ 500 (default 5000): how often the dashboard page polls' },
   { path: 'engine.groupId', env: 'KAFKA_GROUP_ID', flag: '--group', fix: 'set the consumer group id (default: streamcube, or streamcube.<names> for a subset of pipelines)' },
   { path: 'engine.client', env: 'KAFKA_CLIENT', fix: 'set it to kafkajs or rdkafka' },

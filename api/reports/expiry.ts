@@ -22,7 +22,7 @@ const ExpiryQuery = z.object({
 
 export const expiryRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
-  app.withTypeProvider<ZodTypeProvider>().get('/v1/expiry', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'expiry warnings', filters: { community: 'community', sku: 'sku' } } },
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/expiry', { config: { access: { roles: ['admin', 'analyst', 'leader', 'supplier'], reads: 'expiry warnings', filters: { community: 'community', sku: 'sku' } } },
     schema: { response: { 200: ExpiryResponse }, tags: ['analytics'], summary: 'Expiry warnings: per batch on hand, FIFO at recent daily sales, the quantity that will not sell before it expires, risk and suggested action', querystring: ExpiryQuery },
   }, async (req, reply) => {
     const q = req.query

@@ -87,7 +87,7 @@ export const leaderRoutes: FastifyPluginAsync = async (app) => {
   const typed = app.withTypeProvider<ZodTypeProvider>()
   const lateS = ctx.config.api.lateDeliveryMinutes * 60
 
-  typed.get('/v1/leaders/performance', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'group-leader performance', filters: { community: 'community' } } },
+  typed.get('/v1/leaders/performance', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'group-leader performance', filters: { community: 'community', leader: 'leader' } } },
     schema: { response: { 200: LeaderPerformanceResponse }, tags: ['reports'], summary: 'Group-leader performance: orders, GMV, accept/sort/deliver durations (p50/p90 s), late deliveries, complaint rate, top complaint reasons; ranked', querystring: LeadersQuery },
   }, async (req, reply) => {
     const q = req.query
@@ -153,7 +153,7 @@ export const leaderRoutes: FastifyPluginAsync = async (app) => {
     })
   })
 
-  typed.get('/v1/leaders/:leaderId/late-deliveries', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'late deliveries' } },
+  typed.get('/v1/leaders/:leaderId/late-deliveries', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'late deliveries', filters: { leader: 'leaderId' } } },
     schema: { response: { 200: LateDeliveriesResponse }, tags: ['reports'], summary: 'A leader\'s late deliveries with customer contact (personal data masked unless the role allows it)', params: LeaderParam, querystring: LateQuery },
   }, async (req, reply) => {
     const q = req.query

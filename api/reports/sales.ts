@@ -85,7 +85,7 @@ const change = (cur: number, prev: number): number | null => (prev === 0 ? null 
 /** GET /v1/sales/overview — community sales: totals, the previous period, a time series. */
 export const salesRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
-  app.withTypeProvider<ZodTypeProvider>().get('/v1/sales/overview', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'community sales (they are not per SKU)', filters: { community: 'community' } } },
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/sales/overview', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'community sales (they are not per SKU)', filters: { community: 'community', leader: 'leader' } } },
     schema: { response: { 200: SalesOverviewResponse },
       tags: ['reports'],
       summary: 'Community sales overview: GMV, orders, paying users, average order value, refunds; totals, previous period, time series',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { EventGenerator } from '../../../generator/index.js'
 import { apiSuite, DAY_START, iso } from './fixture.js'
 
 /*
@@ -90,6 +91,72 @@ describe('access: API keys, roles, row scope in SQL, PII masking', () => {
       expect(res.status, path).toBe(403)
       expect(res.body.message).toMatch(/role supplier may not read/)
     }
+  })
+
+  it('/v1/me names each key\'s role, scope and board, and every panel on a board is readable by that key', async () => {
+    const CITY = ['alerts', 'sales', 'products', 'funnel', 'leaders', 'repurchase', 'expiry', 'restock', 'profile', 'targeting', 'campaigns', 'quality', 'heatmap', 'tod']
+    const expected = { admin: ['city', CITY], analyst: ['city', CITY], leader: ['leader', ['sales', 'deliveries', 'late', 'products', 'expiry']], ownLeader: ['leader', ['sales', 'deliveries', 'late', 'products', 'expiry']], supplier: ['supplier', ['products', 'stock', 'expiry', 'restock']] } as const
+    for (const [role, [board, panels]] of Object.entries(expected)) {
+      const me = await s.get('/v1/me', role as keyof typeof s.keys)
+      expect(me.status, role).toBe(200)
+      expect(me.body.board, role).toBe(board)
+      expect(me.body.panels.map((p: { id: string }) => p.id), role).toEqual(panels)
+    }
+    const own = await s.get('/v1/me', 'ownLeader')
+    expect(own.body).toMatchObject({ name: 'leader-l-001-1', role: 'leader', scope: { communities: ['c-001'], skus: null, leaders: ['l-001-1'] } })
+    expect(own.body.panels.find((p: { id: string }) => p.id === 'sales').title).toBe('My orders')
+    // What the leader's and the supplier's boards read answers 200 for them.
+    const reads: [keyof typeof s.keys, string][] = [
+      ['ownLeader', `/v1/sales/overview?${range}&leader=l-001-1`], ['ownLeader', `/v1/leaders/performance?${range}&leader=l-001-1`], ['ownLeader', `/v1/leaders/l-001-1/late-deliveries?${range}`],
+      ['ownLeader', '/v1/products/hot?window=60'], ['ownLeader', '/v1/expiry'],
+      ['supplier', `/v1/products/top?${range}`], ['supplier', '/v1/expiry?all=true'], ['supplier', '/v1/restock'],
+    ]
+    for (const [role, path] of reads) expect((await s.get(path, role)).status, `${role} ${path}`).toBe(200)
+    expect((await s.get('/v1/me', null)).status).toBe(401)
+  })
+
+  it('a leader key that names her leader id reads her own orders and may not filter by another leader', async () => {
+    const mine = await s.get(`/v1/sales/overview?${range}&leader=l-001-1`, 'ownLeader')
+    const [o] = await s.sql(`SELECT uniqExact(order_id) AS orders, sum(amount_cents) AS gmv FROM order_events WHERE status = 'paid' AND leader_id = 'l-001-1' AND ${IN_RANGE}`, secs)
+    expect(Number(o?.orders)).toBeGreaterThan(0)
+    expect(mine.body.totals).toMatchObject({ orders: o?.orders, gmv_cents: o?.gmv })
+    const perf = await s.get(`/v1/leaders/performance?${range}&leader=l-001-1`, 'ownLeader')
+    expect(perf.body.leaders.map((l: { leader_id: string }) => l.leader_id)).toEqual(['l-001-1'])
+    for (const path of [`/v1/sales/overview?${range}&leader=l-001-1,l-001-2`, `/v1/leaders/performance?${range}&leader=l-002-1`, `/v1/leaders/l-002-1/late-deliveries?${range}`]) {
+      const other = await s.get(path, 'ownLeader')
+      expect(other.status, path).toBe(403)
+      expect(other.body.message, path).toMatch(/leader l-00\d-\d is not key leader-l-001-1's own/)
+    }
+  })
+
+  it('a supplier reads the stock and expiry of his SKUs in every community, and nothing of other SKUs', async () => {
+    const his = await s.get('/v1/expiry?all=true', 'supplier')
+    expect(his.status).toBe(200)
+    const admin = await s.get('/v1/expiry?all=true&sku=sku-0001,sku-0004', 'admin')
+    expect(his.body.batches.length).toBeGreaterThan(0)
+    expect(new Set(his.body.batches.map((b: { sku: string }) => b.sku))).toEqual(new Set(['sku-0001', 'sku-0004']))
+    expect(new Set(his.body.batches.map((b: { community_id: string }) => b.community_id)).size).toBeGreaterThan(2)
+    expect(his.body.batches.map((b: { batch_id: string; on_hand: number }) => [b.batch_id, b.on_hand])).toEqual(admin.body.batches.map((b: { batch_id: string; on_hand: number }) => [b.batch_id, b.on_hand]))
+    expect((await s.get('/v1/expiry?sku=sku-0002', 'supplier')).status).toBe(403)
+  })
+
+  it('the map frame: without a frame file, each community at the centre of its orders, scoped like the reports', async () => {
+    const all = await s.get('/v1/geo/frame', 'analyst')
+    expect(all.status).toBe(200)
+    expect(all.body.districts).toEqual([])
+    const world = new EventGenerator({ seed: 7, start: DAY_START }).world
+    expect(all.body.communities.length).toBeGreaterThan(10)
+    for (const p of all.body.communities) {
+      const c = world.communities.find((x) => x.communityId === p.community_id)
+      expect(c, p.community_id).toBeDefined()
+      // Residents live within a few hundred metres of their community; cells are 150 m.
+      expect(Math.abs(p.lat - (c?.lat ?? 0)), p.community_id).toBeLessThan(0.005)
+      expect(Math.abs(p.lon - (c?.lon ?? 0)), p.community_id).toBeLessThan(0.005)
+      expect(p.source).toBe('orders')
+    }
+    const leader = await s.get('/v1/geo/frame', 'leader')
+    expect(leader.body.communities.map((p: { community_id: string }) => p.community_id).sort()).toEqual(['c-001', 'c-002'])
+    expect((await s.get('/v1/geo/frame', 'supplier')).status).toBe(403)
   })
 
   it('personal data: in clear for admin and the leader, masked for the analyst', async () => {

@@ -13,16 +13,20 @@ const HOUR = 3_600_000
 export const DAY_START = RECENT_START + 8 * HOUR
 export const FILL_HOURS = 10
 
-/** Keys for every role; the leader reads c-001 and c-002, the supplier two SKUs. */
-export function testKeys(): { keys: Record<'admin' | 'analyst' | 'leader' | 'supplier', string>; entries: ApiKeyEntry[] } {
+/**
+ * Keys for every role; the leader reads c-001 and c-002, the supplier two SKUs; `ownLeader` is a
+ * leader key that names her own leader id (l-001-1, in c-001).
+ */
+export function testKeys(): { keys: Record<'admin' | 'analyst' | 'leader' | 'supplier' | 'ownLeader', string>; entries: ApiKeyEntry[] } {
   const made = {
     admin: newApiKey({ name: 'ops', role: 'admin' }),
     analyst: newApiKey({ name: 'bi', role: 'analyst' }),
     leader: newApiKey({ name: 'leader-1', role: 'leader', communities: ['c-001', 'c-002'] }),
     supplier: newApiKey({ name: 'acme', role: 'supplier', skus: ['sku-0001', 'sku-0004'] }),
+    ownLeader: newApiKey({ name: 'leader-l-001-1', role: 'leader', communities: ['c-001'], leaders: ['l-001-1'] }),
   }
   return {
-    keys: { admin: made.admin.key, analyst: made.analyst.key, leader: made.leader.key, supplier: made.supplier.key },
+    keys: { admin: made.admin.key, analyst: made.analyst.key, leader: made.leader.key, supplier: made.supplier.key, ownLeader: made.ownLeader.key },
     entries: Object.values(made).map((m) => m.entry),
   }
 }
