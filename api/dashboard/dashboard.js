@@ -37,11 +37,45 @@ function range() {
 }
 const community = () => $('community').value
 
-/** Static alert rules on a series' metric, as reference lines scaled from the rule's window to one bucket. */
+/** The key's role, scope and board (GET /v1/me): which panels to show, and so which reports to ask for. */
+let me = null
+const shown = (panel) => me.panels.some((p) => p.id === panel)
+/** A leader key's own leader ids, as the leader filter of her board's reports. */
+const myLeaders = () => (me.board === 'leader' && me.scope.leaders ? me.scope.leaders.join(',') : undefined)
+
+async function board() {
+  me = await get('/v1/me')
+  for (const el of document.querySelectorAll('section[data-panel]')) {
+    const panel = me.panels.find((p) => p.id === el.dataset.panel)
+    el.hidden = !panel
+    const title = el.querySelector('h2 .title')
+    if (panel && title) title.textContent = panel.title
+  }
+  const n = (k, one, many) => `${k} ${k === 1 ? one : many}`
+  const scope = me.scope.communities ? n(me.scope.communities.length, 'community', 'communities') : me.scope.skus ? n(me.scope.skus.length, 'SKU', 'SKUs') : 'all data'
+  $('who').textContent = `${me.name} · ${me.role} · ${scope}`
+  if (me.board === 'leader') $('products-mode').value = 'hot60'
+  if (me.scope.communities) for (const c of me.scope.communities) $('community').add(new Option(c, c))
+  window.__streamcube.board = me.board
+  window.__streamcube.panels = me.panels.map((p) => p.id)
+}
+
+/**
+ * Static alert rules on a series' metric, as reference lines scaled from the rule's window to one
+ * bucket — those that watch what the chart shows: city-wide rules on all communities, per-community
+ * rules (grouped by community, or filtered to it) on the selected community.
+ */
 let rules = []
+function watchesChart(r) {
+  const f = r.filters ?? {}
+  if (f.leader?.length || f.category?.length || r.groupBy === 'leader') return false
+  const c = community()
+  if (!c) return !r.groupBy && !f.community?.length
+  return r.groupBy === 'community' ? !f.community?.length || f.community.includes(c) : f.community?.length === 1 && f.community[0] === c
+}
 function referenceLines(metric, bucketMinutes, scale = 1) {
   return rules
-    .filter((r) => r.enabled && r.metric === metric && r.condition.type === 'static' && r.window.kind !== 'today')
+    .filter((r) => r.enabled && r.metric === metric && r.condition.type === 'static' && r.window.kind !== 'today' && watchesChart(r))
     .map((r) => {
       const windowMinutes = r.window.kind === 'last' ? r.window.minutes : 60
       const y = (r.condition.threshold * bucketMinutes) / windowMinutes / scale
@@ -51,16 +85,7 @@ function referenceLines(metric, bucketMinutes, scale = 1) {
 
 async function alerts() {
   let body
-  try {
-    ;[body, rules] = await Promise.all([get('/v1/alerts'), get('/v1/alerts/rules').then((b) => b.rules)])
-  } catch (err) {
-    // Alerts are for admins and analysts; other keys see the reports without them.
-    if (/: 403/.test(err.message)) {
-      $('alerts-panel').style.display = 'none'
-      return
-    }
-    throw err
-  }
+  ;[body, rules] = await Promise.all([get('/v1/alerts'), get('/v1/alerts/rules').then((b) => b.rules)])
   const firing = body.alerts.filter((a) => a.status === 'firing')
   $('alerts-summary').textContent = `${firing.length} firing · ${body.alerts.length - firing.length} pending, no data or failing · ${rules.length} rules`
   $('alerts').querySelector('tbody').innerHTML = body.alerts.length
@@ -71,7 +96,7 @@ async function alerts() {
 
 async function sales() {
   const r = range()
-  const body = await get('/v1/sales/overview', { ...r, community: community() })
+  const body = await get('/v1/sales/overview', { ...r, community: community(), leader: myLeaders() })
   $('sales-range').textContent = `${new Date(body.range.from).toLocaleString()} – ${new Date(body.range.to).toLocaleString()}, vs previous period`
   const t = body.totals
   const kpi = (label, value, change) => {
@@ -105,6 +130,7 @@ async function sales() {
 }
 
 async function communities() {
+  if (me.scope.communities || !shown('sales')) return // a leader's are in her key; a supplier's come with his stock
   const body = await get('/v1/sales/overview', { ...range(), by: 'community', granularity: 'day' })
   const sel = $('community')
   const current = sel.value
@@ -161,21 +187,89 @@ async function leaders() {
   window.__streamcube.rendered['chart-leaders'] = rows.length
 }
 
+/** A leader's own board: her deliveries and complaints as cards, then her late deliveries with customer contact. */
+async function deliveries() {
+  const body = await get('/v1/leaders/performance', { ...range(), community: community(), leader: myLeaders(), limit: 20 })
+  const rows = body.leaders
+  const dur = (q) => `${minutes(q.p50)} / ${minutes(q.p90)} min`
+  $('deliveries-summary').textContent = `late means over ${body.late_after_minutes} min from payment to delivery · durations p50 / p90`
+  $('deliveries').innerHTML = rows.length
+    ? rows.map((l) => `<div class="card"><h3>${l.leader_id} · ${l.community_id}</h3><dl>
+      <dt>orders paid</dt><dd>${int(l.paid_orders)}</dd><dt>GMV</dt><dd>${money(l.gmv_cents)}</dd>
+      <dt>delivered</dt><dd>${int(l.delivered)}</dd><dt>late deliveries</dt><dd class="${l.late_deliveries ? 'down' : ''}">${int(l.late_deliveries)} (${pct(l.late_rate)})</dd>
+      <dt>accept</dt><dd>${dur(l.accept_seconds)}</dd><dt>sort</dt><dd>${dur(l.sort_seconds)}</dd><dt>deliver</dt><dd>${dur(l.deliver_seconds)}</dd>
+      <dt>complaints</dt><dd>${int(l.complaints)} (${pct(l.complaint_rate)})</dd>
+      <dt>top reasons</dt><dd>${l.top_complaint_reasons.map((r) => `${r.reason} ${r.complaints}`).join(', ') || '—'}</dd></dl></div>`).join('')
+    : '<div class="card">no orders in the range</div>'
+  window.__streamcube.rendered.deliveries = rows.length
+  if (shown('late')) await late(rows.map((l) => l.leader_id))
+}
+
+async function late(leaderIds) {
+  const lists = await Promise.all(leaderIds.slice(0, 5).map((id) => get(`/v1/leaders/${encodeURIComponent(id)}/late-deliveries`, { ...range(), limit: 20 })))
+  const orders = lists.flatMap((l) => l.orders).sort((a, b) => b.minutes - a.minutes)
+  $('late-summary').textContent = `${orders.length} in the range${lists[0] ? ` · over ${lists[0].late_after_minutes} min · contact ${lists[0].pii === 'clear' ? 'in clear' : 'masked'}` : ''}`
+  $('late').querySelector('tbody').innerHTML = orders.length
+    ? orders.slice(0, 20).map((o) => `<tr class="pending"><td>${o.order_id}</td><td>${o.customer.name}</td><td>${o.customer.phone}</td><td>${o.community_id}</td><td>${new Date(o.paid_at).toLocaleTimeString()}</td><td>${new Date(o.delivered_at).toLocaleTimeString()}</td><td>${o.minutes}</td></tr>`).join('')
+    : '<tr><td colspan="7">no late delivery in the range</td></tr>'
+  window.__streamcube.rendered.late = orders.length
+}
+
+/** A supplier's stock: his SKUs on hand per community (every batch, from the expiry assessment). */
+async function stock() {
+  const body = await get('/v1/expiry', { community: community(), all: 'true' })
+  const by = new Map()
+  for (const b of body.batches) {
+    const k = `${b.sku}\u0000${b.community_id}`
+    const row = by.get(k) ?? { sku: b.sku, community_id: b.community_id, on_hand: 0, batches: 0, next: Infinity, at_risk: 0 }
+    row.on_hand += b.on_hand
+    row.batches += 1
+    row.at_risk += b.at_risk
+    row.next = Math.min(row.next, b.days_to_expiry)
+    by.set(k, row)
+  }
+  const rows = [...by.values()].sort((a, b) => a.sku.localeCompare(b.sku) || b.on_hand - a.on_hand)
+  $('stock-summary').textContent = `${int(rows.reduce((n, r) => n + r.on_hand, 0))} units of ${new Set(rows.map((r) => r.sku)).size} SKUs in ${new Set(rows.map((r) => r.community_id)).size} communities`
+  $('stock').querySelector('tbody').innerHTML = rows.length
+    ? rows.slice(0, 50).map((r) => `<tr class="${r.at_risk > 0 ? 'pending' : ''}"><td>${r.sku}</td><td>${r.community_id}</td><td>${int(r.on_hand)}</td><td>${r.batches}</td><td>${r.next} d</td><td>${int(r.at_risk)}</td></tr>`).join('')
+    : '<tr><td colspan="6">no stock on hand</td></tr>'
+  const sel = $('community')
+  const known = new Set([...sel.options].map((o) => o.value))
+  for (const c of [...new Set(rows.map((r) => r.community_id))].sort()) if (!known.has(c)) sel.add(new Option(c, c))
+  window.__streamcube.rendered.stock = rows.length
+}
+
+/** The map frame (district outlines, community points): fetched once per page. */
+let frame = null
 async function heatmap() {
+  frame ??= await get('/v1/geo/frame')
   const body = await get('/v1/heatmap', { ...range(), community: community(), bbox: '-180,-90,180,90', zoom: 13, metric: 'orders' })
   const cells = body.cells.filter((c) => c.orders > 0)
   const max = Math.max(1, ...cells.map((c) => c.orders))
-  const lons = cells.map((c) => c.lon)
-  const lats = cells.map((c) => c.lat)
-  const pad = 0.01
+  const points = frame.communities.filter((c) => !community() || c.community_id === community())
+  // The view: the districts when the city has them, else the cells and communities, with a margin.
+  const lons = frame.districts.length ? frame.districts.flatMap((d) => d.outline.map((p) => p[0])) : [...cells.map((c) => c.lon), ...points.map((c) => c.lon)]
+  const lats = frame.districts.length ? frame.districts.flatMap((d) => d.outline.map((p) => p[1])) : [...cells.map((c) => c.lat), ...points.map((c) => c.lat)]
+  const pad = 0.005
+  const names = new Map(points.map((c) => [c.community_id, c.name ?? c.community_id]))
+  $('heatmap-summary').textContent = `${cells.length} cells (≈ 1.2 km) · ${frame.districts.length} districts · ${points.length} communities`
   chart('chart-heatmap').setOption({
-    tooltip: { formatter: (p) => `${p.data[3]}: ${p.data[2]} orders` },
-    grid: { left: 60, right: 80, top: 10, bottom: 40 },
-    xAxis: { type: 'value', name: 'lon', scale: true, min: lons.length ? Math.min(...lons) - pad : undefined, max: lons.length ? Math.max(...lons) + pad : undefined, axisLabel: { formatter: (v) => v.toFixed(2) } },
-    yAxis: { type: 'value', name: 'lat', scale: true, min: lats.length ? Math.min(...lats) - pad : undefined, max: lats.length ? Math.max(...lats) + pad : undefined, axisLabel: { formatter: (v) => v.toFixed(2) } },
-    visualMap: { min: 0, max, dimension: 2, right: 0, top: 'center', calculable: true, inRange: { color: ['#fff5d6', '#f6a93b', '#d7301f', '#7f0000'] } },
-    series: [{ type: 'scatter', symbol: 'rect', symbolSize: 14, data: cells.map((c) => [c.lon, c.lat, c.orders, c.cell]) }],
+    tooltip: { formatter: (p) => (p.seriesName === 'orders' ? `${p.data[3]}: ${p.data[2]} orders` : p.seriesName === 'communities' ? `${p.data[2]} (${p.data[3]})` : p.seriesName) },
+    grid: { left: 50, right: 70, top: 10, bottom: 30 },
+    xAxis: { type: 'value', name: 'lon', min: lons.length ? Math.min(...lons) - pad : undefined, max: lons.length ? Math.max(...lons) + pad : undefined, splitLine: { show: false }, axisLabel: { formatter: (v) => v.toFixed(2) } },
+    yAxis: { type: 'value', name: 'lat', min: lats.length ? Math.min(...lats) - pad : undefined, max: lats.length ? Math.max(...lats) + pad : undefined, splitLine: { show: false }, axisLabel: { formatter: (v) => v.toFixed(2) } },
+    visualMap: { min: 0, max, dimension: 2, seriesIndex: 0, right: 0, top: 'center', itemWidth: 12, calculable: true, inRange: { color: ['#fff5d6', '#f6a93b', '#d7301f', '#7f0000'] } },
+    series: [
+      { name: 'orders', type: 'scatter', symbol: 'rect', symbolSize: 12, z: 2, data: cells.map((c) => [c.lon, c.lat, c.orders, c.cell]) },
+      ...frame.districts.map((d) => {
+        const [cx, cy] = [d.outline.slice(0, -1).reduce((s, p) => s + p[0], 0) / (d.outline.length - 1), d.outline.slice(0, -1).reduce((s, p) => s + p[1], 0) / (d.outline.length - 1)]
+        return { name: d.name, type: 'line', showSymbol: false, silent: true, z: 1, lineStyle: { color: '#9aa7b5', width: 1 }, data: d.outline,
+          markPoint: { symbol: 'none', silent: true, label: { formatter: d.name, color: '#8392a3', fontSize: 10 }, data: [{ coord: [cx, cy] }] } }
+      }),
+      { name: 'communities', type: 'scatter', symbol: 'circle', symbolSize: 5, z: 3, itemStyle: { color: '#2f6fdb', borderColor: '#fff', borderWidth: 1 }, data: points.map((c) => [c.lon, c.lat, names.get(c.community_id), c.community_id]) },
+    ],
   }, true)
+  window.__streamcube.rendered.frame = frame.districts.length + points.length
   window.__streamcube.rendered['chart-heatmap'] = cells.length
 }
 
@@ -197,16 +291,7 @@ async function timeOfDay() {
 }
 
 async function quality() {
-  let body
-  try {
-    body = await get('/v1/quality', range())
-  } catch (err) {
-    if (/: 403/.test(err.message)) {
-      $('quality-panel').style.display = 'none'
-      return
-    }
-    throw err
-  }
+  const body = await get('/v1/quality', range())
   $('quality-summary').textContent = body.silent_communities.length ? `${body.silent_communities.length} communities silent for an hour: ${body.silent_communities.slice(0, 5).map((c) => c.community_id).join(', ')}` : 'no silent communities'
   $('quality').querySelector('tbody').innerHTML = body.topics.map((t) => `<tr><td>${t.topic}</td><td>${t.pipeline_set.split(',').length} pipelines</td><td>${int(t.records)}</td>
     <td>${pct(t.dead_letter_rate)}</td><td>${t.dead_letters_by_code[0]?.code ?? '—'}</td><td>${pct(t.duplicate_rate)}</td><td>${pct(t.late_rate)}</td>
@@ -238,13 +323,7 @@ async function expiry() {
 }
 
 async function restock() {
-  let body
-  try {
-    body = await get('/v1/restock', { community: community(), suggested: 'true', limit: 10 })
-  } catch (err) {
-    if (/: 403/.test(err.message)) return void ($('restock-panel').style.display = 'none')
-    throw err
-  }
+  const body = await get('/v1/restock', { community: community(), suggested: 'true', limit: 10 })
   const run = body.run
   const mase = (x) => (x === null || x === undefined ? '—' : x.toFixed(2))
   $('restock-summary').textContent = run
@@ -256,19 +335,6 @@ async function restock() {
   window.__streamcube.rendered.restock = body.rows.length
 }
 
-/** Hides a panel the key's role may not read (403); rethrows anything else. */
-async function orHide(panel, load) {
-  try {
-    return await load()
-  } catch (err) {
-    if (/: 403/.test(err.message)) {
-      $(panel).style.display = 'none'
-      return null
-    }
-    throw err
-  }
-}
-
 /** The selected community, or the first one known when "all" is selected (a profile is of one community). */
 function profileCommunity() {
   return community() || [...$('community').options].map((o) => o.value).find(Boolean) || ''
@@ -277,8 +343,7 @@ function profileCommunity() {
 async function profile() {
   const id = profileCommunity()
   if (!id) return
-  const body = await orHide('profile-panel', () => get(`/v1/communities/${encodeURIComponent(id)}/profile`, range()))
-  if (!body) return
+  const body = await get(`/v1/communities/${encodeURIComponent(id)}/profile`, range())
   const b = body.basket
   $('profile-summary').textContent = `${id}${community() ? '' : ' (pick a community above)'} · basket ${b.avg_basket_cents === null ? '—' : money(b.avg_basket_cents)} vs ${b.city_avg_basket_cents === null ? '—' : money(b.city_avg_basket_cents)} · new users ${pct(body.users.new_share)} vs ${pct(body.users.city_new_share)} (${body.compared_with})`
   const cats = body.categories.slice(0, 8)
@@ -299,10 +364,9 @@ async function profile() {
 async function targeting() {
   const category = $('target-category').value
   const [target, sites] = await Promise.all([
-    orHide('targeting-panel', () => get('/v1/targeting', { ...range(), category, limit: 5 })),
-    orHide('targeting-panel', () => get('/v1/sites/rank', { ...range(), category, daypart: 'evening', limit: 5 })),
+    get('/v1/targeting', { ...range(), category, limit: 5 }),
+    get('/v1/sites/rank', { ...range(), category, daypart: 'evening', limit: 5 }),
   ])
-  if (!target || !sites) return
   const n = Math.max(target.communities.length, sites.communities.length)
   $('targeting').querySelector('tbody').innerHTML = n
     ? Array.from({ length: n }, (_, i) => {
@@ -319,8 +383,7 @@ async function targeting() {
 const where = (c) => (c.communities.length ? c.communities.join(', ') : `bbox ${c.bbox.map((v) => v.toFixed(3)).join(', ')}`)
 
 async function campaigns() {
-  const list = await orHide('campaigns-panel', () => get('/v1/campaigns'))
-  if (!list) return
+  const list = await get('/v1/campaigns')
   const ended = list.campaigns.filter((c) => Date.parse(c.to) <= Date.now()).sort((a, b) => Date.parse(b.to) - Date.parse(a.to)).slice(0, 5)
   const effects = await Promise.all(ended.map((c) => get(`/v1/campaigns/${encodeURIComponent(c.id)}/effect`).catch((err) => ({ error: err.message }))))
   const cell = (m) => (m.uplift === null ? '—' : `<span class="${m.significant ? 'firing' : ''}">${m.uplift >= 0 ? '+' : ''}${(m.uplift * 100).toFixed(0)}%${m.significant ? ' *' : ''}</span>`)
@@ -356,10 +419,12 @@ async function refresh() {
   running = true
   // Alerts first: the sales chart draws the rules' reference lines.
   let alertError = null
-  await alerts().catch((err) => (alertError = `alerts: ${err.message}`))
+  if (shown('alerts')) await alerts().catch((err) => (alertError = `alerts: ${err.message}`))
   // The community list first: the profile panel shows one community even when "all" is selected.
   const listed = await communities().then(() => null, (err) => err)
-  const tasks = { sales, products, activity, leaders, heatmap, timeOfDay, freshness, quality, repurchase, expiry, restock, profile, targeting, campaigns }
+  // Only the board's panels: the page never asks for a report the key may not read.
+  const byPanel = { sales, deliveries, products, funnel: activity, leaders, heatmap, tod: timeOfDay, quality, repurchase, stock, expiry, restock, profile, targeting, campaigns }
+  const tasks = { freshness, ...Object.fromEntries(Object.entries(byPanel).filter(([panel]) => shown(panel))) }
   const settled = await Promise.allSettled(Object.values(tasks).map((f) => f()))
   const failed = Object.keys(tasks).map((name, i) => [name, settled[i]]).filter(([, r]) => r.status === 'rejected')
   if (listed) failed.unshift(['communities', { reason: listed }])
@@ -371,5 +436,14 @@ async function refresh() {
 }
 
 for (const id of ['community', 'range', 'products-mode', 'target-category']) $(id).addEventListener('change', refresh)
-refresh()
-setInterval(refresh, POLL_MS)
+board().then(
+  () => {
+    refresh()
+    setInterval(refresh, POLL_MS)
+  },
+  (err) => {
+    $('error').style.display = 'block'
+    $('error').textContent = `this key cannot open a board: ${err.message}`
+    window.__streamcube.errors = [err.message]
+  },
+)

@@ -1,8 +1,10 @@
 /// <reference lib="dom" />
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser } from 'playwright-core'
+import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core'
 import { afterAll, describe, expect, it } from 'vitest'
+import { cityFrame, EventGenerator } from '../../generator/index.js'
 import { AlertEvaluator, restockSettings, runRestock } from '../../jobs/index.js'
 import { AlertRuleSchema, putRule } from '../../queries/index.js'
 import { loadConfig } from '../../schemas/index.js'
@@ -13,12 +15,66 @@ import { apiSuite } from '../integration/api/fixture.js'
 /*
  * The dashboard in a real browser (Debian's Chromium, driven by playwright-core) against the API
  * on cubes the pipelines filled with the last 6 hours: every chart must have drawn data, no
- * report may have failed, and a screenshot is kept under test-output/.
+ * report may have failed; at a phone's size nothing is wider than the screen; a leader's and a
+ * supplier's key get their own boards and ask for nothing else. Screenshots go to test-output/.
  */
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const HOUR = 3_600_000
 const NOW = Math.floor(Date.now() / 60_000) * 60_000
+const PHONE: BrowserContextOptions = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true }
+const DESKTOP: BrowserContextOptions = { viewport: { width: 1400, height: 1800 } }
+/** The generated city's map frame (the fixture's generator: seed 7), as `npm start` writes it. */
+const FRAME_FILE = join(mkdtempSync(join(tmpdir(), 'frame-')), 'city.geojson')
+writeFileSync(FRAME_FILE, JSON.stringify(cityFrame(new EventGenerator({ seed: 7, start: 0 }).world)))
+
+type Sc = { refreshes?: number; rendered: Record<string, number>; errors: string[]; board?: string; panels?: string[] }
+
+/** Opens the page with a key at a size; resolves once the first refresh has drawn. */
+async function openBoard(browser: Browser, address: string, key: string, size: BrowserContextOptions) {
+  const context = await browser.newContext(size)
+  const page = await context.newPage()
+  const consoleErrors: string[] = []
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text())
+  })
+  const requests: string[] = []
+  const failed: string[] = []
+  page.on('request', (r) => requests.push(r.url()))
+  page.on('response', (r) => {
+    if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`)
+  })
+  await page.goto(`${address}/?key=${encodeURIComponent(key)}`)
+  await page.waitForFunction(() => (window as unknown as { __streamcube?: Sc }).__streamcube?.refreshes === 1, undefined, { timeout: 30_000 })
+  const sc = await page.evaluate(() => {
+    const x = (window as unknown as { __streamcube: Sc }).__streamcube
+    return { rendered: x.rendered, errors: x.errors, board: x.board, panels: x.panels, visible: Array.from(document.querySelectorAll<HTMLElement>('section[data-panel]:not([hidden])'), (el) => el.dataset.panel) }
+  })
+  return { page, requests, failed, consoleErrors, sc, close: () => context.close() }
+}
+
+/** Whether the page fits the screen: its width, and every element outside a scrolling table that sticks out. */
+function fit(page: Page) {
+  return page.evaluate(() => {
+    const w = document.documentElement.clientWidth
+    const out: string[] = []
+    for (const el of Array.from(document.querySelectorAll<HTMLElement>('body *'))) {
+      if (el.closest('.scroll') && !el.classList.contains('scroll')) continue // scrolls inside its panel
+      const r = el.getBoundingClientRect()
+      if (r.width === 0 || r.height === 0) continue // hidden
+      if (r.right > w + 1 || r.left < -1) out.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className && typeof el.className === 'string' ? `.${el.className.split(' ')[0]}` : ''} ${Math.round(r.left)}–${Math.round(r.right)}`)
+    }
+    const scrollers = Array.from(document.querySelectorAll<HTMLElement>('section:not([hidden]) .scroll'))
+    return { innerWidth: window.innerWidth, clientWidth: w, scrollWidth: document.documentElement.scrollWidth, out: out.slice(0, 10), tablesScrolling: scrollers.filter((x) => x.scrollWidth > x.clientWidth).length, tables: scrollers.length }
+  })
+}
+
+function screenshot(page: Page, name: string) {
+  mkdirSync('test-output', { recursive: true })
+  const file = join('test-output', name)
+  return page.screenshot({ path: file, fullPage: true }).then(() => expect(existsSync(file)).toBe(true))
+}
+
 const CHARTS = ['chart-sales', 'chart-products', 'chart-funnel', 'chart-leaders', 'chart-heatmap', 'chart-tod', 'chart-repurchase', 'chart-profile']
 
 function browserAvailable(): boolean {
@@ -30,7 +86,8 @@ function browserAvailable(): boolean {
 }
 
 describe.runIf(browserAvailable())('dashboard in headless Chromium', () => {
-  const s = apiSuite('api_dashboard', { DASHBOARD_POLL_MS: '60000' }, 6, NOW - 6 * HOUR)
+  const s = apiSuite('api_dashboard', { DASHBOARD_POLL_MS: '60000', API_GEO_FRAME_FILE: FRAME_FILE }, 6, NOW - 6 * HOUR)
+  let address = ''
   let browser: Browser | undefined
   afterAll(async () => {
     await browser?.close()
@@ -51,7 +108,7 @@ describe.runIf(browserAvailable())('dashboard in headless Chromium', () => {
     // A campaign that ended an hour ago, for the campaigns panel.
     const campaign = await s.app.inject({ method: 'POST', url: '/v1/campaigns', headers: { 'x-api-key': s.keys.admin }, payload: { id: 'e2e-promo', name: 'Evening promo', communities: ['c-001'], from: new Date(NOW - 3 * HOUR).toISOString(), to: new Date(NOW - HOUR).toISOString() } })
     expect(campaign.statusCode, campaign.body).toBe(201)
-    const address = await s.app.listen({ port: 0, host: '127.0.0.1' })
+    address = await s.app.listen({ port: 0, host: '127.0.0.1' })
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
@@ -77,8 +134,12 @@ describe.runIf(browserAvailable())('dashboard in headless Chromium', () => {
         communities: document.querySelectorAll('#community option').length,
         alertRows: Array.from(document.querySelectorAll('#alerts tbody tr.firing'), (tr) => tr.textContent ?? ''),
         referenceLines: (window as unknown as { __streamcube: { referenceLines: number } }).__streamcube.referenceLines,
+        board: (window as unknown as { __streamcube: Sc }).__streamcube.board,
       }
     })
+    expect(state.board).toBe('city')
+    // The heatmap's frame: the city's 16 districts and its communities.
+    expect(state.rendered.frame).toBeGreaterThan(16 + 10)
     expect(state.errors).toEqual([])
     for (const id of CHARTS) {
       expect(state.rendered[id], `${id} drew no data`).toBeGreaterThan(0)
@@ -111,5 +172,72 @@ describe.runIf(browserAvailable())('dashboard in headless Chromium', () => {
     await page.waitForFunction(() => (window as unknown as { __streamcube: { refreshes: number } }).__streamcube.refreshes >= 3, undefined, { timeout: 30_000 })
     await page.screenshot({ path: file, fullPage: true })
     expect(existsSync(file)).toBe(true)
+  })
+
+  it('on a phone (390 × 844) the page is no wider than the screen: tables scroll inside their panels, charts fit', async () => {
+    const b = await openBoard(browser as Browser, address, s.keys.analyst, PHONE)
+    expect(b.sc.errors).toEqual([])
+    const f = await fit(b.page)
+    expect(f.innerWidth).toBe(390)
+    expect(f.scrollWidth).toBeLessThanOrEqual(390)
+    expect(f.out).toEqual([])
+    // Wide tables (leaders, restock, quality…) scroll sideways inside their panel.
+    expect(f.tablesScrolling).toBeGreaterThan(0)
+    const chartWidths = await b.page.evaluate(() => Array.from(document.querySelectorAll<HTMLElement>('section:not([hidden]) .chart canvas'), (c) => c.getBoundingClientRect().right))
+    expect(chartWidths.length).toBeGreaterThan(5)
+    expect(Math.max(...chartWidths)).toBeLessThanOrEqual(390)
+    await screenshot(b.page, 'dashboard-phone.png')
+    await b.close()
+  })
+
+  it('a leader\'s key gets her board — her orders, deliveries, late deliveries, hot products and expiry — on desktop and phone, and asks for nothing else', async () => {
+    for (const [size, name] of [[DESKTOP, 'board-leader.png'], [PHONE, 'board-leader-phone.png']] as const) {
+      const b = await openBoard(browser as Browser, address, s.keys.ownLeader, size)
+      expect(b.sc.errors).toEqual([])
+      expect(b.failed).toEqual([])
+      expect(b.consoleErrors).toEqual([])
+      expect(b.sc.board).toBe('leader')
+      expect(b.sc.visible).toEqual(['sales', 'deliveries', 'late', 'products', 'expiry'])
+      expect(b.sc.visible).toEqual(b.sc.panels)
+      const v1 = b.requests.filter((u) => u.includes('/v1/')).map((u) => new URL(u).pathname)
+      expect(new Set(v1)).toEqual(new Set(['/v1/me', '/v1/freshness', '/v1/sales/overview', '/v1/leaders/performance', '/v1/leaders/l-001-1/late-deliveries', '/v1/products/hot', '/v1/expiry']))
+      // Her own leader id on her orders; her one delivery card; her community only in the filter.
+      expect(b.requests.filter((u) => u.includes('/v1/sales/overview')).every((u) => new URL(u).searchParams.get('leader') === 'l-001-1')).toBe(true)
+      expect(b.sc.rendered.deliveries).toBe(1)
+      expect(await b.page.textContent('#deliveries')).toMatch(/l-001-1 · c-001.*orders paid/s)
+      expect(b.sc.rendered['chart-sales']).toBeGreaterThan(0)
+      expect(b.sc.rendered['chart-products']).toBeGreaterThan(0)
+      expect(b.sc.rendered.expiry).toBeGreaterThan(0)
+      expect(b.sc.rendered.late).toBeGreaterThanOrEqual(0)
+      expect(await b.page.$$eval('#community option', (o) => o.map((x) => (x as HTMLOptionElement).value))).toEqual(['', 'c-001'])
+      const f = await fit(b.page)
+      expect(f.out).toEqual([])
+      expect(f.scrollWidth).toBeLessThanOrEqual(f.clientWidth)
+      await screenshot(b.page, name)
+      await b.close()
+    }
+  })
+
+  it('a supplier\'s key gets his board — his SKUs\' sales, stock and expiry across communities — on desktop and phone, and asks for nothing else', async () => {
+    for (const [size, name] of [[DESKTOP, 'board-supplier.png'], [PHONE, 'board-supplier-phone.png']] as const) {
+      const b = await openBoard(browser as Browser, address, s.keys.supplier, size)
+      expect(b.sc.errors).toEqual([])
+      expect(b.failed).toEqual([])
+      expect(b.sc.board).toBe('supplier')
+      expect(b.sc.visible).toEqual(['products', 'stock', 'expiry', 'restock'])
+      const v1 = new Set(b.requests.filter((u) => u.includes('/v1/')).map((u) => new URL(u).pathname))
+      expect(v1).toEqual(new Set(['/v1/me', '/v1/freshness', '/v1/products/top', '/v1/expiry', '/v1/restock']))
+      expect(b.sc.rendered['chart-products']).toBeGreaterThan(0)
+      expect(b.sc.rendered.stock).toBeGreaterThan(0)
+      const skus = await b.page.$$eval('#stock tbody tr td:first-child', (tds) => [...new Set(tds.map((t) => t.textContent))])
+      expect(skus.sort()).toEqual(['sku-0001', 'sku-0004'])
+      const communities = await b.page.$$eval('#stock tbody tr td:nth-child(2)', (tds) => new Set(tds.map((t) => t.textContent)).size)
+      expect(communities).toBeGreaterThan(2)
+      const f = await fit(b.page)
+      expect(f.out).toEqual([])
+      expect(f.scrollWidth).toBeLessThanOrEqual(f.clientWidth)
+      await screenshot(b.page, name)
+      await b.close()
+    }
   })
 })
