@@ -1,12 +1,23 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import { buildApi, openQuerySessions } from '../../api/index.js'
 import { EngineMetrics, policyFor } from '../../engine/index.js'
 import { evaluatorFromConfig, restockSettings, runRestockDaily } from '../../jobs/index.js'
-import { EventGenerator, runGeneratorSource } from '../../generator/index.js'
+import { cityFrame, EventGenerator, fillBaselineWeeks, runGeneratorSource } from '../../generator/index.js'
 import { PIPELINES } from '../../pipelines/index.js'
 import { connectClickHouse, migrate } from '../../sinks/index.js'
 import { positiveInt } from '../options.js'
 import type { CliContext } from '../context.js'
+
+/** The example alert rules `npm start` loads when ALERT_RULES_FILE is not set (copied next to the compiled CLI). */
+export const EXAMPLE_RULES_FILE = fileURLToPath(new URL('../examples/alert-rules.yaml', import.meta.url))
+
+/** The demo's pipelines publish their watermarks as this group (freshness, alert windows). */
+const DEMO_GROUP = 'streamcube-demo'
+/** How far past the start the demo generates its baseline weeks: the dynamic example rule has a baseline for this long. */
+const BASELINE_AHEAD_MS = 6 * 3_600_000
 
 export function registerDemo(program: Command, ctx: CliContext): void {
   program
@@ -23,7 +34,18 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       // The demo's page must work without a key: unless keys are configured or anonymous reads
       // were set explicitly, requests without a key read as an analyst (all data, PII masked).
       const keyless = !process.env.API_KEYS && !process.env.API_KEYS_FILE && !process.env.API_ANONYMOUS_ROLE
-      const config = ctx.config({ 'api.port': opts.port, 'api.host': opts.host, 'clickhouse.dataDir': opts.dataDir, 'clickhouse.url': opts.clickhouseUrl, ...(keyless ? { 'api.anonymousRole': 'analyst' } : {}) })
+      const start = Date.now()
+      const generator = new EventGenerator({ seed: opts.seed, start: start - opts.backfillMinutes * 60_000 })
+      const base = ctx.config({ 'api.port': opts.port, 'api.host': opts.host, 'clickhouse.dataDir': opts.dataDir, 'clickhouse.url': opts.clickhouseUrl, ...(keyless ? { 'api.anonymousRole': 'analyst' } : {}) })
+      // The generated city's map frame (districts, communities) for the heatmap, unless one is configured.
+      let frameFile = base.api.geoFrameFile
+      if (!frameFile) {
+        frameFile = join(dirname(resolve(base.clickhouse.dataDir)), 'city-frame.geojson')
+        mkdirSync(dirname(frameFile), { recursive: true })
+        writeFileSync(frameFile, JSON.stringify(cityFrame(generator.world)))
+      }
+      const rulesFile = base.alerts.rulesFile ?? EXAMPLE_RULES_FILE
+      const config = { ...base, api: { ...base.api, geoFrameFile: frameFile }, alerts: { ...base.alerts, rulesFile } }
       const log = ctx.log
       if (keyless) log.warn('no API keys configured: requests without a key read as an analyst (PII masked); set API_KEYS_FILE for real keys')
       // Two connections: the pipelines' sink and the API each get their own session (on the
@@ -42,6 +64,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       const alertsCh = await connectClickHouse(config.clickhouse, { application: 'streamcube-alerts' })
       const evaluator = evaluatorFromConfig(config, alertsCh, log)
       await evaluator.syncRulesFile()
+      ctx.print(`alert rules from ${rulesFile}${base.alerts.rulesFile ? '' : ' (the examples: set ALERT_RULES_FILE for your own)'}; transitions are logged`)
       const abort = new AbortController()
       const alerts = evaluator.run(abort.signal)
       // The restock forecast, daily, on its own connection; its first run waits for the backfill.
@@ -54,10 +77,14 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
       const timer = opts.duration ? setTimeout(stop, opts.duration * 1000) : undefined
-      const generator = new EventGenerator({ seed: opts.seed, start: Date.now() - opts.backfillMinutes * 60_000 })
       let total = 0
       try {
-        total = await runGeneratorSource({
+        // The same hours one and two weeks back, for the dynamic-baseline example rule.
+        total += await fillBaselineWeeks({
+          seed: opts.seed, from: start - opts.backfillMinutes * 60_000, to: start + BASELINE_AHEAD_MS, weeks: 2,
+          pipelines: PIPELINES, ch, extraConnections, log: log.child({ module: 'generator' }), signal: abort.signal, policy: policyFor(config), watermarkGroup: DEMO_GROUP,
+        })
+        total += await runGeneratorSource({
           generator,
           pipelines: PIPELINES,
           ch,
@@ -68,6 +95,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
           policy: policyFor(config),
           intervalMs: config.engine.flushIntervalMs,
           onCaughtUp: startRestock,
+          watermarkGroup: DEMO_GROUP,
         })
       } finally {
         if (timer) clearTimeout(timer)

@@ -106,7 +106,9 @@ export class AlertEvaluator {
       const watermark = watermarkFor(watermarks, METRIC_PIPELINES[rule.metric])
       const ref = watermark === null ? tick : Math.min(tick, watermark)
       try {
-        evals = await this.evaluateRule(rule, ref, new Set(prev.keys()))
+        // Writers that have published but completed no window yet (a partition with nothing read
+        // publishes 0, holding its group back) leave nothing to evaluate: no data, not an error.
+        evals = watermark !== null && watermark <= 0 ? this.noData(rule, prev) : await this.evaluateRule(rule, ref, new Set(prev.keys()))
       } catch (err) {
         // A failing query neither fires nor resolves: every group (or the rule's only group) goes to error.
         this.o.log.error({ err, rule: rule.id }, 'alert rule query failed')
@@ -172,6 +174,11 @@ export class AlertEvaluator {
   /** Waits for the notifications in flight (with their retries). */
   async drain(): Promise<void> {
     while (this.deliveries.size) await Promise.all([...this.deliveries])
+  }
+
+  private noData(rule: AlertRule, prev: ReadonlyMap<string, AlertState>): Map<string, Evaluation> {
+    const groups = prev.size ? [...prev.keys()] : rule.groupBy ? [] : ['']
+    return new Map(groups.map((g) => [g, { value: null, breach: false, recovered: false, threshold: null }]))
   }
 
   private async evaluateRule(rule: AlertRule, ref: number, known: ReadonlySet<string>): Promise<Map<string, Evaluation>> {

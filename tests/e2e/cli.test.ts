@@ -96,6 +96,35 @@ describe('the streamcube CLI', () => {
     expect(total).toBe(3000)
   })
 
+  it('demo (npm start) loads the example alert rules, draws the city\'s map frame, fills the baseline weeks and publishes its watermark', { timeout: 120_000 }, async () => {
+    const dataDir = join(newDataDir(), 'chdb')
+    let address = ''
+    const checked: Record<string, unknown> = {}
+    const get = async (path: string) => (await fetch(`${address}${path}`)).json() as Promise<Record<string, any>> // eslint-disable-line @typescript-eslint/no-explicit-any
+    const run = cli(['demo', '--port', '0', '--data-dir', dataDir, '--backfill-minutes', '30', '--duration', '45'], { ALERT_EVAL_INTERVAL_MS: '2000' }, (out) => {
+      address ||= /page and API at (http:\/\/[\d.:]+)/.exec(out)?.[1] ?? ''
+    })
+    await waitFor('the demo\'s API', async () => address !== '' && (await fetch(`${address}/ready`).catch(() => null))?.ok === true, 60_000)
+    await waitFor('the example rules', async () => ((await get('/v1/alerts/rules')).rules ?? []).length === 5, 30_000)
+    const frame = await get('/v1/geo/frame')
+    checked.districts = frame.districts.length
+    checked.filePoints = frame.communities.filter((c: { source: string }) => c.source === 'file').length
+    // The same hour a week back has orders: the dynamic-baseline example's history.
+    const hourAgo = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000
+    const weekBack = await get(`/v1/sales/overview?from=${new Date(hourAgo - 7 * 86_400_000).toISOString()}&to=${new Date(hourAgo - 7 * 86_400_000 + 3_600_000).toISOString()}`)
+    checked.weekBackOrders = weekBack.totals.orders
+    await waitFor('a recent watermark', async () => {
+      const f = await get('/v1/freshness')
+      return f.watermark !== null && Date.now() - Date.parse(f.watermark) < 60_000
+    }, 60_000)
+    const done = await run
+    expect(done.code, done.stderr).toBe(0)
+    expect(done.stdout).toMatch(/alert rules from .*cli\/examples\/alert-rules\.yaml \(the examples/)
+    expect(checked).toEqual({ districts: 16, filePoints: 30, weekBackOrders: expect.any(Number) })
+    expect(checked.weekBackOrders).toBeGreaterThan(0)
+    expect(done.stderr).not.toMatch(/"level":50/)
+  })
+
   it('connect start --local-mariadb starts MariaDB and Kafka Connect with Debezium in the background, prints the --source flags; a row change reaches its topic; connect stop stops both', { timeout: 120_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'streamcube-cli-connect-'))
     const prefix = randomPrefix('clicdc').replace(/\.$/, '')
