@@ -1,11 +1,30 @@
 import { createHash } from 'node:crypto'
+import { gzipSync } from 'node:zlib'
 import type { Counter } from 'prom-client'
 
-/** A cached answer: the serialized body and its entity tag. */
-export interface CachedBody {
-  readonly body: string
-  readonly etag: string
-  readonly expiresAt: number
+/** Bodies from this size on are worth compressing (below it, headers and CPU outweigh the saving). */
+export const GZIP_MIN_BYTES = 1024
+
+/**
+ * A cached answer: the serialized body and its entity tag; its gzip form is made once, the first
+ * time a client that accepts it asks (a heatmap of 2,000 cells is ~160 KB of JSON, ~25 KB
+ * gzipped: what a phone on a mobile network downloads every poll).
+ */
+export class CachedBody {
+  private gz: Buffer | undefined
+
+  constructor(
+    readonly body: string,
+    readonly etag: string,
+    readonly expiresAt: number,
+  ) {}
+
+  /** The gzip form (its own entity tag: another representation of the same report), or null when too small to pay. */
+  get gzipped(): { body: Buffer; etag: string } | null {
+    if (this.body.length < GZIP_MIN_BYTES) return null
+    this.gz ??= gzipSync(this.body, { level: 6 })
+    return { body: this.gz, etag: `${this.etag.slice(0, -1)}-gz"` }
+  }
 }
 
 /**
@@ -44,7 +63,7 @@ export class ReportCache {
     this.counter?.inc({ result: 'miss' })
     const run = (async () => {
       const body = JSON.stringify(await compute())
-      const entry: CachedBody = { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"`, expiresAt: this.now() + ttlMs }
+      const entry = new CachedBody(body, `"${createHash('sha1').update(body).digest('base64url')}"`, this.now() + ttlMs)
       if (this.maxEntries > 0 && ttlMs > 0) {
         this.entries.delete(key)
         this.entries.set(key, entry)

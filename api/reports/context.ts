@@ -36,9 +36,25 @@ export async function sendReport(
   const ttl = range ? ttlFor(range.to, ctx.now(), ctx.config.engine.allowedLatenessMs) : 2_000
   const schema = (req.routeOptions.schema?.response as Record<number, unknown> | undefined)?.[200]
   const entry = await ctx.cache.get(key, ttl, async () => conforming(schema, req.routeOptions.url ?? req.url, await compute()))
-  void reply.header('etag', entry.etag).header('cache-control', `private, max-age=${Math.max(0, Math.floor((entry.expiresAt - ctx.now()) / 1000))}`)
-  if (req.headers['if-none-match'] === entry.etag) return reply.status(304).send()
+  // Compressed when the client accepts gzip (browsers do) and the body is worth it; made once per entry.
+  const gz = acceptsGzip(req.headers['accept-encoding']) ? entry.gzipped : null
+  const etag = gz ? gz.etag : entry.etag
+  void reply.header('etag', etag).header('vary', 'accept-encoding').header('cache-control', `private, max-age=${Math.max(0, Math.floor((entry.expiresAt - ctx.now()) / 1000))}`)
+  if (req.headers['if-none-match'] === etag) return reply.status(304).send()
+  if (gz) return reply.type('application/json; charset=utf-8').header('content-encoding', 'gzip').send(gz.body)
   return reply.type('application/json; charset=utf-8').send(entry.body)
+}
+
+/** Whether an Accept-Encoding header admits gzip (not refused with q=0). */
+export function acceptsGzip(header: string | string[] | undefined): boolean {
+  const value = Array.isArray(header) ? header.join(',') : header
+  if (!value) return false
+  return value.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';')
+    if (coding !== 'gzip' && coding !== '*') return false
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='))
+    return q === undefined || Number(q.slice(2)) > 0
+  })
 }
 
 /**

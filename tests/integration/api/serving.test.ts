@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { buildApi } from '../../../api/index.js'
@@ -38,6 +39,25 @@ describe('serving: cache, ETag, deadlines, rate limits, OpenAPI, health', () => 
     const leader = await s.get(`/v1/sales/overview?${range}&community=c-001`, 'leader')
     expect(leader.status).toBe(200)
     expect((await s.get(`/v1/sales/overview?${range}&community=c-001`, 'leader', { 'if-none-match': etag })).status).toBe(200)
+  })
+
+  it('sends a large report gzipped to a client that accepts it (made once per entry, its own ETag), plain otherwise', async () => {
+    const path = `/v1/heatmap?${range}&bbox=-180,-90,180,90&zoom=15`
+    const plain = await s.app.inject({ method: 'GET', url: path, headers: { 'x-api-key': s.keys.analyst } })
+    expect(plain.headers['content-encoding']).toBeUndefined()
+    expect(plain.headers.vary).toMatch(/accept-encoding/)
+    expect(plain.body.length).toBeGreaterThan(1024)
+    const gz = await s.app.inject({ method: 'GET', url: path, headers: { 'x-api-key': s.keys.analyst, 'accept-encoding': 'gzip, deflate, br' } })
+    expect(gz.headers['content-encoding']).toBe('gzip')
+    expect(gz.rawPayload.length).toBeLessThan(plain.body.length / 3)
+    expect(gunzipSync(gz.rawPayload).toString('utf8')).toBe(plain.body)
+    expect(gz.headers.etag).not.toBe(plain.headers.etag)
+    const again = await s.app.inject({ method: 'GET', url: path, headers: { 'x-api-key': s.keys.analyst, 'accept-encoding': 'gzip', 'if-none-match': String(gz.headers.etag) } })
+    expect(again.statusCode).toBe(304)
+    // Refused (q=0) or a small body: plain.
+    expect((await s.app.inject({ method: 'GET', url: path, headers: { 'x-api-key': s.keys.analyst, 'accept-encoding': 'gzip;q=0' } })).headers['content-encoding']).toBeUndefined()
+    const small = await s.app.inject({ method: 'GET', url: '/v1/freshness', headers: { 'x-api-key': s.keys.analyst, 'accept-encoding': 'gzip' } })
+    expect(small.headers['content-encoding']).toBeUndefined()
   })
 
   it('a query past its deadline is a 504 naming the timeout, not a hang', async () => {
