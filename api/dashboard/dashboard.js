@@ -28,6 +28,8 @@ async function get(path, query = {}) {
 const money = (cents) => (cents / 100).toLocaleString(undefined, { style: 'currency', currency: 'CNY', maximumFractionDigits: 0 })
 const int = (n) => Math.round(n).toLocaleString()
 const minutes = (s) => (s === null || s === undefined ? '—' : Math.round(s / 60))
+/** Axis labels that fit a phone: 12k, 1.5M; labels that would still overlap are hidden. */
+const compact = { hideOverlap: true, formatter: (v) => (Math.abs(v) >= 1e6 ? `${+(v / 1e6).toFixed(1)}M` : Math.abs(v) >= 1e3 ? `${+(v / 1e3).toFixed(1)}k` : `${v}`) }
 const pct = (x) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)}%`)
 
 function range() {
@@ -119,7 +121,7 @@ async function sales() {
     legend: { top: 0, data: ['GMV', 'orders'] },
     grid: { left: 60, right: 50, top: 50, bottom: 30 },
     xAxis: { type: 'time' },
-    yAxis: [{ type: 'value', name: 'GMV (¥)' }, { type: 'value', name: 'orders' }],
+    yAxis: [{ type: 'value', name: 'GMV (¥)', axisLabel: compact }, { type: 'value', name: 'orders', axisLabel: compact }],
     series: [
       { name: 'GMV', type: 'line', showSymbol: false, areaStyle: { opacity: 0.15 }, data: pts.map((p) => [p.t, p.gmv_cents / 100]), markLine: { symbol: 'none', lineStyle: { color: '#c0392b', type: 'dashed' }, data: lines.gmv } },
       { name: 'orders', type: 'bar', yAxisIndex: 1, data: pts.map((p) => [p.t, p.orders]), markLine: { symbol: 'none', lineStyle: { color: '#c0392b', type: 'dashed' }, data: lines.orders } },
@@ -150,7 +152,7 @@ async function products() {
   chart('chart-products').setOption({
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
     grid: { left: 110, right: 30, top: 10, bottom: 30 },
-    xAxis: { type: 'value', name: '¥' },
+    xAxis: { type: 'value', name: '¥', axisLabel: compact },
     yAxis: { type: 'category', data: rows.map((p) => `${p.sku} (${p.category_id})`) },
     series: [{ name: 'GMV', type: 'bar', data: rows.map((p) => p.gmv_cents / 100), itemStyle: { color: '#2f6fdb' } }],
   }, true)
@@ -178,7 +180,7 @@ async function leaders() {
     legend: { top: 0, data: ['GMV', 'deliver p90 (min)'] },
     grid: { left: 60, right: 60, top: 50, bottom: 50 },
     xAxis: { type: 'category', data: rows.map((l) => l.leader_id), axisLabel: { rotate: 30 } },
-    yAxis: [{ type: 'value', name: '¥' }, { type: 'value', name: 'min' }],
+    yAxis: [{ type: 'value', name: '¥', axisLabel: compact }, { type: 'value', name: 'min', axisLabel: compact }],
     series: [
       { name: 'GMV', type: 'bar', data: rows.map((l) => l.gmv_cents / 100) },
       { name: 'deliver p90 (min)', type: 'scatter', yAxisIndex: 1, symbolSize: 10, data: rows.map((l) => (l.deliver_seconds.p90 === null ? null : Math.round(l.deliver_seconds.p90 / 60))) },
