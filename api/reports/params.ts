@@ -67,9 +67,17 @@ export const MAX_POINTS = 5_000
 /** How long the minute cubes keep their rows (their TTL in sql/migrations/0002_cubes.sql). */
 export const MINUTE_CUBE_DAYS = 30
 
+/** One formatter per zone: building an Intl.DateTimeFormat costs far more than using one (it ran per request, cache hits included). */
+const offsetFormats = new Map<string, Intl.DateTimeFormat>()
+
 /** The offset of a time zone from UTC at an instant, in minutes (+330 for Asia/Kolkata). */
 export function offsetMinutes(tz: string, at: number): number {
-  const name = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'longOffset' }).formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT'
+  let format = offsetFormats.get(tz)
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'longOffset' })
+    if (offsetFormats.size < 1000) offsetFormats.set(tz, format)
+  }
+  const name = format.formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT'
   const m = /^GMT([+-])(\d{1,2})(?::(\d{2}))?$/.exec(name)
   return m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0)) : 0
 }
