@@ -109,19 +109,20 @@ describe('the streamcube CLI', () => {
     const frame = await get('/v1/geo/frame')
     checked.districts = frame.districts.length
     checked.filePoints = frame.communities.filter((c: { source: string }) => c.source === 'file').length
-    // The same hour a week back has orders: the dynamic-baseline example's history.
-    const hourAgo = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000
-    const weekBack = await get(`/v1/sales/overview?from=${new Date(hourAgo - 7 * 86_400_000).toISOString()}&to=${new Date(hourAgo - 7 * 86_400_000 + 3_600_000).toISOString()}`)
-    checked.weekBackOrders = weekBack.totals.orders
+    const started = Date.now()
+    // A recent watermark: the baseline weeks and the backfill are in, the live stream flowing.
     await waitFor('a recent watermark', async () => {
       const f = await get('/v1/freshness')
       return f.watermark !== null && Date.now() - Date.parse(f.watermark) < 60_000
     }, 60_000)
+    // The half hour before the start, a week back, has orders: the dynamic-baseline example's
+    // history. (Asked once, after the fill: a range that ended a week ago is cached for 5 minutes.)
+    const weekBack = await get(`/v1/sales/overview?from=${new Date(started - 7 * 86_400_000 - 30 * 60_000).toISOString()}&to=${new Date(started - 7 * 86_400_000).toISOString()}`)
+    checked.weekBackOrders = weekBack.totals.orders > 0
     const done = await run
     expect(done.code, done.stderr).toBe(0)
     expect(done.stdout).toMatch(/alert rules from .*cli\/examples\/alert-rules\.yaml \(the examples/)
-    expect(checked).toEqual({ districts: 16, filePoints: 30, weekBackOrders: expect.any(Number) })
-    expect(checked.weekBackOrders).toBeGreaterThan(0)
+    expect(checked).toEqual({ districts: 16, filePoints: 30, weekBackOrders: true })
     expect(done.stderr).not.toMatch(/"level":50/)
   })
 

@@ -62,12 +62,12 @@ describe('the example alert rules on the generated city', () => {
     expect(Math.min(...busy.filter((x) => x.kind === 'firing').map((x) => x.t))).toBeLessThan(30)
     // Every firing and resolution went through the log notifier.
     expect(logged.filter((l) => l.rule === 'example-busy-community').map((l) => l.kind).sort()).toEqual(busy.filter((x) => x.kind === 'firing' || x.kind === 'resolved').map((x) => x.kind).sort())
-    // The dynamic baseline has its two weeks: it never lacks data; clean data trips no quality rule.
-    // (The dead-letter rate counts records by arrival time, which here is today, not the replayed
-    // ticks of two days ago: it has no data at those ticks, and must not fail or fire.)
-    for (const id of ['example-gmv-off-baseline', 'example-pipeline-behind']) {
-      expect((seen[id] ?? []).filter((x) => x.kind === 'nodata' || x.kind === 'error' || x.kind === 'firing'), id).toEqual([])
-    }
+    // The dynamic baseline has its two weeks: it never lacks data (whether an hour's GMV strays 25 %
+    // from the same hour of the other weeks depends on the day: it may fire). Clean data trips no
+    // quality rule. (The dead-letter rate counts records by arrival time, which here is today, not
+    // the replayed ticks of two days ago: it has no data at those ticks, and must not fail or fire.)
+    expect((seen['example-gmv-off-baseline'] ?? []).filter((x) => x.kind === 'nodata' || x.kind === 'error')).toEqual([])
+    expect((seen['example-pipeline-behind'] ?? []).filter((x) => x.kind === 'nodata' || x.kind === 'error' || x.kind === 'firing')).toEqual([])
     expect((seen['example-dead-letters'] ?? []).filter((x) => x.kind === 'error' || x.kind === 'firing')).toEqual([])
   }, 240_000)
 
