@@ -115,9 +115,10 @@ describe('the streamcube CLI', () => {
       const f = await get('/v1/freshness')
       return f.watermark !== null && Date.now() - Date.parse(f.watermark) < 60_000
     }, 60_000)
-    // The half hour before the start, a week back, has orders: the dynamic-baseline example's
-    // history. (Asked once, after the fill: a range that ended a week ago is cached for 5 minutes.)
-    const weekBack = await get(`/v1/sales/overview?from=${new Date(started - 7 * 86_400_000 - 30 * 60_000).toISOString()}&to=${new Date(started - 7 * 86_400_000).toISOString()}`)
+    // The baseline's span a week back (from the backfill's start to six hours past the demo's
+    // start) has orders: the dynamic-baseline example's history. Six hours, so that even a start in
+    // the small hours has some. (Asked once, after the fill: an old range is cached for 5 minutes.)
+    const weekBack = await get(`/v1/sales/overview?from=${new Date(started - 7 * 86_400_000 - 30 * 60_000).toISOString()}&to=${new Date(started - 7 * 86_400_000 + 6 * 3_600_000 - 60_000).toISOString()}`)
     checked.weekBackOrders = weekBack.totals.orders > 0
     const done = await run
     expect(done.code, done.stderr).toBe(0)
