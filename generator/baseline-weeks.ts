@@ -3,6 +3,18 @@ import { runGeneratorSource, type GeneratorSourceOptions } from './source.js'
 
 const WEEK = 7 * 86_400_000
 
+export interface BaselineWeeks {
+  readonly seed: number
+  /** The generator's run name (GeneratorOptions.run). */
+  readonly run?: string
+  /** The hours [from, to) of today (UTC ms), taken `weeks` weeks back. */
+  readonly from: number
+  readonly to: number
+  readonly weeks: number
+  /** Per week back, the last event time an earlier fill left there: that week goes on after it. */
+  readonly filledUntil?: ReadonlyMap<number, number>
+}
+
 /**
  * The same hours [from, to) one, two, … weeks back, behaviour and orders only, oldest first so the
  * watermark only moves forward: what a dynamic alert baseline compares with (the demo runs it
@@ -10,13 +22,15 @@ const WEEK = 7 * 86_400_000
  * days. Inventory is left out: its batches would stay on hand in the stock reports. Returns the
  * number of records processed.
  */
-export async function fillBaselineWeeks(o: Omit<GeneratorSourceOptions, 'generator' | 'until' | 'streams' | 'now' | 'onCaughtUp'> & { seed: number; from: number; to: number; weeks: number }): Promise<number> {
+export async function fillBaselineWeeks(o: Omit<GeneratorSourceOptions, 'generator' | 'until' | 'streams' | 'now' | 'onCaughtUp'> & BaselineWeeks): Promise<number> {
   let total = 0
   for (let k = o.weeks; k >= 1 && !o.signal.aborted; k--) {
-    const { seed, from, to, weeks: _weeks, ...source } = o
+    const { seed, run, from, to, weeks: _weeks, filledUntil, ...source } = o
+    const start = Math.max(from - k * WEEK, (filledUntil?.get(k) ?? Number.NEGATIVE_INFINITY) + 1)
+    if (start >= to - k * WEEK) continue
     total += await runGeneratorSource({
       ...source,
-      generator: new EventGenerator({ seed: seed + k, start: from - k * WEEK }),
+      generator: new EventGenerator({ seed: seed + k, run, start }),
       streams: ['behaviour', 'order'],
       until: to - k * WEEK,
       now: () => to - k * WEEK,

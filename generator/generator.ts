@@ -60,6 +60,8 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
   private counter = 0
   private orderCounter = 0
   private batchCounter = 0
+  /** What every id names: the seed, and the run if it has a name. */
+  private readonly idTag: string
   /** The event time of the last record handed out. */
   clock: number
 
@@ -69,6 +71,7 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
     this.random = new Random(this.options.seed)
     this.world = buildWorld(this.random, this.options)
     this.clock = this.options.start
+    this.idTag = this.options.run ? `${this.options.seed.toString(36)}.${this.options.run}` : this.options.seed.toString(36)
     const start = this.options.start
     for (const community of this.world.communities) {
       for (const sku of community.stocked) {
@@ -113,7 +116,7 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
   }
 
   private eventId(prefix: string): string {
-    return `${prefix}-${this.options.seed.toString(36)}-${(this.counter++).toString(36)}`
+    return `${prefix}-${this.idTag}-${(this.counter++).toString(36)}`
   }
 
   private emit(record: GeneratedRecord): void {
@@ -245,7 +248,7 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
     if (this.orderCounter % SECOND_LINE_EVERY === SECOND_LINE_EVERY - 1) addSecondPriceLine(lines)
     const amountCents = lines.reduce((sum, l) => sum + l.qty * l.unitPriceCents, 0)
     const leader = r.pick(community.leaders)
-    const orderId = `o-${this.options.seed.toString(36)}-${(this.orderCounter++).toString(36)}`
+    const orderId = `o-${this.idTag}-${(this.orderCounter++).toString(36)}`
     const snapshot = (status: OrderStatus, time: number, extra: Partial<OrderEvent> = {}): GeneratedRecord => {
       const event: OrderEvent = {
         eventId: this.eventId('o'),
@@ -332,7 +335,7 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
     const age = s.sku.category.fresh ? r.int(0, 1) : r.int(0, Math.min(60, Math.floor(s.sku.shelfLifeDays / 4)))
     const productionDate = addDays(today, -age)
     const batch: Batch = {
-      batchId: `b-${this.options.seed.toString(36)}-${(this.batchCounter++).toString(36)}`,
+      batchId: `b-${this.idTag}-${(this.batchCounter++).toString(36)}`,
       qty,
       productionDate,
       expiryDate: addDays(productionDate, s.sku.shelfLifeDays),

@@ -10,6 +10,12 @@ export interface GeneratedRecord {
 
 export interface GeneratorOptions {
   readonly seed: number
+  /**
+   * A name for this run, part of every id it makes (events, sessions, orders, batches): runs of
+   * one seed whose records meet in the same tables (a demo restarted on its data directory) must
+   * not share ids. Unset, the ids name the seed alone.
+   */
+  readonly run?: string
   /** Simulation start (UTC ms). */
   readonly start: number
   readonly communities: number

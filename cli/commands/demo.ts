@@ -7,7 +7,7 @@ import { EngineMetrics, policyFor } from '../../engine/index.js'
 import { evaluatorFromConfig, restockSettings, runRestockDaily } from '../../jobs/index.js'
 import { cityFrame, EventGenerator, fillBaselineWeeks, runGeneratorSource } from '../../generator/index.js'
 import { PIPELINES } from '../../pipelines/index.js'
-import { connectClickHouse, migrate } from '../../sinks/index.js'
+import { connectClickHouse, migrate, type ClickHouse } from '../../sinks/index.js'
 import { positiveInt } from '../options.js'
 import type { CliContext } from '../context.js'
 
@@ -18,6 +18,27 @@ export const EXAMPLE_RULES_FILE = fileURLToPath(new URL('../examples/alert-rules
 const DEMO_GROUP = 'streamcube-demo'
 /** How far past the start the demo generates its baseline weeks: the dynamic example rule has a baseline for this long. */
 const BASELINE_AHEAD_MS = 6 * 3_600_000
+
+const WEEK = 7 * 86_400_000
+
+/**
+ * The latest event time the demo's city has in the raw facts within [from, to) (ms), or null:
+ * the city is generated in event-time order, so everything before it was generated and flushed.
+ */
+async function generatedUntil(ch: ClickHouse, from: number, to: number): Promise<number | null> {
+  const bound = (ms: number) => (Number.isFinite(ms) ? ms : ms > 0 ? 8.64e15 : 0)
+  const rs = await ch.client.query({
+    query: `SELECT toUnixTimestamp64Milli(max(latest)) AS reached, count() AS n FROM (
+              SELECT max(event_time) AS latest FROM behaviour_events WHERE event_time >= fromUnixTimestamp64Milli({from:Int64}) AND event_time < fromUnixTimestamp64Milli({to:Int64})
+              UNION ALL
+              SELECT max(event_time) FROM order_events WHERE event_time >= fromUnixTimestamp64Milli({from:Int64}) AND event_time < fromUnixTimestamp64Milli({to:Int64}))
+            WHERE latest > 0`,
+    query_params: { from: bound(from), to: bound(to) },
+    format: 'JSONEachRow',
+  })
+  const row = (await rs.json<{ reached: string; n: string }>())[0]
+  return row && Number(row.n) > 0 ? Number(row.reached) : null
+}
 
 export function registerDemo(program: Command, ctx: CliContext): void {
   program
@@ -35,14 +56,15 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       // were set explicitly, requests without a key read as an analyst (all data, PII masked).
       const keyless = !process.env.API_KEYS && !process.env.API_KEYS_FILE && !process.env.API_ANONYMOUS_ROLE
       const start = Date.now()
-      const generator = new EventGenerator({ seed: opts.seed, start: start - opts.backfillMinutes * 60_000 })
       const base = ctx.config({ 'api.port': opts.port, 'api.host': opts.host, 'clickhouse.dataDir': opts.dataDir, 'clickhouse.url': opts.clickhouseUrl, ...(keyless ? { 'api.anonymousRole': 'analyst' } : {}) })
-      // The generated city's map frame (districts, communities) for the heatmap, unless one is configured.
+      // The generated city's map frame (districts, communities) for the heatmap, unless one is configured
+      // (the city's places depend on the seed only).
+      const city = new EventGenerator({ seed: opts.seed, start })
       let frameFile = base.api.geoFrameFile
       if (!frameFile) {
         frameFile = join(dirname(resolve(base.clickhouse.dataDir)), 'city-frame.geojson')
         mkdirSync(dirname(frameFile), { recursive: true })
-        writeFileSync(frameFile, JSON.stringify(cityFrame(generator.world)))
+        writeFileSync(frameFile, JSON.stringify(cityFrame(city.world)))
       }
       const rulesFile = base.alerts.rulesFile ?? EXAMPLE_RULES_FILE
       const config = { ...base, api: { ...base.api, geoFrameFile: frameFile }, alerts: { ...base.alerts, rulesFile } }
@@ -54,6 +76,15 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       const apiCh = await connectClickHouse(config.clickhouse, { application: 'streamcube-api' })
       const extraConnections = await Promise.all(Array.from({ length: config.engine.sinkConnections - 1 }, () => connectClickHouse(config.clickhouse, { application: 'streamcube-demo' })))
       await migrate(ch, { log: log.child({ module: 'migrate' }) })
+      // A restart on the same data directory goes on from where the last run's city stopped
+      // instead of generating the backfill's hours again (which would count them twice).
+      const backfillFrom = start - opts.backfillMinutes * 60_000
+      const reached = await generatedUntil(ch, Number.NEGATIVE_INFINITY, start)
+      const from = reached !== null && reached >= backfillFrom ? reached + 1 : backfillFrom
+      if (from > backfillFrom) ctx.print(`resuming the city after ${new Date(reached as number).toISOString()}, where the last run on this data directory stopped`)
+      // Each run's ids name its start, so a resumed city's orders never merge with the last run's.
+      const run = start.toString(36)
+      const generator = new EventGenerator({ seed: opts.seed, run, start: from })
       const metrics = new EngineMetrics()
       const querySessions = await openQuerySessions(config, apiCh)
       const app = await buildApi({ ch: apiCh, querySessions, log, config, metricsRegistries: [metrics.registry] })
@@ -79,9 +110,16 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       const timer = opts.duration ? setTimeout(stop, opts.duration * 1000) : undefined
       let total = 0
       try {
-        // The same hours one and two weeks back, for the dynamic-baseline example rule.
+        // The same hours one and two weeks back, for the dynamic-baseline example rule; after a
+        // restart, only the hours no earlier run filled (each run fills both weeks alike).
+        const baselineTo = start + BASELINE_AHEAD_MS
+        const filledUntil = new Map<number, number>()
+        for (const k of [1, 2]) {
+          const filled = await generatedUntil(ch, backfillFrom - k * WEEK, baselineTo - k * WEEK)
+          if (filled !== null) filledUntil.set(k, filled)
+        }
         total += await fillBaselineWeeks({
-          seed: opts.seed, from: start - opts.backfillMinutes * 60_000, to: start + BASELINE_AHEAD_MS, weeks: 2,
+          seed: opts.seed, run, from: backfillFrom, to: baselineTo, weeks: 2, filledUntil,
           pipelines: PIPELINES, ch, extraConnections, log: log.child({ module: 'generator' }), signal: abort.signal, policy: policyFor(config), watermarkGroup: DEMO_GROUP,
         })
         total += await runGeneratorSource({

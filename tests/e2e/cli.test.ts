@@ -236,13 +236,60 @@ describe('the streamcube CLI', () => {
     expect(r.notFound.code).toBe('API_NOT_FOUND')
     // The pipelines wrote cubes (this process opens the engine only now that the demo has exited).
     const ch = await connectClickHouse({ url: null, database: 'streamcube', dataDir })
+    let first: History
     try {
       for (const table of ['gmv_minute', 'activity_minute', 'heatmap_minute', 'products_minute', 'order_lifecycle', 'inventory_batches']) {
         const rs = await ch.client.query({ query: `SELECT count() AS n FROM ${table}`, format: 'JSONEachRow' })
         expect(Number((await rs.json<{ n: string }>())[0]?.n), table).toBeGreaterThan(0)
       }
+      first = await history(ch, null)
+      first = await history(ch, first.until)
     } finally {
       await ch.close()
     }
+    // A restart on the same data directory goes on after the last run's city instead of
+    // generating its backfill hours (and the baseline weeks') again: what the first run wrote
+    // is counted once.
+    const again = await cli(['demo', '--port', '0', '--data-dir', dataDir, '--duration', '4', '--backfill-minutes', '30'])
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stdout).toContain(`resuming the city after ${new Date(first.until).toISOString()}`)
+    expect(again.stdout).toMatch(/demo stopped after [\d,]+ events/)
+    const ch2 = await connectClickHouse({ url: null, database: 'streamcube', dataDir })
+    try {
+      const before = await history(ch2, first.until)
+      expect(before).toEqual(first)
+    } finally {
+      await ch2.close()
+    }
   })
 })
+
+interface History {
+  readonly until: number
+  readonly events: number
+  readonly gmv: number
+  readonly weekBack: number
+}
+
+/**
+ * What the demo's city holds up to `until` (ms; null: everything): its last event time, its live
+ * day's events and GMV (the last 24 hours), and the events of its baseline weeks up to five hours
+ * past `until` one and two weeks back (the first run's baseline reaches six; a restart adds the
+ * hours after it).
+ */
+async function history(ch: Awaited<ReturnType<typeof connectClickHouse>>, until: number | null): Promise<History> {
+  const end = until ?? Date.now()
+  const day = until === null ? 'event_time > now64() - INTERVAL 1 DAY' : `event_time > fromUnixTimestamp64Milli(${end - 86_400_000}) AND event_time <= fromUnixTimestamp64Milli(${end})`
+  const week = (k: number) => `(event_time >= fromUnixTimestamp64Milli(${end - k * 7 * 86_400_000 - 86_400_000}) AND event_time < fromUnixTimestamp64Milli(${end - k * 7 * 86_400_000 + 5 * 3_600_000}))`
+  const rs = await ch.client.query({
+    query: `SELECT
+              greatest((SELECT toUnixTimestamp64Milli(max(event_time)) FROM behaviour_events WHERE ${day}),
+                       (SELECT toUnixTimestamp64Milli(max(event_time)) FROM order_events WHERE ${day})) AS until,
+              (SELECT count() FROM behaviour_events WHERE ${day}) + (SELECT count() FROM order_events WHERE ${day}) AS events,
+              (SELECT sum(amount_cents) FROM order_events WHERE status = 'paid' AND ${day}) AS gmv,
+              (SELECT count() FROM behaviour_events WHERE ${week(1)} OR ${week(2)}) AS weekBack`,
+    format: 'JSONEachRow',
+  })
+  const row = (await rs.json<Record<string, string>>())[0] as Record<string, string>
+  return { until: Number(row.until), events: Number(row.events), gmv: Number(row.gmv), weekBack: Number(row.weekBack) }
+}
