@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto'
-import { gzipSync } from 'node:zlib'
+import { promisify } from 'node:util'
+import { gzip } from 'node:zlib'
 import type { Counter } from 'prom-client'
+
+const gzipAsync = promisify(gzip)
 
 /** Bodies from this size on are worth compressing (below it, headers and CPU outweigh the saving). */
 export const GZIP_MIN_BYTES = 1024
@@ -11,7 +14,7 @@ export const GZIP_MIN_BYTES = 1024
  * gzipped: what a phone on a mobile network downloads every poll).
  */
 export class CachedBody {
-  private gz: Buffer | undefined
+  private gz: Promise<Buffer> | undefined
 
   constructor(
     readonly body: string,
@@ -19,11 +22,15 @@ export class CachedBody {
     readonly expiresAt: number,
   ) {}
 
-  /** The gzip form (its own entity tag: another representation of the same report), or null when too small to pay. */
-  get gzipped(): { body: Buffer; etag: string } | null {
+  /**
+   * The gzip form (its own entity tag: another representation of the same report), or null when
+   * too small to pay. Compressed off the event loop (libuv's pool), once: concurrent first asks
+   * share the one compression.
+   */
+  async gzipped(): Promise<{ body: Buffer; etag: string } | null> {
     if (this.body.length < GZIP_MIN_BYTES) return null
-    this.gz ??= gzipSync(this.body, { level: 6 })
-    return { body: this.gz, etag: `${this.etag.slice(0, -1)}-gz"` }
+    this.gz ??= gzipAsync(this.body, { level: 6 })
+    return { body: await this.gz, etag: `${this.etag.slice(0, -1)}-gz"` }
   }
 }
 

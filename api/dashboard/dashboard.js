@@ -217,9 +217,19 @@ async function late(leaderIds) {
   window.__streamcube.rendered.late = orders.length
 }
 
+/**
+ * The expiry assessment, asked once per refresh: with every batch on hand when the stock panel is
+ * on the board (the expiry panel then lists the ones at risk, as the default answer does).
+ */
+let assessment = null
+function expiryAssessment() {
+  assessment ??= get('/v1/expiry', { community: community(), ...(shown('stock') ? { all: 'true' } : {}) })
+  return assessment
+}
+
 /** A supplier's stock: his SKUs on hand per community (every batch, from the expiry assessment). */
 async function stock() {
-  const body = await get('/v1/expiry', { community: community(), all: 'true' })
+  const body = await expiryAssessment()
   const by = new Map()
   for (const b of body.batches) {
     const k = `${b.sku}\u0000${b.community_id}`
@@ -316,10 +326,11 @@ async function repurchase() {
 }
 
 async function expiry() {
-  const body = await get('/v1/expiry', { community: community() })
+  const body = await expiryAssessment()
+  const atRisk = body.batches.filter((b) => b.risk !== 'ok')
   $('expiry-summary').textContent = `${body.summary.at_risk_batches} of ${body.summary.batches} batches at risk, ${int(body.summary.at_risk_units)} units`
-  $('expiry').querySelector('tbody').innerHTML = body.batches.length
-    ? body.batches.slice(0, 10).map((b) => `<tr class="${b.risk === 'high' || b.risk === 'expired' ? 'firing' : 'pending'}"><td>${b.batch_id}</td><td>${b.sku}</td><td>${b.community_id}</td><td>${int(b.on_hand)}</td><td>${int(b.at_risk)}</td><td>${b.days_to_expiry} d</td><td>${b.action}${b.transfer_to ? ` → ${b.transfer_to.community_id}` : ''}</td></tr>`).join('')
+  $('expiry').querySelector('tbody').innerHTML = atRisk.length
+    ? atRisk.slice(0, 10).map((b) => `<tr class="${b.risk === 'high' || b.risk === 'expired' ? 'firing' : 'pending'}"><td>${b.batch_id}</td><td>${b.sku}</td><td>${b.community_id}</td><td>${int(b.on_hand)}</td><td>${int(b.at_risk)}</td><td>${b.days_to_expiry} d</td><td>${b.action}${b.transfer_to ? ` → ${b.transfer_to.community_id}` : ''}</td></tr>`).join('')
     : '<tr><td colspan="7">no batch at risk</td></tr>'
   window.__streamcube.rendered.expiry = body.summary.batches
 }
@@ -426,6 +437,7 @@ async function refresh() {
   const listed = await communities().then(() => null, (err) => err)
   // Only the board's panels: the page never asks for a report the key may not read.
   const byPanel = { sales, deliveries, products, funnel: activity, leaders, heatmap, tod: timeOfDay, quality, repurchase, stock, expiry, restock, profile, targeting, campaigns }
+  assessment = null
   const tasks = { freshness, ...Object.fromEntries(Object.entries(byPanel).filter(([panel]) => shown(panel))) }
   const settled = await Promise.allSettled(Object.values(tasks).map((f) => f()))
   const failed = Object.keys(tasks).map((name, i) => [name, settled[i]]).filter(([, r]) => r.status === 'rejected')

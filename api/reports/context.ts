@@ -37,7 +37,7 @@ export async function sendReport(
   const schema = (req.routeOptions.schema?.response as Record<number, unknown> | undefined)?.[200]
   const entry = await ctx.cache.get(key, ttl, async () => conforming(schema, req.routeOptions.url ?? req.url, await compute()))
   // Compressed when the client accepts gzip (browsers do) and the body is worth it; made once per entry.
-  const gz = acceptsGzip(req.headers['accept-encoding']) ? entry.gzipped : null
+  const gz = acceptsGzip(req.headers['accept-encoding']) ? await entry.gzipped() : null
   const etag = gz ? gz.etag : entry.etag
   void reply.header('etag', etag).header('vary', 'accept-encoding').header('cache-control', `private, max-age=${Math.max(0, Math.floor((entry.expiresAt - ctx.now()) / 1000))}`)
   if (req.headers['if-none-match'] === etag) return reply.status(304).send()

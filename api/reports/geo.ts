@@ -60,6 +60,7 @@ const CENTRES = `
   SELECT community_id, sum(orders) AS n, sum(orders * (geohashDecode(cell) AS ll).1) / n AS lon, sum(orders * ll.2) / n AS lat
   FROM heatmap_day
   WHERE precision = 7 AND window_start >= toStartOfDay(now() - INTERVAL 30 DAY) AND ${COMMUNITY_SCOPE}
+    AND NOT has({placed:Array(String)}, community_id)
   GROUP BY community_id HAVING n > 0 ORDER BY community_id`
 
 const GeoFrameResponse = z.strictObject({
@@ -79,10 +80,12 @@ export function geoRoutes(file: string | null): FastifyPluginAsync {
       return sendReport(req, reply, ctx, null, async () => {
         const inScope = (id: string) => scope.scope_all_communities === 1 || scope.scope_communities.includes(id)
         const placed = frame.points.filter((p) => inScope(p.community_id))
+        // Only communities the file does not place are looked for in the orders; a scope the file
+        // places whole (a leader's communities, say) needs no query at all.
         const known = new Set(placed.map((p) => p.community_id))
-        const centres = await ctx.queries.rows<Record<string, unknown>>(CENTRES, { ...scope })
+        const placedWhole = scope.scope_all_communities !== 1 && scope.scope_communities.every((id) => known.has(id))
+        const centres = placedWhole ? [] : await ctx.queries.rows<Record<string, unknown>>(CENTRES, { ...scope, placed: [...known] })
         const fromOrders = centres
-          .filter((r) => !known.has(String(r.community_id)))
           .map((r): FramePoint => ({ community_id: String(r.community_id), name: null, lon: num(r.lon), lat: num(r.lat), source: 'orders' }))
         return { districts: frame.districts.map((d) => ({ name: d.name, outline: d.outline.map(([x, y]) => [x, y] as [number, number]) })), communities: [...placed, ...fromOrders] }
       })

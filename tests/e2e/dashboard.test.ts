@@ -53,6 +53,30 @@ async function openBoard(browser: Browser, address: string, key: string, size: B
   return { page, requests, failed, consoleErrors, sc, close: () => context.close() }
 }
 
+type Board = Awaited<ReturnType<typeof openBoard>>
+
+/** A board as its role must see it: no error, its panels and exactly its reports' requests (`also`: paths asked only when a panel has rows). */
+function expectBoard(b: Board, board: string, panels: readonly string[], paths: readonly string[], also: readonly string[] = []) {
+  expect(b.sc.errors).toEqual([])
+  expect(b.failed).toEqual([])
+  expect(b.consoleErrors).toEqual([])
+  expect(b.sc.board).toBe(board)
+  expect(b.sc.visible).toEqual(panels)
+  expect(b.sc.visible).toEqual(b.sc.panels)
+  const v1 = new Set(b.requests.filter((u) => u.includes('/v1/')).map((u) => new URL(u).pathname))
+  for (const p of also) v1.delete(p)
+  expect(v1).toEqual(new Set(paths))
+}
+
+/** The board fits the screen (nothing sticks out, no sideways scroll); then its screenshot, and the context closes. */
+async function expectFits(b: Board, name: string) {
+  const f = await fit(b.page)
+  expect(f.out).toEqual([])
+  expect(f.scrollWidth).toBeLessThanOrEqual(f.clientWidth)
+  await screenshot(b.page, name)
+  await b.close()
+}
+
 /** Whether the page fits the screen: its width, and every element outside a scrolling table that sticks out. */
 function fit(page: Page) {
   return page.evaluate(() => {
@@ -193,15 +217,8 @@ describe.runIf(browserAvailable())('dashboard in headless Chromium', () => {
   it('a leader\'s key gets her board — her orders, deliveries, late deliveries, hot products and expiry — on desktop and phone, and asks for nothing else', async () => {
     for (const [size, name] of [[DESKTOP, 'board-leader.png'], [PHONE, 'board-leader-phone.png']] as const) {
       const b = await openBoard(browser as Browser, address, s.keys.ownLeader, size)
-      expect(b.sc.errors).toEqual([])
-      expect(b.failed).toEqual([])
-      expect(b.consoleErrors).toEqual([])
-      expect(b.sc.board).toBe('leader')
-      expect(b.sc.visible).toEqual(['sales', 'deliveries', 'late', 'products', 'expiry'])
-      expect(b.sc.visible).toEqual(b.sc.panels)
-      const v1 = new Set(b.requests.filter((u) => u.includes('/v1/')).map((u) => new URL(u).pathname))
-      v1.delete('/v1/leaders/l-001-1/late-deliveries') // asked when her deliveries panel has her row (checked below)
-      expect(v1).toEqual(new Set(['/v1/me', '/v1/freshness', '/v1/sales/overview', '/v1/leaders/performance', '/v1/products/hot', '/v1/expiry']))
+      // Her late deliveries are asked when her deliveries panel has her row (checked below).
+      expectBoard(b, 'leader', ['sales', 'deliveries', 'late', 'products', 'expiry'], ['/v1/me', '/v1/freshness', '/v1/sales/overview', '/v1/leaders/performance', '/v1/products/hot', '/v1/expiry'], ['/v1/leaders/l-001-1/late-deliveries'])
       // Her own leader id on her orders; what each panel drew is what the API answers her key for
       // the same request (how much there is depends on the hours generated: the fixture follows the clock).
       expect(b.requests.filter((u) => u.includes('/v1/sales/overview')).every((u) => new URL(u).searchParams.get('leader') === 'l-001-1')).toBe(true)
@@ -217,26 +234,26 @@ describe.runIf(browserAvailable())('dashboard in headless Chromium', () => {
       if (perf.leaders.length) expect(await b.page.textContent('#deliveries')).toMatch(/l-001-1 · c-001.*orders paid/s)
       expect(b.sc.rendered['chart-products']).toBe((await same('/v1/products/hot')).products.length)
       expect(b.sc.rendered.expiry).toBe((await same('/v1/expiry')).summary.batches)
+      // Her map frame: her one community, which the city's frame file places (no query for centres).
+      expect((await s.get('/v1/geo/frame', 'ownLeader')).body.communities.map((p: { community_id: string; source: string }) => `${p.community_id} ${p.source}`)).toEqual(['c-001 file'])
       // Her late deliveries are asked for the leader ids her deliveries panel shows.
       expect(b.sc.rendered.late).toBe(perf.leaders.length ? (await same('/v1/leaders/l-001-1/late-deliveries')).orders.length : 0)
       expect(await b.page.$$eval('#community option', (o) => o.map((x) => (x as HTMLOptionElement).value))).toEqual(['', 'c-001'])
-      const f = await fit(b.page)
-      expect(f.out).toEqual([])
-      expect(f.scrollWidth).toBeLessThanOrEqual(f.clientWidth)
-      await screenshot(b.page, name)
-      await b.close()
+      await expectFits(b, name)
     }
   })
 
   it('a supplier\'s key gets his board — his SKUs\' sales, stock and expiry across communities — on desktop and phone, and asks for nothing else', async () => {
     for (const [size, name] of [[DESKTOP, 'board-supplier.png'], [PHONE, 'board-supplier-phone.png']] as const) {
       const b = await openBoard(browser as Browser, address, s.keys.supplier, size)
-      expect(b.sc.errors).toEqual([])
-      expect(b.failed).toEqual([])
-      expect(b.sc.board).toBe('supplier')
-      expect(b.sc.visible).toEqual(['products', 'stock', 'expiry', 'restock'])
-      const v1 = new Set(b.requests.filter((u) => u.includes('/v1/')).map((u) => new URL(u).pathname))
-      expect(v1).toEqual(new Set(['/v1/me', '/v1/freshness', '/v1/products/top', '/v1/expiry', '/v1/restock']))
+      expectBoard(b, 'supplier', ['products', 'stock', 'expiry', 'restock'], ['/v1/me', '/v1/freshness', '/v1/products/top', '/v1/expiry', '/v1/restock'])
+      // His stock and expiry panels share one assessment per refresh (every batch; the expiry panel lists those at risk).
+      const asked = (path: string) => b.requests.filter((u) => new URL(u).pathname === path)
+      expect(asked('/v1/expiry').length).toBe(asked('/v1/restock').length)
+      expect(asked('/v1/expiry').every((u) => new URL(u).searchParams.get('all') === 'true')).toBe(true)
+      const risk = (await s.get('/v1/expiry', 'supplier')).body
+      expect(b.sc.rendered.expiry).toBe(risk.summary.batches)
+      expect(await b.page.$$eval('#expiry tbody tr td:first-child', (tds) => tds.map((t) => t.textContent))).toEqual(risk.batches.slice(0, 10).map((x: { batch_id: string }) => x.batch_id).concat(risk.batches.length ? [] : ['no batch at risk']))
       const top = new URL(b.requests.find((x) => new URL(x).pathname === '/v1/products/top') as string)
       expect(b.sc.rendered['chart-products']).toBe((await s.get(`${top.pathname}${top.search}`, 'supplier')).body.products.length)
       expect(b.sc.rendered.stock).toBeGreaterThan(0)
@@ -246,11 +263,7 @@ describe.runIf(browserAvailable())('dashboard in headless Chromium', () => {
       expect(skus.every((x) => x === 'sku-0001' || x === 'sku-0004')).toBe(true)
       const communities = await b.page.$$eval('#stock tbody tr td:nth-child(2)', (tds) => new Set(tds.map((t) => t.textContent)).size)
       expect(communities).toBeGreaterThan(1)
-      const f = await fit(b.page)
-      expect(f.out).toEqual([])
-      expect(f.scrollWidth).toBeLessThanOrEqual(f.clientWidth)
-      await screenshot(b.page, name)
-      await b.close()
+      await expectFits(b, name)
     }
   })
 })

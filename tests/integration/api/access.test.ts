@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { EventGenerator } from '../../../generator/index.js'
 import { apiSuite, DAY_START, iso } from './fixture.js'
@@ -8,6 +11,9 @@ import { apiSuite, DAY_START, iso } from './fixture.js'
  */
 
 const HOUR = 3_600_000
+/** A frame file that places one community (c-001, at a made-up point): the others come from their orders. */
+const FRAME_FILE = join(mkdtempSync(join(tmpdir(), 'frame-')), 'one.geojson')
+writeFileSync(FRAME_FILE, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { community_id: 'c-001', name: 'Plum Garden' }, geometry: { type: 'Point', coordinates: [120.5, 30.5] } }] }))
 const R = { from: DAY_START, to: DAY_START + 10 * HOUR }
 const range = `from=${iso(R.from)}&to=${iso(R.to)}`
 const IN_RANGE = `toStartOfMinute(event_time) >= toDateTime({f:UInt32}, 'UTC') AND toStartOfMinute(event_time) < toDateTime({t:UInt32}, 'UTC')`
@@ -27,7 +33,7 @@ const ENDPOINTS = [
 ]
 
 describe('access: API keys, roles, row scope in SQL, PII masking', () => {
-  const s = apiSuite('api_access')
+  const s = apiSuite('api_access', { API_GEO_FRAME_FILE: FRAME_FILE })
 
   it('every /v1 endpoint answers 401 without a key or with an unknown key, 200 with a valid one', async () => {
     for (const path of ENDPOINTS) {
@@ -165,13 +171,19 @@ describe('access: API keys, roles, row scope in SQL, PII masking', () => {
     expect((await s.get('/v1/expiry?sku=sku-0002', 'supplier')).status).toBe(403)
   })
 
-  it('the map frame: without a frame file, each community at the centre of its orders, scoped like the reports', async () => {
+  it('the map frame: communities the frame file places at its points, the others at the centre of their orders, scoped like the reports', async () => {
     const all = await s.get('/v1/geo/frame', 'analyst')
     expect(all.status).toBe(200)
     expect(all.body.districts).toEqual([])
     const world = new EventGenerator({ seed: 7, start: DAY_START }).world
     expect(all.body.communities.length).toBeGreaterThan(10)
+    const ids = all.body.communities.map((p: { community_id: string }) => p.community_id)
+    expect(new Set(ids).size).toBe(ids.length)
     for (const p of all.body.communities) {
+      if (p.community_id === 'c-001') {
+        expect(p).toEqual({ community_id: 'c-001', name: 'Plum Garden', lon: 120.5, lat: 30.5, source: 'file' })
+        continue
+      }
       const c = world.communities.find((x) => x.communityId === p.community_id)
       expect(c, p.community_id).toBeDefined()
       // Residents live within a few hundred metres of their community; cells are 150 m.
@@ -179,8 +191,9 @@ describe('access: API keys, roles, row scope in SQL, PII masking', () => {
       expect(Math.abs(p.lon - (c?.lon ?? 0)), p.community_id).toBeLessThan(0.005)
       expect(p.source).toBe('orders')
     }
+    expect(ids).toContain('c-001')
     const leader = await s.get('/v1/geo/frame', 'leader')
-    expect(leader.body.communities.map((p: { community_id: string }) => p.community_id).sort()).toEqual(['c-001', 'c-002'])
+    expect(leader.body.communities.map((p: { community_id: string; source: string }) => `${p.community_id} ${p.source}`).sort()).toEqual(['c-001 file', 'c-002 orders'])
     expect((await s.get('/v1/geo/frame', 'supplier')).status).toBe(403)
   })
 
