@@ -108,12 +108,11 @@ export class AlertEvaluator {
       try {
         // Writers that have published but completed no window yet (a partition with nothing read
         // publishes 0, holding its group back) leave nothing to evaluate: no data, not an error.
-        evals = watermark !== null && watermark <= 0 ? this.noData(rule, prev) : await this.evaluateRule(rule, ref, new Set(prev.keys()))
+        evals = watermark !== null && watermark <= 0 ? blank(rule, prev) : await this.evaluateRule(rule, ref, new Set(prev.keys()))
       } catch (err) {
         // A failing query neither fires nor resolves: every group (or the rule's only group) goes to error.
         this.o.log.error({ err, rule: rule.id }, 'alert rule query failed')
-        const groups = prev.size ? [...prev.keys()] : ['']
-        evals = new Map(groups.map((g) => [g, { value: null, breach: false, recovered: false, threshold: null, error: (err as Error).message }]))
+        evals = blank(rule, prev, (err as Error).message)
       }
       const next: AlertState[] = []
       for (const [group, ev] of evals) {
@@ -174,11 +173,6 @@ export class AlertEvaluator {
   /** Waits for the notifications in flight (with their retries). */
   async drain(): Promise<void> {
     while (this.deliveries.size) await Promise.all([...this.deliveries])
-  }
-
-  private noData(rule: AlertRule, prev: ReadonlyMap<string, AlertState>): Map<string, Evaluation> {
-    const groups = prev.size ? [...prev.keys()] : rule.groupBy ? [] : ['']
-    return new Map(groups.map((g) => [g, { value: null, breach: false, recovered: false, threshold: null }]))
   }
 
   private async evaluateRule(rule: AlertRule, ref: number, known: ReadonlySet<string>): Promise<Map<string, Evaluation>> {
@@ -363,4 +357,14 @@ export function watermarkFor(watermarks: ReadonlyMap<string, number>, pipelines:
   const known = pipelines.map((p) => watermarks.get(p)).filter((w): w is number => w !== undefined)
   if (known.length > 0) return Math.min(...known)
   return watermarks.get('') ?? null
+}
+
+/**
+ * Evaluations without a value for every group the rule has state for (none yet: its only group,
+ * or — for a grouped rule without data — no group): no data, or an error when `error` is given
+ * (a failed query puts even a grouped rule's '' group in error, so the failure shows).
+ */
+function blank(rule: AlertRule, prev: ReadonlyMap<string, AlertState>, error?: string): Map<string, Evaluation> {
+  const groups = prev.size ? [...prev.keys()] : rule.groupBy && error === undefined ? [] : ['']
+  return new Map(groups.map((g) => [g, { value: null, breach: false, recovered: false, threshold: null, ...(error === undefined ? {} : { error }) }]))
 }
