@@ -13,7 +13,7 @@ import { DEFAULT_GENERATOR_OPTIONS, type GeneratedRecord, type GeneratorOptions 
 import { buildWorld, type Community, type Resident, type Sku, type World } from './world.js'
 
 export { DEFAULT_GENERATOR_OPTIONS } from './options.js'
-export type { GeneratedRecord, GeneratorOptions } from './options.js'
+export type { GeneratedRecord, GeneratorOptions, OpeningBatch } from './options.js'
 
 interface Batch {
   readonly batchId: string
@@ -73,12 +73,17 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
     this.clock = this.options.start
     this.idTag = this.options.run ? `${this.options.seed.toString(36)}.${this.options.run}` : this.options.seed.toString(36)
     const start = this.options.start
+    const opening = this.options.openingStock
     for (const community of this.world.communities) {
       for (const sku of community.stocked) {
         const s: Stock = { community, sku, batches: [], soldToday: 0, demand: 2 + this.random.next() * 3 }
         this.stock.set(`${community.warehouseId}|${sku.sku}`, s)
-        this.heap.push(start, () => this.receive(s, start, Math.ceil(s.demand * this.cover(sku)) + 2))
+        if (!opening) this.heap.push(start, () => this.receive(s, start, Math.ceil(s.demand * this.cover(sku)) + 2))
       }
+    }
+    for (const b of opening ?? []) {
+      if (b.qty <= 0) continue
+      this.stock.get(`${b.warehouseId}|${b.sku}`)?.batches.push({ batchId: b.batchId, qty: b.qty, productionDate: b.productionDate, expiryDate: b.expiryDate })
     }
     for (const [n, p] of (this.options.overstock ?? []).entries()) {
       const community = this.world.communities.find((c) => c.communityId === p.communityId)

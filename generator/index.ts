@@ -1,5 +1,5 @@
 export { EventGenerator, DEFAULT_GENERATOR_OPTIONS } from './generator.js'
-export type { GeneratedRecord, GeneratorOptions } from './generator.js'
+export type { GeneratedRecord, GeneratorOptions, OpeningBatch } from './generator.js'
 export { Random, WeightedPicker } from './random.js'
 export { HANGZHOU, CATEGORIES, buildWorld, cityDistricts } from './world.js'
 export type { BoundingBox, Category, Community, District, Sku, World } from './world.js'

@@ -8,6 +8,16 @@ export interface GeneratedRecord {
   readonly event: TypedEvent
 }
 
+/** A batch on hand when a run starts (GeneratorOptions.openingStock); dates are local YYYY-MM-DD. */
+export interface OpeningBatch {
+  readonly warehouseId: string
+  readonly sku: string
+  readonly batchId: string
+  readonly qty: number
+  readonly productionDate: string
+  readonly expiryDate: string
+}
+
 export interface GeneratorOptions {
   readonly seed: number
   /**
@@ -51,6 +61,13 @@ export interface GeneratorOptions {
    */
   readonly campaign?: readonly { readonly communityId: string; readonly from: number; readonly to: number; readonly uplift: number }[]
   readonly overstock?: readonly { readonly communityId: string; readonly sku?: string; readonly at: number; readonly qty: number; readonly expiresInDays: number }[]
+  /**
+   * Stock already on hand at `start`, oldest batch first per warehouse and sku: what an earlier run
+   * left (a resumed demo). Unset, every stocked sku receives a fresh batch at the start; given,
+   * the run starts from these batches instead (no receipt: they are in the facts already), and a
+   * sku it does not list starts empty until the morning's restock.
+   */
+  readonly openingStock?: readonly OpeningBatch[]
 }
 
 export const DEFAULT_GENERATOR_OPTIONS: Omit<GeneratorOptions, 'start'> = Object.freeze({

@@ -5,7 +5,7 @@ import type { Command } from 'commander'
 import { buildApi, openQuerySessions } from '../../api/index.js'
 import { EngineMetrics, policyFor } from '../../engine/index.js'
 import { evaluatorFromConfig, restockSettings, runRestockDaily } from '../../jobs/index.js'
-import { cityFrame, EventGenerator, fillBaselineWeeks, runGeneratorSource } from '../../generator/index.js'
+import { cityFrame, EventGenerator, fillBaselineWeeks, runGeneratorSource, type OpeningBatch } from '../../generator/index.js'
 import { PIPELINES } from '../../pipelines/index.js'
 import { connectClickHouse, migrate, type ClickHouse } from '../../sinks/index.js'
 import { positiveInt } from '../options.js'
@@ -38,6 +38,22 @@ async function generatedUntil(ch: ClickHouse, from: number, to: number): Promise
   })
   const row = (await rs.json<{ reached: string; n: string }>())[0]
   return row && Number(row.n) > 0 ? Number(row.reached) : null
+}
+
+/** The batches on hand in the inventory cube, oldest first per warehouse and sku (a resumed city's opening stock). */
+async function batchesOnHand(ch: ClickHouse): Promise<OpeningBatch[]> {
+  const rs = await ch.client.query({
+    query: `SELECT warehouse_id, sku, batch_id, toInt64(sum(received)) - toInt64(sum(sold)) - toInt64(sum(lost)) AS qty,
+                   toString(max(production_date)) AS production_date, toString(max(expiry_date)) AS expiry_date
+            FROM inventory_batches
+            GROUP BY warehouse_id, sku, batch_id
+            HAVING qty > 0 AND production_date != '' AND expiry_date != ''
+            ORDER BY warehouse_id, sku, production_date, batch_id`,
+    format: 'JSONEachRow',
+  })
+  return (await rs.json<{ warehouse_id: string; sku: string; batch_id: string; qty: string; production_date: string; expiry_date: string }>()).map((r) => ({
+    warehouseId: r.warehouse_id, sku: r.sku, batchId: r.batch_id, qty: Number(r.qty), productionDate: r.production_date, expiryDate: r.expiry_date,
+  }))
 }
 
 export function registerDemo(program: Command, ctx: CliContext): void {
@@ -84,7 +100,10 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       if (from > backfillFrom) ctx.print(`resuming the city after ${new Date(reached as number).toISOString()}, where the last run on this data directory stopped`)
       // Each run's ids name its start, so a resumed city's orders never merge with the last run's.
       const run = start.toString(36)
-      const generator = new EventGenerator({ seed: opts.seed, run, start: from })
+      // Its warehouses go on from the batches the last run left on hand (a fresh receipt for every
+      // sku would double the stock).
+      const openingStock = from > backfillFrom ? await batchesOnHand(ch) : undefined
+      const generator = new EventGenerator({ seed: opts.seed, run, start: from, openingStock })
       const metrics = new EngineMetrics()
       const querySessions = await openQuerySessions(config, apiCh)
       const app = await buildApi({ ch: apiCh, querySessions, log, config, metricsRegistries: [metrics.registry] })
