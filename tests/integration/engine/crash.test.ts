@@ -86,18 +86,25 @@ describe('crash: SIGKILL the worker again and again; the cubes still equal the o
 
     const ch = await connectClickHouse({ url: null, database: 'streamcube', dataDir: join(dataDir, 'chdb') })
     try {
+      // Every check's disagreement at once (a first failure alone hides whether the raw facts,
+      // the quality counts or other cubes are off too); the data directory and the workers' logs
+      // stay in dataDir for a look.
+      const problems: string[] = []
       const results = await runOracle(ch)
       for (const [name, r] of Object.entries(results)) {
-        if (!r.rare || EVENTS >= 200_000) expect(r.oracleRows, `${name}: the oracle side is empty`).toBeGreaterThan(0)
-        expect(r.diff, `${name}: rows differing from the oracle ${JSON.stringify({ cube: r.onlyInCube, oracle: r.onlyInOracle })}`).toBe(0)
+        if ((!r.rare || EVENTS >= 200_000) && r.oracleRows === 0) problems.push(`${name}: the oracle side is empty`)
+        if (r.diff !== 0) problems.push(`${name}: ${r.diff} rows differ from the oracle ${JSON.stringify({ cube: r.onlyInCube, oracle: r.onlyInOracle })}`)
       }
       const valid = planted.records.filter((r) => r.kind === 'normal' || r.kind === 'late-ok').length + planted.tooLate.size - (await lateIds()).size
       const rs = await ch.client.query({ query: 'SELECT (SELECT count() FROM behaviour_events) + (SELECT count() FROM order_events) + (SELECT count() FROM inventory_events) AS n', format: 'JSONEachRow' })
-      expect(Number((await rs.json<{ n: string }>())[0]?.n)).toBe(valid)
+      const facts = Number((await rs.json<{ n: string }>())[0]?.n)
+      if (facts !== valid) problems.push(`raw facts: ${facts} rows, ${valid} valid events`)
       // Data quality, exactly once: every record read, accepted, duplicate, too late and dead-lettered event counted once.
       const quality = await ch.client.query({ query: 'SELECT kind, sum(events) AS n FROM quality_minute GROUP BY kind', format: 'JSONEachRow' })
       const q = Object.fromEntries((await quality.json<{ kind: string; n: string }>()).map((r) => [r.kind, Number(r.n)]))
-      expect(q).toMatchObject({ records: planted.records.length, dead_letter: planted.malformed, duplicate: planted.duplicates, accepted: valid })
+      const expected = { records: planted.records.length, dead_letter: planted.malformed, duplicate: planted.duplicates, accepted: valid }
+      for (const [kind, n] of Object.entries(expected)) if (q[kind] !== n) problems.push(`quality ${kind}: ${q[kind]}, expected ${n}`)
+      expect(problems, `data and worker logs in ${dataDir}`).toEqual([])
     } finally {
       await ch.close()
     }

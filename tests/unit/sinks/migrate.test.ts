@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadMigrations, onClusterClause, renderStatements } from '../../../sinks/index.js'
+import { loadMigrations, onClusterClause, renderStatements, viewsModifiedBy } from '../../../sinks/index.js'
 
 describe('migrations', () => {
   const migrations = loadMigrations()
@@ -52,5 +52,10 @@ describe('migrations', () => {
 
   it('refuses unknown template tokens', () => {
     expect(() => renderStatements('CREATE TABLE x ENGINE = {{Nope}}', { cluster: null })).toThrow(/unknown template token/)
+  })
+
+  it('name the views they change in place (MODIFY QUERY), which a migrating process reloads', () => {
+    expect(viewsModifiedBy(migrations, { cluster: null }).sort()).toEqual(['products_day_mv', 'products_hour_mv', 'products_minute_from_stream'])
+    expect(viewsModifiedBy(migrations.filter((m) => m.version < 9), { cluster: null })).toEqual([])
   })
 })
