@@ -130,7 +130,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       let total = 0
       try {
         // The same hours one and two weeks back, for the dynamic-baseline example rule; after a
-        // restart, only the hours no earlier run filled (each run fills both weeks alike).
+        // restart, each week goes on after what an earlier run left there.
         const baselineTo = start + BASELINE_AHEAD_MS
         const filledUntil = new Map<number, number>()
         for (const k of [1, 2]) {
