@@ -100,9 +100,9 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       if (from > backfillFrom) ctx.print(`resuming the city after ${new Date(reached as number).toISOString()}, where the last run on this data directory stopped`)
       // Each run's ids name its start, so a resumed city's orders never merge with the last run's.
       const run = start.toString(36)
-      // Its warehouses go on from the batches the last run left on hand (a fresh receipt for every
-      // sku would double the stock).
-      const openingStock = from > backfillFrom ? await batchesOnHand(ch) : undefined
+      // Its warehouses go on from the batches any earlier run left on hand, however long ago (a
+      // fresh receipt for every sku would double the stock; expired ones are written off at night).
+      const openingStock = reached !== null ? await batchesOnHand(ch) : undefined
       const generator = new EventGenerator({ seed: opts.seed, run, start: from, openingStock })
       const metrics = new EngineMetrics()
       const querySessions = await openQuerySessions(config, apiCh)
