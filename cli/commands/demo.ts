@@ -102,7 +102,8 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       const run = start.toString(36)
       // Its warehouses go on from the batches any earlier run left on hand, however long ago (a
       // fresh receipt for every sku would double the stock; expired ones are written off at night).
-      const openingStock = reached !== null ? await batchesOnHand(ch) : undefined
+      const onHand = reached !== null ? await batchesOnHand(ch) : []
+      const openingStock = onHand.length > 0 ? onHand : undefined
       const generator = new EventGenerator({ seed: opts.seed, run, start: from, openingStock })
       const metrics = new EngineMetrics()
       const querySessions = await openQuerySessions(config, apiCh)
