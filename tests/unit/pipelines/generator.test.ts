@@ -159,4 +159,33 @@ describe('the data generator', () => {
     expect(receipts).toBeGreaterThan(0)
     expect(sales).toBeGreaterThan(0)
   })
+
+  it('names a run in every id it makes: two runs of one seed share no event, order or batch id', () => {
+    const ids = (run: string) => {
+      const out = new Set<string>()
+      for (const r of new EventGenerator({ seed: 5, run, start: START }).take(6000)) {
+        const e = r.event.event as { eventId: string; orderId?: string; batchId?: string | null }
+        out.add(e.eventId)
+        if (e.orderId) out.add(e.orderId)
+        if (e.batchId) out.add(e.batchId)
+      }
+      return out
+    }
+    const a = ids('a')
+    const b = ids('b')
+    expect([...a].filter((x) => b.has(x))).toEqual([])
+  })
+
+  it('starts from an opening stock when given one: no receipt at the start, sales drawn from its batches first', () => {
+    const fresh = new EventGenerator({ seed: 5, start: START }).take(6000)
+    const batch = fresh.find((r) => r.type === 'inventory' && (r.event.event as InventoryEvent).kind === 'receipt')?.event.event as InventoryEvent
+    const opening = [{ warehouseId: batch.warehouseId, sku: batch.sku, batchId: 'on-hand-1', qty: 1_000, productionDate: batch.productionDate as string, expiryDate: batch.expiryDate as string }]
+    const resumed = new EventGenerator({ seed: 5, start: START, openingStock: opening }).take(6000)
+    const inventory = resumed.filter((r) => r.type === 'inventory').map((r) => r.event.event as InventoryEvent)
+    const atStart = inventory.filter((e) => e.kind === 'receipt' && e.eventTime === START)
+    expect(atStart).toEqual([])
+    const sales = inventory.filter((e) => e.kind === 'sale' && e.warehouseId === batch.warehouseId && e.sku === batch.sku)
+    expect(sales.length).toBeGreaterThan(0)
+    expect(sales.every((e) => e.batchId === 'on-hand-1')).toBe(true)
+  })
 })
