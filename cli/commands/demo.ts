@@ -22,22 +22,20 @@ const BASELINE_AHEAD_MS = 6 * 3_600_000
 const WEEK = 7 * 86_400_000
 
 /**
- * The latest event time the demo's city has in the raw facts within [from, to) (ms), or null:
- * the city is generated in event-time order, so everything before it was generated and flushed.
+ * For each range [from, to) (ms), the latest event time the demo's city has in the raw facts there,
+ * or null; one scan for all of them. The city is generated in event-time order, so everything
+ * before that time was generated and flushed.
  */
-async function generatedUntil(ch: ClickHouse, from: number, to: number): Promise<number | null> {
-  const bound = (ms: number) => (Number.isFinite(ms) ? ms : ms > 0 ? 8.64e15 : 0)
+async function generatedUntil(ch: ClickHouse, ranges: readonly (readonly [number, number])[]): Promise<(number | null)[]> {
+  const within = (i: number) => `t >= fromUnixTimestamp64Milli({f${i}:Int64}) AND t < fromUnixTimestamp64Milli({t${i}:Int64})`
   const rs = await ch.client.query({
-    query: `SELECT toUnixTimestamp64Milli(max(latest)) AS reached, count() AS n FROM (
-              SELECT max(event_time) AS latest FROM behaviour_events WHERE event_time >= fromUnixTimestamp64Milli({from:Int64}) AND event_time < fromUnixTimestamp64Milli({to:Int64})
-              UNION ALL
-              SELECT max(event_time) FROM order_events WHERE event_time >= fromUnixTimestamp64Milli({from:Int64}) AND event_time < fromUnixTimestamp64Milli({to:Int64}))
-            WHERE latest > 0`,
-    query_params: { from: bound(from), to: bound(to) },
+    query: `SELECT ${ranges.map((_, i) => `toUnixTimestamp64Milli(maxIf(t, ${within(i)})) AS r${i}, countIf(${within(i)}) AS n${i}`).join(', ')}
+            FROM (SELECT event_time AS t FROM behaviour_events UNION ALL SELECT event_time FROM order_events)`,
+    query_params: Object.fromEntries(ranges.flatMap(([from, to], i) => [[`f${i}`, from], [`t${i}`, to]])),
     format: 'JSONEachRow',
   })
-  const row = (await rs.json<{ reached: string; n: string }>())[0]
-  return row && Number(row.n) > 0 ? Number(row.reached) : null
+  const row = (await rs.json<Record<string, string>>())[0] ?? {}
+  return ranges.map((_, i) => (Number(row[`n${i}`] ?? 0) > 0 ? Number(row[`r${i}`]) : null))
 }
 
 /** The batches on hand in the inventory cube, oldest first per warehouse and sku (a resumed city's opening stock). */
@@ -95,7 +93,9 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       // A restart on the same data directory goes on from where the last run's city stopped
       // instead of generating the backfill's hours again (which would count them twice).
       const backfillFrom = start - opts.backfillMinutes * 60_000
-      const reached = await generatedUntil(ch, Number.NEGATIVE_INFINITY, start)
+      const baselineTo = start + BASELINE_AHEAD_MS
+      // Where the city stopped, and where each baseline week back stopped (weeks 1 and 2).
+      const [reached = null, ...weeksFilled] = await generatedUntil(ch, [[0, start], ...[1, 2].map((k) => [backfillFrom - k * WEEK, baselineTo - k * WEEK] as const)])
       const from = reached !== null && reached >= backfillFrom ? reached + 1 : backfillFrom
       if (from > backfillFrom) ctx.print(`resuming the city after ${new Date(reached as number).toISOString()}, where the last run on this data directory stopped`)
       // Each run's ids name its start, so a resumed city's orders never merge with the last run's.
@@ -132,12 +132,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       try {
         // The same hours one and two weeks back, for the dynamic-baseline example rule; after a
         // restart, each week goes on after what an earlier run left there.
-        const baselineTo = start + BASELINE_AHEAD_MS
-        const filledUntil = new Map<number, number>()
-        for (const k of [1, 2]) {
-          const filled = await generatedUntil(ch, backfillFrom - k * WEEK, baselineTo - k * WEEK)
-          if (filled !== null) filledUntil.set(k, filled)
-        }
+        const filledUntil = new Map(weeksFilled.flatMap((filled, i) => (filled === null ? [] : [[i + 1, filled] as const])))
         total += await fillBaselineWeeks({
           seed: opts.seed, run, from: backfillFrom, to: baselineTo, weeks: 2, filledUntil,
           pipelines: PIPELINES, ch, extraConnections, log: log.child({ module: 'generator' }), signal: abort.signal, policy: policyFor(config), watermarkGroup: DEMO_GROUP,
