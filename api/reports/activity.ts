@@ -1,9 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { ACTIVITY_CUBE, cubeTable, geohashBounds, GMV_CUBE, HEATMAP_CUBE, measureList, type HEATMAP_PRECISIONS } from '../../queries/index.js'
 import { validTimeZone } from '../../schemas/index.js'
-import { sendReport } from './context.js'
+import { getReport } from './context.js'
 import { ActivityResponse, HeatmapResponse, TimeOfDayResponse } from './responses.js'
 import { Filters, Granularity, STEP_MS, TimeRange, bucketStarts, grainFor, localHourGrain, resolveRange, bound } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
@@ -104,15 +103,9 @@ export function dayKinds(from: number, to: number, tz: string): { weekdays: numb
 }
 
 export const activityRoutes: FastifyPluginAsync = async (app) => {
-  const ctx = app.reports
-  const typed = app.withTypeProvider<ZodTypeProvider>()
 
-  typed.get('/v1/activity', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'community activity', filters: { community: 'community' } } },
-    schema: { response: { 200: ActivityResponse }, tags: ['reports'], summary: 'Activity: active users (distinct), events by action, the view → cart → order funnel, a series', querystring: ActivityQuery },
-  }, async (req, reply) => {
-    const q = req.query
-    const scope = req.scope
-    return sendReport(req, reply, ctx, q, async () => {
+  getReport(app, '/v1/activity', { access: { roles: ['admin', 'analyst', 'leader'], reads: 'community activity', filters: { community: 'community' } }, response: ActivityResponse, tags: ['reports'], summary: 'Activity: active users (distinct), events by action, the view → cart → order funnel, a series', querystring: ActivityQuery }, ({ query: q, scope }, ctx) => {
+    return { covers: q, compute: async () => {
       const base = { ...scope, f_community: q.community ?? [], from: bound(q.from), to: bound(q.to) }
       const step = STEP_MS[q.granularity]
       const [actions, series] = await Promise.all([
@@ -141,16 +134,12 @@ export const activityRoutes: FastifyPluginAsync = async (app) => {
           points: bucketStarts(q.from, q.to, step).map((ts) => ({ t: new Date(ts).toISOString(), active_users: num(points.get(ts)?.users), events: num(points.get(ts)?.events) })),
         },
       }
-    })
+    } }
   })
 
-  typed.get('/v1/heatmap', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'the heatmap', filters: { community: 'community' } } },
-    schema: { response: { 200: HeatmapResponse }, tags: ['reports'], summary: 'Heatmap: orders, GMV and active users per geohash cell in a bounding box, resolution from the zoom; cells or GeoJSON', querystring: HeatmapQuery },
-  }, async (req, reply) => {
-    const q = req.query
-    const scope = req.scope
+  getReport(app, '/v1/heatmap', { access: { roles: ['admin', 'analyst', 'leader'], reads: 'the heatmap', filters: { community: 'community' } }, response: HeatmapResponse, tags: ['reports'], summary: 'Heatmap: orders, GMV and active users per geohash cell in a bounding box, resolution from the zoom; cells or GeoJSON', querystring: HeatmapQuery }, ({ query: q, scope }, ctx) => {
     const precision = precisionForZoom(q.zoom)
-    return sendReport(req, reply, ctx, q, async () => {
+    return { covers: q, compute: async () => {
       const [minLon, minLat, maxLon, maxLat] = q.bbox
       const rows = await ctx.queries.rows<Record<string, unknown>>(HEATMAP, {
         ...scope, f_community: q.community ?? [], from: bound(q.from), to: bound(q.to), table: cubeTable(HEATMAP_CUBE, grainFor(q.from, q.to).name),
@@ -173,17 +162,13 @@ export const activityRoutes: FastifyPluginAsync = async (app) => {
           properties: c,
         })),
       }
-    })
+    } }
   })
 
-  typed.get('/v1/time-of-day', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'time-of-day patterns', filters: { community: 'community' } } },
-    schema: { response: { 200: TimeOfDayResponse }, tags: ['reports'], summary: 'Time-of-day patterns: orders and GMV per local hour of day, weekday vs weekend (totals and per-day averages)', querystring: TimeOfDayQuery },
-  }, async (req, reply) => {
-    const q = req.query
-    const scope = req.scope
+  getReport(app, '/v1/time-of-day', { access: { roles: ['admin', 'analyst', 'leader'], reads: 'time-of-day patterns', filters: { community: 'community' } }, response: TimeOfDayResponse, tags: ['reports'], summary: 'Time-of-day patterns: orders and GMV per local hour of day, weekday vs weekend (totals and per-day averages)', querystring: TimeOfDayQuery }, ({ query: q, scope }, ctx) => {
     const tz = q.tz ?? ctx.config.api.timezone
     const coarsest = localHourGrain(tz, q.from, q.to, ctx.now())
-    return sendReport(req, reply, ctx, q, async () => {
+    return { covers: q, compute: async () => {
       const rows = await ctx.queries.rows<Record<string, unknown>>(TIME_OF_DAY, {
         ...scope, f_community: q.community ?? [], f_category: q.category ?? [], from: bound(q.from), to: bound(q.to), tz,
         table: cubeTable(GMV_CUBE, grainFor(q.from, q.to, coarsest).name),
@@ -199,6 +184,6 @@ export const activityRoutes: FastifyPluginAsync = async (app) => {
         })
       }
       return { range: { from: new Date(q.from).toISOString(), to: new Date(q.to).toISOString() }, tz, ...days, weekday: curve(false), weekend: curve(true) }
-    })
+    } }
   })
 }

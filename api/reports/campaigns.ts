@@ -5,7 +5,7 @@ import type { ClickHouse } from '../../sinks/index.js'
 import { ACTIVITY_CUBE, cubeTable, GMV_CUBE, HEATMAP_CUBE, listDefinitions, measureSql, PRODUCTS_CUBE, putDefinition, type CubeDeclaration } from '../../queries/index.js'
 import { ApiError, ApiErrorCode, badRequest } from '../errors.js'
 import { scopeParams } from '../auth.js'
-import { sendReport } from './context.js'
+import { getReport } from './context.js'
 import { CampaignEffectResponse } from './responses.js'
 import { bound, grainFor } from './params.js'
 import { communityBuyersSql } from './orders-sql.js'
@@ -127,9 +127,9 @@ async function listCampaigns(ch: ClickHouse): Promise<Campaign[]> {
 export const campaignRoutes: FastifyPluginAsync = async (app) => {
   // Definitions are read and written through the API's session pool and its deadline.
   const db = <T>(fn: (ch: ClickHouse) => Promise<T>): Promise<T> => app.reports.queries.session(fn)
-  const ctx = app.reports
   const typed = app.withTypeProvider<ZodTypeProvider>()
   const Params = z.object({ id: Id })
+  const EffectQuery = z.object({ weeks: z.coerce.number().int().min(2, 'must be 2-12').max(12, 'must be 2-12').default(4).describe('previous weeks the baseline averages') })
 
   typed.get('/v1/campaigns', { config: { access: { roles: ['admin', 'analyst'], reads: 'campaigns' } }, schema: { tags: ['analytics'], summary: 'Registered campaigns', response: { 200: z.object({ campaigns: z.array(CampaignSchema) }) } } }, async () => {
     return { campaigns: await db((ch) => listCampaigns(ch)) }
@@ -139,33 +139,26 @@ export const campaignRoutes: FastifyPluginAsync = async (app) => {
     await db((ch) => putDefinition(ch, CAMPAIGNS, req.body.id, req.body, req.principal.name))
     return reply.status(201).send(req.body)
   })
-  typed.get('/v1/campaigns/:id/effect', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'campaign effects' } },
-    schema: { response: { 200: CampaignEffectResponse },
-      tags: ['analytics'],
-      summary: 'Campaign effect: uplift of GMV, orders, active users and new users against the same weekday-hours of previous weeks, with a 95 % interval',
-      params: Params,
-      querystring: z.object({ weeks: z.coerce.number().int().min(2, 'must be 2-12').max(12, 'must be 2-12').default(4) }),
-    },
-  }, async (req, reply) => {
-    const c = (await db((ch) => listCampaigns(ch))).find((x) => x.id === req.params.id)
-    if (!c) throw new ApiError(ApiErrorCode.NOT_FOUND, 404, `campaign ${req.params.id} does not exist`)
-    const scope: Record<string, unknown> = { ...scopeParams(req.principal, { community: c.communities }) }
+  getReport(app, '/v1/campaigns/:id/effect', { access: { roles: ['admin', 'analyst', 'leader'], reads: 'campaign effects' }, response: CampaignEffectResponse, tags: ['analytics'], summary: 'Campaign effect: uplift of GMV, orders, active users and new users against the same weekday-hours of previous weeks, with a 95 % interval', params: Params, querystring: EffectQuery }, async ({ query, params, principal }, ctx) => {
+    const c = (await db((ch) => listCampaigns(ch))).find((x) => x.id === params.id)
+    if (!c) throw new ApiError(ApiErrorCode.NOT_FOUND, 404, `campaign ${params.id} does not exist`)
+    const scope: Record<string, unknown> = { ...scopeParams(principal, { community: c.communities }) }
     const from = Date.parse(c.from)
     const to = Date.parse(c.to)
     if (to > ctx.now()) throw badRequest(`campaign ${c.id} has not ended yet (it ends ${c.to}): its effect is measured on the whole window`)
-    return sendReport(req, reply, ctx, { to }, async () => {
+    return { covers: { to }, compute: async () => {
       const campaign = await windowValues(ctx, c, from, to, scope)
-      const weeks = await Promise.all(Array.from({ length: req.query.weeks }, (_, i) => windowValues(ctx, c, from - (i + 1) * WEEK, to - (i + 1) * WEEK, scope)))
+      const weeks = await Promise.all(Array.from({ length: query.weeks }, (_, i) => windowValues(ctx, c, from - (i + 1) * WEEK, to - (i + 1) * WEEK, scope)))
       const metric = (k: keyof typeof campaign) => ({ value: campaign[k], baseline: weeks.map((w) => w[k]), ...uplift(campaign[k], weeks.map((w) => w[k])) })
       return {
         campaign: c,
         measured_on: c.bbox ? 'heatmap cells (geohash 7) in the bbox' : c.skus.length ? 'products of the skus in the communities' : 'the communities',
-        baseline_weeks: req.query.weeks,
+        baseline_weeks: query.weeks,
         gmv_cents: metric('gmv_cents'),
         orders: metric('orders'),
         active_users: metric('active_users'),
         new_users: metric('new_users'),
       }
-    })
+    } }
   })
 }

@@ -1,5 +1,7 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import type { RouteAccess } from '../access.js'
 import type { Config } from '../../schemas/index.js'
 import { normalizedKey, ttlFor, type ReportCache } from '../cache.js'
 import { ApiError, ApiErrorCode } from '../errors.js'
@@ -18,6 +20,50 @@ declare module 'fastify' {
     /** Report queries (and every other statement of a route, through queries.session) and the cache. */
     reports: ReportContext
   }
+}
+
+/** A cached GET report as declared: who may read it (route config) and its schemas (OpenAPI shows them). */
+export interface ReportRoute<Q extends z.ZodType, P extends z.ZodType> {
+  readonly access: RouteAccess
+  readonly tags: string[]
+  readonly summary: string
+  readonly querystring?: Q
+  readonly params?: P
+  readonly response: z.ZodType
+}
+
+/** What a report handler sees: the validated query and path parameters, the caller and its row scope. */
+export type ReportRequest<Q extends z.ZodType, P extends z.ZodType> = Pick<FastifyRequest, 'principal' | 'scope'> & {
+  readonly query: z.output<Q>
+  readonly params: z.output<P>
+}
+
+/** A report's answer before the cache: the newest time it covers (its cache lifetime follows; null: a short fixed one) and how to compute it on a miss. */
+export interface ReportAnswer {
+  readonly covers: { readonly to: number } | null
+  readonly compute: () => Promise<unknown>
+}
+
+/** The schema of a route without a query or path parameters. */
+type NoFields = z.ZodObject<Record<string, never>>
+
+/**
+ * Registers a cached GET report route, the one way every report is declared: access as route
+ * config (enforced by the /v1 hook), the query, path and response schemas, and an answer sent by
+ * sendReport. The handler may throw an ApiError for a query its schema cannot refuse alone (or
+ * for what it finds before the report, as a campaign that does not exist).
+ */
+export function getReport<Q extends z.ZodType = NoFields, P extends z.ZodType = NoFields>(
+  app: FastifyInstance,
+  url: string,
+  route: ReportRoute<Q, P>,
+  handler: (req: ReportRequest<Q, P>, ctx: ReportContext) => ReportAnswer | Promise<ReportAnswer>,
+): void {
+  const schema = { tags: route.tags, summary: route.summary, response: { 200: route.response }, ...(route.querystring && { querystring: route.querystring }), ...(route.params && { params: route.params }) }
+  app.withTypeProvider<ZodTypeProvider>().get(url, { config: { access: route.access }, schema }, async (req, reply) => {
+    const answer = await handler(req as unknown as ReportRequest<Q, P>, app.reports)
+    return sendReport(req, reply, app.reports, answer.covers, answer.compute)
+  })
 }
 
 /**

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { sendReport } from './context.js'
+import { getReport } from './context.js'
 import { ExpiryResponse } from './responses.js'
 import { Filters } from './params.js'
 import { assessExpiry } from '../../queries/index.js'
@@ -21,16 +20,11 @@ const ExpiryQuery = z.object({
 })
 
 export const expiryRoutes: FastifyPluginAsync = async (app) => {
-  const ctx = app.reports
-  app.withTypeProvider<ZodTypeProvider>().get('/v1/expiry', { config: { access: { roles: ['admin', 'analyst', 'leader', 'supplier'], reads: 'expiry warnings', filters: { community: 'community', sku: 'sku' } } },
-    schema: { response: { 200: ExpiryResponse }, tags: ['analytics'], summary: 'Expiry warnings: per batch on hand, FIFO at recent daily sales, the quantity that will not sell before it expires, risk and suggested action', querystring: ExpiryQuery },
-  }, async (req, reply) => {
-    const q = req.query
-    const scope = req.scope
+  getReport(app, '/v1/expiry', { access: { roles: ['admin', 'analyst', 'leader', 'supplier'], reads: 'expiry warnings', filters: { community: 'community', sku: 'sku' } }, response: ExpiryResponse, tags: ['analytics'], summary: 'Expiry warnings: per batch on hand, FIFO at recent daily sales, the quantity that will not sell before it expires, risk and suggested action', querystring: ExpiryQuery }, ({ query: q, scope }, ctx) => {
     const at = q.at ?? ctx.now()
-    return sendReport(req, reply, ctx, { to: at }, async () => {
+    return { covers: { to: at }, compute: async () => {
       const { assessed: _assessed, ...report } = await assessExpiry((sql, params) => ctx.queries.rows(sql, params), { at, turnoverDays: q.turnoverDays, scope, community: q.community, sku: q.sku, all: q.all })
       return report
-    })
+    } }
   })
 }

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs'
 import type { FastifyPluginAsync } from 'fastify'
-import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { ConfigError, ConfigErrorCode } from '../../schemas/index.js'
-import { sendReport } from './context.js'
+import { getReport } from './context.js'
 import { COMMUNITY_SCOPE, num } from './query.js'
 
 /*
@@ -71,13 +70,8 @@ const GeoFrameResponse = z.strictObject({
 export function geoRoutes(file: string | null): FastifyPluginAsync {
   const frame = loadGeoFrame(file)
   return async (app) => {
-    const ctx = app.reports
-    app.withTypeProvider<ZodTypeProvider>().get('/v1/geo/frame', {
-      config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'the map frame' } },
-      schema: { tags: ['reports'], summary: 'The map frame of the heatmap: district outlines and community points', response: { 200: GeoFrameResponse } },
-    }, async (req, reply) => {
-      const scope = req.scope
-      return sendReport(req, reply, ctx, null, async () => {
+    getReport(app, '/v1/geo/frame', { access: { roles: ['admin', 'analyst', 'leader'], reads: 'the map frame' }, response: GeoFrameResponse, tags: ['reports'], summary: 'The map frame of the heatmap: district outlines and community points' }, ({ scope }, ctx) => {
+      return { covers: null, compute: async () => {
         const inScope = (id: string) => scope.scope_all_communities === 1 || scope.scope_communities.includes(id)
         const placed = frame.points.filter((p) => inScope(p.community_id))
         // Only communities the file does not place are looked for in the orders; a scope the file
@@ -88,7 +82,7 @@ export function geoRoutes(file: string | null): FastifyPluginAsync {
         const fromOrders = centres
           .map((r): FramePoint => ({ community_id: String(r.community_id), name: null, lon: num(r.lon), lat: num(r.lat), source: 'orders' }))
         return { districts: frame.districts.map((d) => ({ name: d.name, outline: d.outline.map(([x, y]) => [x, y] as [number, number]) })), communities: [...placed, ...fromOrders] }
-      })
+      } }
     })
   }
 }

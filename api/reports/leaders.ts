@@ -1,8 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { maskAddress, maskName, maskPhone, seesPii } from '../auth.js'
-import { sendReport } from './context.js'
+import { getReport } from './context.js'
 import { LateDeliveriesResponse, LeaderPerformanceResponse } from './responses.js'
 import { Filters, TimeRange, grainFor, resolveRange, bound } from './params.js'
 import { paidBetween, paidOrdersSql } from './orders-sql.js'
@@ -84,15 +83,10 @@ const pair = (q: unknown, n: unknown): { p50: number | null; p90: number | null 
 /** GET /v1/leaders/performance (a ranking) and /v1/leaders/:leaderId/late-deliveries (with customer contact, PII by role). */
 export const leaderRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.reports
-  const typed = app.withTypeProvider<ZodTypeProvider>()
   const lateS = ctx.config.api.lateDeliveryMinutes * 60
 
-  typed.get('/v1/leaders/performance', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'group-leader performance', filters: { community: 'community', leader: 'leader' } } },
-    schema: { response: { 200: LeaderPerformanceResponse }, tags: ['reports'], summary: 'Group-leader performance: orders, GMV, accept/sort/deliver durations (p50/p90 s), late deliveries, complaint rate, top complaint reasons; ranked', querystring: LeadersQuery },
-  }, async (req, reply) => {
-    const q = req.query
-    const scope = req.scope
-    return sendReport(req, reply, ctx, q, async () => {
+  getReport(app, '/v1/leaders/performance', { access: { roles: ['admin', 'analyst', 'leader'], reads: 'group-leader performance', filters: { community: 'community', leader: 'leader' } }, response: LeaderPerformanceResponse, tags: ['reports'], summary: 'Group-leader performance: orders, GMV, accept/sort/deliver durations (p50/p90 s), late deliveries, complaint rate, top complaint reasons; ranked', querystring: LeadersQuery }, ({ query: q, scope }, ctx) => {
+    return { covers: q, compute: async () => {
       const grain = grainFor(q.from, q.to).name
       const base = { ...scope, f_community: q.community ?? [], f_leader: q.leader ?? [], from: bound(q.from), to: bound(q.to), from_ms: q.from, to_ms: q.to, late_s: lateS }
       const [gmv, life, complaints] = await Promise.all([
@@ -150,21 +144,17 @@ export const leaderRoutes: FastifyPluginAsync = async (app) => {
         sort: q.sort,
         leaders: rows.slice(0, q.limit).map((r, i) => ({ rank: i + 1, ...r })),
       }
-    })
+    } }
   })
 
-  typed.get('/v1/leaders/:leaderId/late-deliveries', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'late deliveries', filters: { leader: 'leaderId' } } },
-    schema: { response: { 200: LateDeliveriesResponse }, tags: ['reports'], summary: 'A leader\'s late deliveries with customer contact (personal data masked unless the role allows it)', params: LeaderParam, querystring: LateQuery },
-  }, async (req, reply) => {
-    const q = req.query
-    const scope = req.scope
-    const clear = seesPii(req.principal)
-    return sendReport(req, reply, ctx, q, async () => {
+  getReport(app, '/v1/leaders/:leaderId/late-deliveries', { access: { roles: ['admin', 'analyst', 'leader'], reads: 'late deliveries', filters: { leader: 'leaderId' } }, response: LateDeliveriesResponse, tags: ['reports'], summary: 'A leader\'s late deliveries with customer contact (personal data masked unless the role allows it)', params: LeaderParam, querystring: LateQuery }, ({ query: q, scope, params, principal }, ctx) => {
+    const clear = seesPii(principal)
+    return { covers: q, compute: async () => {
       const rows = await ctx.queries.rows<Record<string, unknown>>(LATE, {
-        ...scope, f_community: [], f_leader: [req.params.leaderId], from_ms: q.from, to_ms: q.to, late_s: lateS, limit: q.limit,
+        ...scope, f_community: [], f_leader: [params.leaderId], from_ms: q.from, to_ms: q.to, late_s: lateS, limit: q.limit,
       })
       return {
-        leader_id: req.params.leaderId,
+        leader_id: params.leaderId,
         late_after_minutes: ctx.config.api.lateDeliveryMinutes,
         pii: clear ? 'clear' : 'masked',
         orders: rows.map((r) => {
@@ -181,6 +171,6 @@ export const leaderRoutes: FastifyPluginAsync = async (app) => {
           }
         }),
       }
-    })
+    } }
   })
 }

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { scopeParams, type Principal } from '../auth.js'
-import { sendReport, type ReportContext } from './context.js'
+import { getReport, type ReportContext } from './context.js'
 import { HotProductsResponse, TopProductsResponse } from './responses.js'
 import { Filters, TimeRange, grainFor, resolveRange, bound } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, SKU_SCOPE, filterOn, num } from './query.js'
@@ -48,22 +47,12 @@ async function topProducts(ctx: ReportContext, p: Principal, q: { from: number; 
 
 /** GET /v1/products/top (TOP-N over a range) and /v1/products/hot (the last 15/60 minutes). */
 export const productRoutes: FastifyPluginAsync = async (app) => {
-  const ctx = app.reports
-  const typed = app.withTypeProvider<ZodTypeProvider>()
-  typed.get('/v1/products/top', {
-    config: { access: { reads: 'product rankings', filters: { community: 'community', sku: 'sku' } } },
-    schema: { response: { 200: TopProductsResponse }, tags: ['reports'], summary: 'Product ranking: TOP-N products by GMV or quantity, per community or category', querystring: TopQuery },
-  }, async (req, reply) => {
-    const q = req.query
-    return sendReport(req, reply, ctx, q, () => topProducts(ctx, req.principal, q))
+  getReport(app, '/v1/products/top', { access: { reads: 'product rankings', filters: { community: 'community', sku: 'sku' } }, response: TopProductsResponse, tags: ['reports'], summary: 'Product ranking: TOP-N products by GMV or quantity, per community or category', querystring: TopQuery }, ({ query: q, principal }, ctx) => {
+    return { covers: q, compute: () => topProducts(ctx, principal, q) }
   })
-  typed.get('/v1/products/hot', {
-    config: { access: { reads: 'product rankings', filters: { community: 'community' } } },
-    schema: { response: { 200: HotProductsResponse }, tags: ['reports'], summary: 'Hot products now: TOP-N over the last 15 or 60 minutes', querystring: HotQuery },
-  }, async (req, reply) => {
-    const q = req.query
+  getReport(app, '/v1/products/hot', { access: { reads: 'product rankings', filters: { community: 'community' } }, response: HotProductsResponse, tags: ['reports'], summary: 'Hot products now: TOP-N over the last 15 or 60 minutes', querystring: HotQuery }, ({ query: q, principal }, ctx) => {
     const to = Math.floor(ctx.now() / 60_000) * 60_000 + 60_000
     const range = { from: to - q.window * 60_000, to }
-    return sendReport(req, reply, ctx, null, async () => ({ window_minutes: q.window, ...(await topProducts(ctx, req.principal, { ...q, ...range })) }))
+    return { covers: null, compute: async () => ({ window_minutes: q.window, ...(await topProducts(ctx, principal, { ...q, ...range })) }) }
   })
 }

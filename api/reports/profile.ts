@@ -1,8 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { validTimeZone } from '../../schemas/index.js'
-import { sendReport } from './context.js'
+import { getReport } from './context.js'
 import { ProfileResponse } from './responses.js'
 import { TimeRange, bound, grainFor, localHourGrain, resolveRange } from './params.js'
 import { communityBuyersSql } from './orders-sql.js'
@@ -71,16 +70,11 @@ const NEW_USERS = `
 const share = (n: number, d: number): number | null => (d > 0 ? n / d : null)
 
 export const profileRoutes: FastifyPluginAsync = async (app) => {
-  const ctx = app.reports
-  app.withTypeProvider<ZodTypeProvider>().get('/v1/communities/:id/profile', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'community profiles', filters: { community: 'id' } } },
-    schema: { response: { 200: ProfileResponse }, tags: ['analytics'], summary: 'Community consumption profile: category mix, price bands, time of day, average basket, new vs returning users, each against every community the caller may see', params: CommunityParam, querystring: ProfileQuery },
-  }, async (req, reply) => {
-    const q = req.query
-    const id = req.params.id
-    const scope = req.scope
+  getReport(app, '/v1/communities/:id/profile', { access: { roles: ['admin', 'analyst', 'leader'], reads: 'community profiles', filters: { community: 'id' } }, response: ProfileResponse, tags: ['analytics'], summary: 'Community consumption profile: category mix, price bands, time of day, average basket, new vs returning users, each against every community the caller may see', params: CommunityParam, querystring: ProfileQuery }, ({ query: q, scope, params, principal }, ctx) => {
+    const id = params.id
     const tz = q.tz ?? ctx.config.api.timezone
     const byLocalHour = grainFor(q.from, q.to, localHourGrain(tz, q.from, q.to, ctx.now())).name
-    return sendReport(req, reply, ctx, q, async () => {
+    return { covers: q, compute: async () => {
       const grain = grainFor(q.from, q.to).name
       const base = { ...scope, id, from: bound(q.from), to: bound(q.to), from_ms: q.from, to_ms: q.to, tz }
       const [categories, [basket], hours, prices, [users]] = await Promise.all([
@@ -97,7 +91,7 @@ export const profileRoutes: FastifyPluginAsync = async (app) => {
       return {
         community_id: id,
         range: { from: new Date(q.from).toISOString(), to: new Date(q.to).toISOString() },
-        compared_with: req.principal.communities ? 'the communities of this key' : 'the city',
+        compared_with: principal.communities ? 'the communities of this key' : 'the city',
         categories: categories.map((r) => ({ category_id: r.category_id, gmv_cents: num(r.mine), share: share(num(r.mine), catMine), city_share: share(num(r.all), catAll) })),
         price_bands: PRICE_BANDS.map((b, i) => {
           const r = prices.find((x) => num(x.band) === i)
@@ -121,6 +115,6 @@ export const profileRoutes: FastifyPluginAsync = async (app) => {
           city_new_share: share(num(users?.all_new), num(users?.all_users)),
         },
       }
-    })
+    } }
   })
 }

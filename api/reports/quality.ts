@@ -1,8 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { LATEST_WATERMARKS } from '../../queries/index.js'
-import { sendReport } from './context.js'
+import { getReport } from './context.js'
 import { QualityResponse } from './responses.js'
 import { TimeRange, bound, resolveRange } from './params.js'
 import { RANGE, num } from './query.js'
@@ -42,12 +41,8 @@ const GAPS = `
 const rate = (n: number, d: number): number | null => (d > 0 ? n / d : null)
 
 export const qualityRoutes: FastifyPluginAsync = async (app) => {
-  const ctx = app.reports
-  app.withTypeProvider<ZodTypeProvider>().get('/v1/quality', { config: { access: { roles: ['admin', 'analyst'], reads: 'data quality' } },
-    schema: { response: { 200: QualityResponse }, tags: ['quality'], summary: 'Data quality per pipeline set and topic: dead-letter rate by error code, duplicate and late rates, schema-version mix, watermark lag, silent communities', querystring: QualityQuery },
-  }, async (req, reply) => {
-    const q = req.query
-    return sendReport(req, reply, ctx, q, async () => {
+  getReport(app, '/v1/quality', { access: { roles: ['admin', 'analyst'], reads: 'data quality' }, response: QualityResponse, tags: ['quality'], summary: 'Data quality per pipeline set and topic: dead-letter rate by error code, duplicate and late rates, schema-version mix, watermark lag, silent communities', querystring: QualityQuery }, ({ query: q }, ctx) => {
+    return { covers: q, compute: async () => {
       const silentFrom = q.to - q.silentMinutes * 60_000
       const [counts, watermarks, gaps] = await Promise.all([
         ctx.queries.rows<{ pipeline_set: string; topic: string; kind: string; code: string; n: number }>(COUNTS, { from: bound(q.from), to: bound(q.to) }),
@@ -90,6 +85,6 @@ export const qualityRoutes: FastifyPluginAsync = async (app) => {
         watermarks: watermarks.map((w) => ({ group_id: w.group_id, topic: w.topic, watermark: new Date(num(w.watermark)).toISOString(), lag_seconds: Math.max(0, (now - num(w.watermark)) / 1000), idle_partitions: num(w.any_idle) > 0 })),
         silent_communities: gaps.map((g) => ({ community_id: g.community_id, last_seen: new Date(num(g.last_seen) * 1000).toISOString(), silent_minutes: Math.floor((q.to - num(g.last_seen) * 1000) / 60_000) })),
       }
-    })
+    } }
   })
 }

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { sendReport } from './context.js'
+import { getReport } from './context.js'
 import { RepurchaseResponse } from './responses.js'
 import { Filters } from './params.js'
 import { paidBetween, paidOrdersSql } from './orders-sql.js'
@@ -37,14 +36,9 @@ const TREND = (group: string) => `
   GROUP BY w, g ORDER BY w, g`
 
 export const repurchaseRoutes: FastifyPluginAsync = async (app) => {
-  const ctx = app.reports
-  app.withTypeProvider<ZodTypeProvider>().get('/v1/repurchase', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'repurchase rates', filters: { community: 'community' } } },
-    schema: { response: { 200: RepurchaseResponse }, tags: ['analytics'], summary: 'Repurchase rate: the share of ordering users in the last N days who ordered at least twice, per community and city-wide, with a weekly trend', querystring: RepurchaseQuery },
-  }, async (req, reply) => {
-    const q = req.query
-    const scope = req.scope
+  getReport(app, '/v1/repurchase', { access: { roles: ['admin', 'analyst', 'leader'], reads: 'repurchase rates', filters: { community: 'community' } }, response: RepurchaseResponse, tags: ['analytics'], summary: 'Repurchase rate: the share of ordering users in the last N days who ordered at least twice, per community and city-wide, with a weekly trend', querystring: RepurchaseQuery }, ({ query: q, scope }, ctx) => {
     const to = q.to ?? Math.floor(ctx.now() / MINUTE) * MINUTE
-    return sendReport(req, reply, ctx, { to }, async () => {
+    return { covers: { to }, compute: async () => {
       const params = { ...scope, f_community: q.community ?? [], to, start: to - (q.weeks - 1) * WEEK - q.days * 86_400_000, days_ms: q.days * 86_400_000, weeks: q.weeks }
       const [byCommunity, city] = await Promise.all([
         ctx.queries.rows<{ w: number; g: string; buyers: number; repeaters: number }>(TREND('community_id'), params),
@@ -66,6 +60,6 @@ export const repurchaseRoutes: FastifyPluginAsync = async (app) => {
           return { community_id: c, ...point(0, rows.find((r) => num(r.w) === 0)), trend: trend(rows) }
         }),
       }
-    })
+    } }
   })
 }

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { sendReport } from './context.js'
+import { getReport } from './context.js'
 import { RestockResponse } from './responses.js'
 import { Filters } from './params.js'
 import { LATEST_RESTOCK_RUN } from '../../queries/index.js'
@@ -33,14 +32,9 @@ const ROWS = `
   ORDER BY suggested_qty DESC, warehouse_id, sku`
 
 export const restockRoutes: FastifyPluginAsync = async (app) => {
-  const ctx = app.reports
-  app.withTypeProvider<ZodTypeProvider>().get('/v1/restock', { config: { access: { roles: ['admin', 'analyst', 'leader', 'supplier'], reads: 'restock suggestions', filters: { community: 'community', sku: 'sku' } } },
-    schema: { response: { 200: RestockResponse }, tags: ['analytics'], summary: 'Restock suggestions of the newest forecast run: per warehouse and sku the forecast, the chosen model and its backtest accuracy, usable stock and the suggested order', querystring: RestockQuery },
-  }, async (req, reply) => {
-    const q = req.query
-    const scope = req.scope
+  getReport(app, '/v1/restock', { access: { roles: ['admin', 'analyst', 'leader', 'supplier'], reads: 'restock suggestions', filters: { community: 'community', sku: 'sku' } }, response: RestockResponse, tags: ['analytics'], summary: 'Restock suggestions of the newest forecast run: per warehouse and sku the forecast, the chosen model and its backtest accuracy, usable stock and the suggested order', querystring: RestockQuery }, ({ query: q, scope }, ctx) => {
     // A run is written once a day: cache briefly so a new run shows within seconds.
-    return sendReport(req, reply, ctx, null, async () => {
+    return { covers: null, compute: async () => {
       const [run] = await ctx.queries.rows<{ day: string; at: string; series: number; models: Record<string, number>; mean_mase: number | null; baseline_mean_mase: number | null; duration_ms: number; settings: string }>(LATEST_RESTOCK_RUN, { date: q.date ?? '' })
       if (!run) return { run: null, summary: { series: 0, suggested_orders: 0, suggested_units: 0 }, rows: [] }
       const rows = await ctx.queries.rows<Record<string, unknown> & { suggested_qty: number }>(ROWS, { ...scope, run_date: run.day, computed_at: run.at, f_community: q.community ?? [], f_category: q.category ?? [], f_sku: q.sku ?? [], suggested: q.suggested ? 1 : 0 })
@@ -50,6 +44,6 @@ export const restockRoutes: FastifyPluginAsync = async (app) => {
         summary: { series: rows.length, suggested_orders: suggested.length, suggested_units: suggested.reduce((s, r) => s + num(r.suggested_qty), 0) },
         rows: rows.slice(0, q.limit),
       }
-    })
+    } }
   })
 }

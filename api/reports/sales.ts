@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { sendReport } from './context.js'
+import { getReport } from './context.js'
 import { SalesOverviewResponse } from './responses.js'
 import { Filters, Granularity, MAX_POINTS, STEP_MS, TimeRange, bucketStarts, grainFor, resolveRange, type Grain, bound } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
@@ -84,19 +83,10 @@ const change = (cur: number, prev: number): number | null => (prev === 0 ? null 
 
 /** GET /v1/sales/overview — community sales: totals, the previous period, a time series. */
 export const salesRoutes: FastifyPluginAsync = async (app) => {
-  const ctx = app.reports
-  app.withTypeProvider<ZodTypeProvider>().get('/v1/sales/overview', { config: { access: { roles: ['admin', 'analyst', 'leader'], reads: 'community sales (they are not per SKU)', filters: { community: 'community', leader: 'leader' } } },
-    schema: { response: { 200: SalesOverviewResponse },
-      tags: ['reports'],
-      summary: 'Community sales overview: GMV, orders, paying users, average order value, refunds; totals, previous period, time series',
-      querystring: SalesQuery,
-    },
-  }, async (req, reply) => {
-    const q = req.query
-    const scope = req.scope
+  getReport(app, '/v1/sales/overview', { access: { roles: ['admin', 'analyst', 'leader'], reads: 'community sales (they are not per SKU)', filters: { community: 'community', leader: 'leader' } }, response: SalesOverviewResponse, tags: ['reports'], summary: 'Community sales overview: GMV, orders, paying users, average order value, refunds; totals, previous period, time series', querystring: SalesQuery }, ({ query: q, scope }, ctx) => {
     const span = q.to - q.from
     const base = { ...scope, f_community: q.community ?? [], f_leader: q.leader ?? [], f_category: q.category ?? [], from: bound(q.from), to: bound(q.to) }
-    return sendReport(req, reply, ctx, q, async () => {
+    return { covers: q, compute: async () => {
       const grain = grainFor(q.from - span, q.to) // one table for both periods
       const seriesGrain = grainFor(q.from, q.to, q.granularity)
       const step = STEP_MS[q.granularity]
@@ -123,6 +113,6 @@ export const salesRoutes: FastifyPluginAsync = async (app) => {
         },
         ...(byCommunity ? { communities: byCommunity.map((r) => ({ community_id: String(r.community_id), ...totals(r) })) } : {}),
       }
-    })
+    } }
   })
 }

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { validTimeZone } from '../../schemas/index.js'
-import { sendReport } from './context.js'
+import { getReport } from './context.js'
 import { SitesResponse } from './responses.js'
 import { TimeRange, bound, grainFor, localHourGrain, resolveRange } from './params.js'
 import { DAYPARTS, PRICE_BANDS } from './profile.js'
@@ -50,19 +49,14 @@ const BANDS = `
   GROUP BY community_id`
 
 export const siteRoutes: FastifyPluginAsync = async (app) => {
-  const ctx = app.reports
-  app.withTypeProvider<ZodTypeProvider>().get('/v1/sites/rank', { config: { access: { roles: ['admin', 'analyst'], reads: 'site selection (it compares every community)' } },
-    schema: { response: { 200: SitesResponse }, tags: ['analytics'], summary: 'Site selection: communities ranked for a target category, price band and time of day by active users, GMV density and affinity', querystring: SitesQuery },
-  }, async (req, reply) => {
-    const q = req.query
-    const scope = req.scope
+  getReport(app, '/v1/sites/rank', { access: { roles: ['admin', 'analyst'], reads: 'site selection (it compares every community)' }, response: SitesResponse, tags: ['analytics'], summary: 'Site selection: communities ranked for a target category, price band and time of day by active users, GMV density and affinity', querystring: SitesQuery }, ({ query: q, scope }, ctx) => {
     const part = DAYPARTS.find((d) => d.part === q.daypart) ?? { part: 'all day', from: 0, to: 24 }
     const bandIndex = PRICE_BANDS.findIndex((b) => b.band === q.priceBand)
     const lo = bandIndex > 0 ? (PRICE_BANDS[bandIndex - 1] as { max: number }).max : 0
     const hi = bandIndex >= 0 ? (PRICE_BANDS[bandIndex] as { max: number }).max : Number.MAX_SAFE_INTEGER
     const tz = q.tz ?? ctx.config.api.timezone
     const byLocalHour = grainFor(q.from, q.to, localHourGrain(tz, q.from, q.to, ctx.now())).name
-    return sendReport(req, reply, ctx, q, async () => {
+    return { covers: q, compute: async () => {
       const grain = grainFor(q.from, q.to).name
       const base = { ...scope, from: bound(q.from), to: bound(q.to), tz, h_from: part.from, h_to: part.to, category: q.category ?? '', lo, hi }
       const [users, gmv, cells, bands] = await Promise.all([
@@ -92,6 +86,6 @@ export const siteRoutes: FastifyPluginAsync = async (app) => {
         range: { from: new Date(q.from).toISOString(), to: new Date(q.to).toISOString() },
         communities: ranked.slice(0, q.limit).map((r, i) => ({ rank: i + 1, ...r })),
       }
-    })
+    } }
   })
 }

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { badRequest } from '../errors.js'
-import { sendReport } from './context.js'
+import { getReport } from './context.js'
 import { TargetingResponse } from './responses.js'
 import { TimeRange, bound, grainFor, resolveRange } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, num } from './query.js'
@@ -49,14 +48,9 @@ export function cosine(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, nu
 }
 
 export const targetingRoutes: FastifyPluginAsync = async (app) => {
-  const ctx = app.reports
-  app.withTypeProvider<ZodTypeProvider>().get('/v1/targeting', { config: { access: { roles: ['admin', 'analyst'], reads: 'targeting (it compares every community)' } },
-    schema: { response: { 200: TargetingResponse }, tags: ['analytics'], summary: 'Targeting: communities ranked by affinity to a category or sku (category-mix similarity to where it sells), with current penetration', querystring: TargetingQuery },
-  }, async (req, reply) => {
-    const q = req.query
+  getReport(app, '/v1/targeting', { access: { roles: ['admin', 'analyst'], reads: 'targeting (it compares every community)' }, response: TargetingResponse, tags: ['analytics'], summary: 'Targeting: communities ranked by affinity to a category or sku (category-mix similarity to where it sells), with current penetration', querystring: TargetingQuery }, ({ query: q, scope }, ctx) => {
     if ((q.category === undefined) === (q.sku === undefined)) throw badRequest('querystring.category: give exactly one of category or sku')
-    const scope = req.scope
-    return sendReport(req, reply, ctx, q, async () => {
+    return { covers: q, compute: async () => {
       const grain = grainFor(q.from, q.to).name
       const base = { ...scope, from: bound(q.from), to: bound(q.to) }
       const [mixRows, skuRows] = await Promise.all([
@@ -96,6 +90,6 @@ export const targetingRoutes: FastifyPluginAsync = async (app) => {
         sells_in: targetSales.size,
         communities: ranked.slice(0, q.limit).map((r, i) => ({ rank: i + 1, ...r })),
       }
-    })
+    } }
   })
 }
