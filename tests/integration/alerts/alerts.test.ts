@@ -1,9 +1,9 @@
 import { pino } from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { AlertEvaluator } from '../../../jobs/index.js'
 import { AlertRuleSchema, putRule, type AlertRuleInput } from '../../../queries/index.js'
-import { migrate, type ClickHouse } from '../../../sinks/index.js'
-import { openSecondConnection, openTestClickHouse } from '../../services/clickhouse.js'
+import type { ClickHouse } from '../../../sinks/index.js'
+import { openSecondConnection, testDatabase } from '../../services/clickhouse.js'
 import { waitFor } from '../engine/harness.js'
 import { receiver, scriptedOrders } from './scripted.js'
 
@@ -83,15 +83,10 @@ function evaluator(ch: ClickHouse, instance: string): AlertEvaluator {
 }
 
 describe('alerts: static threshold with for, hysteresis and exactly-once notifications', () => {
-  let ch: ClickHouse & { drop(): Promise<void> }
+  const ch = testDatabase('alerts')
   beforeAll(async () => {
-    ch = await openTestClickHouse('alerts')
-    await migrate(ch)
     const events = await scriptedOrders(ch, [{ start: START, community: 'c-900', counts: COUNTS }])
     expect(events).toBe(COUNTS.reduce((a, b) => a + b, 0))
-  })
-  afterAll(async () => {
-    await ch?.drop()
   })
 
   it('fires once after the for duration, resolves once below the recovery threshold, ignores oscillation inside the band', async () => {
@@ -154,14 +149,9 @@ describe('alerts: static threshold with for, hysteresis and exactly-once notific
 
 /** A database of its own with the scripted orders of community c-900 (beforeAll; dropped afterAll). */
 function scriptedDatabase(name: string): { ch: () => ClickHouse } {
-  let ch: ClickHouse & { drop(): Promise<void> }
+  const ch = testDatabase(name)
   beforeAll(async () => {
-    ch = await openTestClickHouse(name)
-    await migrate(ch)
     await scriptedOrders(ch, [{ start: START, community: 'c-900', counts: COUNTS }])
-  })
-  afterAll(async () => {
-    await ch?.drop()
   })
   return { ch: () => ch }
 }
@@ -244,14 +234,12 @@ describe('alerts: undeliverable notifications and routes', () => {
 })
 
 describe('alerts: dynamic threshold against the same hour of previous weeks', () => {
-  let ch: ClickHouse & { drop(): Promise<void> }
+  const ch = testDatabase('alerts_dyn')
   const WEEK = 7 * 86_400_000
   /** This week's hours: H (normally quiet) and P (a regular weekly peak). */
   const H = Math.floor((Date.now() - 86_400_000) / HOUR) * HOUR
   const P = H + 3 * HOUR
   beforeAll(async () => {
-    ch = await openTestClickHouse('alerts_dyn')
-    await migrate(ch)
     // Four previous weeks: hour H had 18-23 orders, hour P 55-64; this week H spikes to 60, P has 62.
     const quiet = [20, 18, 23, 21]
     const peak = [58, 64, 55, 61]
@@ -262,9 +250,6 @@ describe('alerts: dynamic threshold against the same hour of previous weeks', ()
       { start: P, community: 'c-901', counts: [62], stepMs: HOUR },
     ]
     await scriptedOrders(ch, schedule)
-  })
-  afterAll(async () => {
-    await ch?.drop()
   })
 
   it('a spike against the weekly pattern fires; the normal weekly peak does not', async () => {

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { EXAMPLE_RULES_FILE } from '../../../cli/commands/demo.js'
 import { EventGenerator, fillBaselineWeeks, runGeneratorSource } from '../../../generator/index.js'
 import { AlertEvaluator } from '../../../jobs/index.js'
 import { PIPELINES } from '../../../pipelines/index.js'
 import { applyRules, readRuleFile } from '../../../queries/index.js'
-import { migrate, type ClickHouse } from '../../../sinks/index.js'
-import { openSecondConnection, openTestClickHouse } from '../../services/clickhouse.js'
+import { openSecondConnection, testDatabase } from '../../services/clickhouse.js'
 import { RECENT_START, silent } from '../engine/harness.js'
 
 /*
@@ -21,18 +20,13 @@ const START = RECENT_START + 8 * HOUR // 08:00 in Hangzhou
 const END = START + 3 * HOUR
 
 describe('the example alert rules on the generated city', () => {
-  let ch: ClickHouse & { drop(): Promise<void> }
+  const ch = testDatabase('alert_examples')
   beforeAll(async () => {
-    ch = await openTestClickHouse('alert_examples')
-    await migrate(ch)
     const signal = new AbortController().signal
     const base = { pipelines: PIPELINES, ch, log: silent, signal, watermarkGroup: 'demo' }
     expect(await fillBaselineWeeks({ ...base, seed: 42, from: START, to: END, weeks: 2 })).toBeGreaterThan(1000)
     await runGeneratorSource({ ...base, generator: new EventGenerator({ seed: 42, start: START }), intervalMs: 1, now: () => END, until: END })
   }, 240_000)
-  afterAll(async () => {
-    await ch?.drop()
-  })
 
   it('go pending, firing and resolved within minutes, each transition through the log notifier', async () => {
     const rules = readRuleFile(EXAMPLE_RULES_FILE)

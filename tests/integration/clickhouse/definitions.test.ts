@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { deleteDefinition, listDefinitions, nextVersion, putDefinition } from '../../../queries/index.js'
-import { migrate, type ClickHouse } from '../../../sinks/index.js'
-import { openTestClickHouse } from '../../services/clickhouse.js'
+import { testDatabase } from '../../services/clickhouse.js'
 
 /* Versioned definitions (alert rules, campaigns): the latest write wins, even within one millisecond. */
 describe('versioned definitions', () => {
-  let ch: ClickHouse & { drop(): Promise<void> }
+  const ch = testDatabase('defs')
   const T = { table: 'campaigns', idColumn: 'campaign_id' }
-  beforeAll(async () => {
-    ch = await openTestClickHouse('defs')
-    await migrate(ch)
-  })
-  afterAll(async () => ch?.drop())
 
   it('versions increase strictly, so the last of many writes in the same millisecond wins; a delete hides the id', async () => {
     const a = nextVersion()

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { EventGenerator } from '../../../generator/index.js'
 import { EVENT_TYPES, type EventType, type OrderEvent } from '../../../schemas/index.js'
-import { insertRows, migrate, RAW_TABLES, rawFactRow, type ClickHouse } from '../../../sinks/index.js'
-import { openTestClickHouse } from '../../services/clickhouse.js'
+import { insertRows, RAW_TABLES, rawFactRow, type ClickHouse } from '../../../sinks/index.js'
+import { testDatabase } from '../../services/clickhouse.js'
 
 const START = Date.UTC(2026, 10, 15, 16)
 
@@ -12,12 +12,7 @@ async function count(ch: ClickHouse, table: string): Promise<number> {
 }
 
 describe('inserting into ClickHouse', () => {
-  let ch: ClickHouse & { drop(): Promise<void> }
-  beforeAll(async () => {
-    ch = await openTestClickHouse('ins')
-    await migrate(ch)
-  })
-  afterAll(async () => ch.drop())
+  const ch = testDatabase('ins')
 
   const rows = (n: number, from: number) => Array.from({ length: n }, (_, i) => ({ event_id: `e${from + i}`, event_time: START + i, action: 'view', user_id: 'u', community_id: 'c', sku: 's', query: null, session_id: 's', device: 'ios', channel: 'app', lat: null, lon: null, source_topic: 't', source_partition: 0, source_offset: String(from + i) }))
 

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { PIPELINES, gmv, activity } from '../../../pipelines/index.js'
 import { STREAM_COLUMNS, STREAM_TABLES, streamRow } from '../../../engine/index.js'
 import type { OrderEvent } from '../../../schemas/index.js'
-import { insertValues, migrate, type ClickHouse } from '../../../sinks/index.js'
-import { openTestClickHouse } from '../../services/clickhouse.js'
+import { insertValues, type ClickHouse } from '../../../sinks/index.js'
+import { testDatabase } from '../../services/clickhouse.js'
 
 const T0 = Date.UTC(2026, 10, 20, 4, 0, 0)
 let seq = 0
@@ -33,12 +33,7 @@ async function query<T>(ch: ClickHouse, sql: string): Promise<T[]> {
 }
 
 describe('the stream views (cubes built by ClickHouse from a flush block)', () => {
-  let ch: ClickHouse & { drop(): Promise<void> }
-  beforeAll(async () => {
-    ch = await openTestClickHouse('views')
-    await migrate(ch)
-  })
-  afterAll(async () => ch?.drop())
+  const ch = testDatabase('views')
 
   it('test exactly the bit of the pipeline that owns their target table', async () => {
     const views = await query<{ name: string; q: string }>(ch, "SELECT name, create_table_query AS q FROM system.tables WHERE database = currentDatabase() AND engine = 'MaterializedView' AND name LIKE '%\\\\_from\\\\_%'")

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { watermarkFor } from '../../../jobs/alerts/evaluator.js'
 import { CURRENT_WRITERS, MIN_WATERMARK, PIPELINE_WATERMARKS } from '../../../queries/index.js'
-import { insertRows, migrate, queryRows, type ClickHouse } from '../../../sinks/index.js'
-import { openTestClickHouse } from '../../services/clickhouse.js'
+import { insertRows, queryRows } from '../../../sinks/index.js'
+import { testDatabase } from '../../services/clickhouse.js'
 
 /*
  * Whose watermark counts (issue 21, migration 0010): a cube's windows are complete up to the
@@ -14,12 +14,7 @@ const T = Date.UTC(2026, 11, 1, 12)
 const S = 1000
 
 describe('published watermarks: the current writer of each pipeline counts, a retired group does not', () => {
-  let ch: ClickHouse & { drop(): Promise<void> }
-  beforeAll(async () => {
-    ch = await openTestClickHouse('wm_readers')
-    await migrate(ch)
-  })
-  afterAll(async () => ch.drop())
+  const ch = testDatabase('wm_readers')
 
   const row = (group: string, pipelines: string[], partition: number, watermark: number, updated: number) => ({
     group_id: group, topic: 't', partition, watermark, event_watermark: watermark, idle: 0, worker: 'w', updated_at: updated, pipelines,

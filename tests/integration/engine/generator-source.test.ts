@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate, type ClickHouse } from '../../../sinks/index.js'
+import { describe, expect, it } from 'vitest'
 import { scriptedOrders } from '../alerts/scripted.js'
-import { openTestClickHouse } from '../../services/clickhouse.js'
+import { testDatabase } from '../../services/clickhouse.js'
 
 /*
  * The built-in generator source starts every run at offset 0. Two runs into one database are two
@@ -10,12 +9,7 @@ import { openTestClickHouse } from '../../services/clickhouse.js'
  * fills twice).
  */
 describe('generator source', () => {
-  let ch: ClickHouse & { drop(): Promise<void> }
-  beforeAll(async () => {
-    ch = await openTestClickHouse('gensource')
-    await migrate(ch)
-  })
-  afterAll(async () => ch?.drop())
+  const ch = testDatabase('gensource')
 
   it('a second run into the same database lands, even where its flush ranges equal the first run\'s', async () => {
     const start = Math.floor((Date.now() - 2 * 3_600_000) / 60_000) * 60_000
