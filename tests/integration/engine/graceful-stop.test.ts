@@ -4,15 +4,13 @@ import { PIPELINES } from '../../../pipelines/index.js'
 import { brokers } from '../../services/kafka.js'
 import { capturingLogger, caughtUp, committedTotal, duplicateKeys, engineConfig, engineSuite, produceRecords, RECENT_START, transports, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
-import { plantedStream, topicOf } from './planted.js'
-
-const TOPICS = ['behaviour', 'order', 'inventory'] as const
+import { plantedStream } from './planted.js'
 
 // SIGTERM: what every partition buffered is flushed, committed, and the group left. With group
 // commits on, the stop's flushes are groups too (one insert per table for many partitions).
 describe.each(transports())('graceful stop (%s)', (client) => {
   const suite = engineSuite(`stop_${client}`)
-  const { kafka, prefix } = suite
+  const { kafka, prefix, topics } = suite
 
   it('flushes what every partition buffered as group flushes, commits every partition, and the cubes equal the oracle', { timeout: 120_000 }, async () => {
     const { admin, ch } = suite
@@ -21,7 +19,6 @@ describe.each(transports())('graceful stop (%s)', (client) => {
     const planted = plantedStream({ events: 20_000, seed: 83, start: RECENT_START, allowedLatenessMs: config.engine.allowedLatenessMs })
     await produceRecords(kafka, prefix, planted.records, 6)
     const groupId = `stop-${prefix}`
-    const topics = TOPICS.map((t) => topicOf(prefix, t))
     const metrics = new EngineMetrics()
     const { log, lines } = capturingLogger()
     const worker = createWorker({ config, brokers: brokers(), pipelines: PIPELINES, groupId, ch, log, metrics })

@@ -7,8 +7,6 @@ import { caughtUp, commitCheckpoint, engineConfig, engineSuite, killableSockets,
 import { runOracle } from './oracle.js'
 import { plainOrders, plantedStream, topicOf } from './planted.js'
 
-const TOPICS = ['behaviour', 'order', 'inventory'] as const
-
 /** The value of a counter or a histogram's count (prom-client's JSON form). */
 async function metricValue(metric: { get(): Promise<{ values: { value: number; metricName?: string; labels: Record<string, unknown> }[] }> }, labels: Record<string, string> = {}, suffix = ''): Promise<number> {
   const { values } = await metric.get()
@@ -19,7 +17,7 @@ async function metricValue(metric: { get(): Promise<{ values: { value: number; m
 // worker. A group that dies half-inserted must come back identical, whoever owns its members now.
 describe('group commits', () => {
   const suite = engineSuite('group')
-  const { kafka, prefix } = suite
+  const { kafka, prefix, topics } = suite
 
   it('a group flush killed after some of its tables landed: each member\'s new owner rebuilds the whole group; cubes equal the oracle', { timeout: 180_000 }, async () => {
     const { admin, ch } = suite
@@ -29,7 +27,6 @@ describe('group commits', () => {
     const planted = plantedStream({ events: 40_000, seed: 71, start: RECENT_START, allowedLatenessMs: config.engine.allowedLatenessMs })
     await produceRecords(kafka, prefix, planted.records, 6)
     const groupId = `group-${prefix}`
-    const topics = TOPICS.map((t) => topicOf(prefix, t))
 
     // The victim: dies inside its second group flush, after that flush's first table insert.
     const victimSockets = killableSockets()

@@ -91,6 +91,8 @@ export async function topicCount(admin: Admin, topic: string): Promise<number> {
 export interface EngineSuite {
   readonly kafka: Kafka
   readonly prefix: string
+  /** The topics of the three streams under the prefix (behaviour, order, inventory). */
+  readonly topics: readonly string[]
   /** Connected in beforeAll: read it inside tests. */
   readonly admin: Admin
   readonly ch: ClickHouse & { drop(): Promise<void> }
@@ -99,7 +101,8 @@ export interface EngineSuite {
 /** Sets up (beforeAll) and tears down (afterAll: topics, admin, database) an engine test's services. */
 export function engineSuite(name: string): EngineSuite {
   const kafka = testKafka()
-  const suite = { kafka, prefix: randomPrefix(name) } as { kafka: Kafka; prefix: string; admin: Admin; ch: ClickHouse & { drop(): Promise<void> } }
+  const prefix = randomPrefix(name)
+  const suite = { kafka, prefix, topics: EVENT_TYPES.map((t) => topicOf(prefix, t)) } as unknown as { -readonly [K in keyof EngineSuite]: EngineSuite[K] }
   beforeAll(async () => {
     suite.admin = kafka.admin()
     await suite.admin.connect()

@@ -5,7 +5,7 @@ import { loadConfig } from '../../../schemas/index.js'
 import { brokers } from '../../services/kafka.js'
 import { caughtUp, committedTotal, engineSuite, killableSockets, produceRecords, RECENT_START, silent, transports, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
-import { plantedStream, topicOf } from './planted.js'
+import { plantedStream } from './planted.js'
 
 /*
  * Issue 21: a worker restarted after a kill -9 commits within 10 s, with default settings. kafkajs
@@ -15,11 +15,9 @@ import { plantedStream, topicOf } from './planted.js'
  * flushed, committed or left (as in the crash tests).
  */
 
-const TOPICS = ['behaviour', 'order', 'inventory'] as const
-
 describe.each(transports())('restart after a kill -9 (%s)', (client) => {
   const suite = engineSuite(`restart_${client}`)
-  const { kafka, prefix } = suite
+  const { kafka, prefix, topics } = suite
 
   it('the restarted worker commits its first offsets within 10 s, with default settings; cubes exact', { timeout: 120_000 }, async () => {
     const { admin, ch } = suite
@@ -29,7 +27,6 @@ describe.each(transports())('restart after a kill -9 (%s)', (client) => {
     const half = Math.floor(planted.records.length / 2)
     await produceRecords(kafka, prefix, planted.records.slice(0, half), 6)
     const groupId = `restart-${prefix}`
-    const topics = TOPICS.map((t) => topicOf(prefix, t))
     const sockets = killableSockets()
     const first = createWorker({ config, brokers: brokers(), pipelines: PIPELINES, groupId, ch, log: silent, metrics: new EngineMetrics(), socketFactory: sockets.factory })
     const firstRunning = first.run()

@@ -5,7 +5,7 @@ import { PIPELINES } from '../../../pipelines/index.js'
 import { brokers } from '../../services/kafka.js'
 import { capturingLogger, caughtUp, committedTotal, engineConfig, engineSuite, produceRecords, RECENT_START, silent, transports, unreliableSockets, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
-import { plantedStream, topicOf } from './planted.js'
+import { plantedStream } from './planted.js'
 
 /*
  * Issue 21: once a stop begins, no transport restarts or rejoins, and the stop ends within
@@ -13,7 +13,6 @@ import { plantedStream, topicOf } from './planted.js'
  * every test ends with a worker that reads to the end and cubes equal to the oracle.
  */
 
-const TOPICS = ['behaviour', 'order', 'inventory'] as const
 const STOP_TIMEOUT_MS = 6_000
 
 async function members(admin: Admin, groupId: string): Promise<number> {
@@ -41,7 +40,7 @@ function seeded(seed: number): () => number {
 
 describe.each(transports())('a stop always stops (%s): the broker gone during it', (client) => {
   const suite = engineSuite(`stops_${client}`)
-  const { kafka, prefix } = suite
+  const { kafka, prefix, topics } = suite
 
   it('ends within STOP_TIMEOUT_MS when the broker connections close during it, never rejoins, and loses nothing', { timeout: 180_000 }, async () => {
     const { admin, ch } = suite
@@ -51,7 +50,6 @@ describe.each(transports())('a stop always stops (%s): the broker gone during it
     const planted = plantedStream({ events: 10_000, seed: 97, start: RECENT_START, allowedLatenessMs: config.engine.allowedLatenessMs })
     await produceRecords(kafka, prefix, planted.records, 6)
     const groupId = `stops-${prefix}`
-    const topics = TOPICS.map((t) => topicOf(prefix, t))
     const sockets = unreliableSockets()
     const { log, lines } = capturingLogger('info')
     const worker = createWorker({ config, brokers: brokers(), pipelines: PIPELINES, groupId, ch, log, metrics: new EngineMetrics(), socketFactory: sockets.factory })
@@ -92,7 +90,7 @@ describe.each(transports())('a stop always stops (%s): the broker gone during it
 
 describe.each(transports())('a stop always stops (%s): at random points', (client) => {
   const suite = engineSuite(`stops_random_${client}`)
-  const { kafka, prefix } = suite
+  const { kafka, prefix, topics } = suite
 
   it('stops begun at random points (while joining, reading, flushing) all end and leave the group empty; cubes stay exact', { timeout: 240_000 }, async () => {
     const { admin, ch } = suite
@@ -101,7 +99,6 @@ describe.each(transports())('a stop always stops (%s): at random points', (clien
     const planted = plantedStream({ events: 30_000, seed: 98, start: RECENT_START, allowedLatenessMs: config.engine.allowedLatenessMs })
     await produceRecords(kafka, prefix, planted.records, 6)
     const groupId = `stops-random-${prefix}`
-    const topics = TOPICS.map((t) => topicOf(prefix, t))
     const random = seeded(client === 'kafkajs' ? 7 : 8)
     let done = false
     for (let i = 0; i < 6 && !done; i++) {
