@@ -1,5 +1,5 @@
-import { ACTIVITY_CUBE, cubeTable } from './cubes.js'
-import type { PipelineDefinition } from './pipeline.js'
+import { ACTIVITY_CUBE } from './cubes.js'
+import { cubePipeline, type PipelineDefinition } from './pipeline.js'
 
 /**
  * Activity by minute, community and action: events and distinct users. Behaviour actions come
@@ -7,10 +7,7 @@ import type { PipelineDefinition } from './pipeline.js'
  * view → cart_add → order is three actions of one cube. Built by the views
  * activity_minute_from_behaviour and activity_minute_from_order.
  */
-export const activity: PipelineDefinition = {
-  name: 'activity',
+export const activity: PipelineDefinition = cubePipeline(ACTIVITY_CUBE, {
   description: 'events and active users by minute, community and action (view, search, cart_add, …, order)',
-  sources: ['behaviour', 'order'],
-  tables: [cubeTable(ACTIVITY_CUBE, 'minute')],
-  bit: 2,
-}
+  sources: ['behaviour', 'order'], bit: 2,
+})

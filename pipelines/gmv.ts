@@ -1,5 +1,5 @@
-import { GMV_CUBE, cubeTable } from './cubes.js'
-import type { PipelineDefinition } from './pipeline.js'
+import { GMV_CUBE } from './cubes.js'
+import { cubePipeline, type PipelineDefinition } from './pipeline.js'
 
 /**
  * GMV by minute, community, group leader and category. Line-level measures (GMV, items) are sums
@@ -8,10 +8,7 @@ import type { PipelineDefinition } from './pipeline.js'
  * categories by line value in exact cents (largest remainder). GMV counts at `paid`. Built by
  * the view gmv_minute_from_stream (sql/migrations/0008_stream_views.sql).
  */
-export const gmv: PipelineDefinition = {
-  name: 'gmv',
+export const gmv: PipelineDefinition = cubePipeline(GMV_CUBE, {
   description: 'GMV, orders, items, paying users, refunds and cancellations by minute, community, leader and category',
-  sources: ['order'],
-  tables: [cubeTable(GMV_CUBE, 'minute')],
-  bit: 1,
-}
+  sources: ['order'], bit: 1,
+})

@@ -1,5 +1,5 @@
-import { HEATMAP_CUBE, cubeTable } from './cubes.js'
-import type { PipelineDefinition } from './pipeline.js'
+import { HEATMAP_CUBE } from './cubes.js'
+import { cubePipeline, type PipelineDefinition } from './pipeline.js'
 
 /** Geohash precisions: ~4.9 km (city), ~1.2 km (district), ~153 m (block) cells. */
 export const HEATMAP_PRECISIONS = [5, 6, 7] as const
@@ -10,10 +10,7 @@ export const HEATMAP_PRECISIONS = [5, 6, 7] as const
  * heatmap_minute_from_behaviour and heatmap_minute_from_order (ClickHouse's geohashEncode, which
  * tests/integration/clickhouse/geohash.test.ts holds equal to geohash.ts, the API's decoder).
  */
-export const heatmap: PipelineDefinition = {
-  name: 'heatmap',
+export const heatmap: PipelineDefinition = cubePipeline(HEATMAP_CUBE, {
   description: 'orders, GMV and active users by minute, geohash cell (precision 5/6/7) and community',
-  sources: ['order', 'behaviour'],
-  tables: [cubeTable(HEATMAP_CUBE, 'minute')],
-  bit: 3,
-}
+  sources: ['order', 'behaviour'], bit: 3,
+})

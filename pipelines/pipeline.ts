@@ -1,4 +1,5 @@
 import type { EventType } from '../schemas/index.js'
+import { cubeTable, type CubeDeclaration } from './cubes.js'
 
 /** Where an event came from. */
 export interface RecordPosition {
@@ -21,4 +22,12 @@ export interface PipelineDefinition {
   readonly tables: readonly string[]
   /** The pipeline's bit in a stream row's `pipes` mask; its views test it (0008_stream_views.sql). */
   readonly bit: number
+}
+
+/**
+ * A pipeline that fills one cube and is named after it: its views write the cube's minute table,
+ * whose own views roll it up into the hour and day tables.
+ */
+export function cubePipeline(cube: CubeDeclaration, p: { readonly description: string; readonly sources: readonly EventType[]; readonly bit: number }): PipelineDefinition {
+  return { name: cube.name, description: p.description, sources: p.sources, tables: [cubeTable(cube, 'minute')], bit: p.bit }
 }
