@@ -1,9 +1,9 @@
 import type avro from 'avsc'
 import { avroType } from '../avro.js'
-import { DecodeErrorCode, fail, ok, type DecodeResult } from '../errors.js'
+import { DecodeErrorCode, fail, type DecodeResult } from '../errors.js'
 import type { EventType, TypedEvent } from '../events.js'
-import { DEFAULT_TIME_BOUNDS, validateEvent, type TimeBounds } from '../validate.js'
-import { DEFAULT_LIMITS, type Codec, type CodecLimits, type Encoder } from './codec.js'
+import { validateEvent, type TimeBounds } from '../validate.js'
+import { singleEventCodec, type Codec, type CodecOptions, type Encoder } from './codec.js'
 
 /**
  * Decodes one Avro body (no container header) written with `writer` into the reader schema of
@@ -30,18 +30,8 @@ export function decodeAvroBody(
 }
 
 /** A raw Avro binary codec for one event type (the schema is known out of band). */
-export function createAvroCodec(type: EventType, options: { limits?: CodecLimits; bounds?: TimeBounds } = {}): Codec {
-  const limits = options.limits ?? DEFAULT_LIMITS
-  const bounds = options.bounds ?? DEFAULT_TIME_BOUNDS
-  return {
-    format: 'avro',
-    decode(bytes) {
-      if (bytes === null || bytes.length === 0) return fail(DecodeErrorCode.EMPTY, 'the record has no value')
-      if (bytes.length > limits.maxBytes) return fail(DecodeErrorCode.TOO_LARGE, `${bytes.length} bytes exceed the ${limits.maxBytes}-byte limit`)
-      const result = decodeAvroBody(type, bytes, bounds)
-      return result.ok ? ok([result.value]) : result
-    },
-  }
+export function createAvroCodec(type: EventType, options: CodecOptions = {}): Codec {
+  return singleEventCodec('avro', type, options, (t, value, bounds) => decodeAvroBody(t, value, bounds))
 }
 
 export const avroEncoder: Encoder = {

@@ -1,5 +1,6 @@
-import type { DecodeResult } from '../errors.js'
-import type { TypedEvent } from '../events.js'
+import { DecodeErrorCode, fail, ok, type DecodeResult } from '../errors.js'
+import type { EventType, TypedEvent } from '../events.js'
+import { DEFAULT_TIME_BOUNDS, type TimeBounds } from '../validate.js'
 
 export const CodecFormat = {
   json: 'json',
@@ -43,3 +44,43 @@ export interface CodecLimits {
   readonly maxBytes: number
 }
 export const DEFAULT_LIMITS: CodecLimits = Object.freeze({ maxBytes: 1024 * 1024 })
+
+/** What every codec may be given: the record limits and the event-time bounds it checks. */
+export interface CodecOptions {
+  readonly limits?: CodecLimits
+  readonly bounds?: TimeBounds
+}
+
+/** A codec's limits and bounds, the defaults filled in. */
+export function codecDefaults(options: CodecOptions): { limits: CodecLimits; bounds: TimeBounds } {
+  return { limits: options.limits ?? DEFAULT_LIMITS, bounds: options.bounds ?? DEFAULT_TIME_BOUNDS }
+}
+
+/** The checks every codec makes before it parses: a value, within the size limit. */
+export function checkValueSize(bytes: Buffer | null, limits: CodecLimits): DecodeResult<Buffer> {
+  if (bytes === null || bytes.length === 0) return fail(DecodeErrorCode.EMPTY, 'the record has no value')
+  if (bytes.length > limits.maxBytes) return fail(DecodeErrorCode.TOO_LARGE, `${bytes.length} bytes exceed the ${limits.maxBytes}-byte limit`)
+  return ok(bytes)
+}
+
+/**
+ * A codec whose every record is one event of a known type (plain JSON, raw Avro): the size
+ * checks, then `decodeOne` on the value.
+ */
+export function singleEventCodec(
+  format: CodecFormat,
+  type: EventType,
+  options: CodecOptions,
+  decodeOne: (type: EventType, value: Buffer, bounds: TimeBounds) => DecodeResult<TypedEvent>,
+): Codec {
+  const { limits, bounds } = codecDefaults(options)
+  return {
+    format,
+    decode(bytes) {
+      const sized = checkValueSize(bytes, limits)
+      if (!sized.ok) return sized
+      const result = decodeOne(type, sized.value, bounds)
+      return result.ok ? ok([result.value]) : result
+    },
+  }
+}

@@ -3,9 +3,9 @@ import { avroType, eventTypeOfAvroName } from '../avro.js'
 import { DecodeError, DecodeErrorCode, fail, ok } from '../errors.js'
 import type { EventType, TypedEvent } from '../events.js'
 import { LOCAL_SCHEMA_IDS, type SchemaRegistryClient } from '../registry.js'
-import { DEFAULT_TIME_BOUNDS, type TimeBounds } from '../validate.js'
+import type { TimeBounds } from '../validate.js'
 import { decodeAvroBody } from './avro.js'
-import { DEFAULT_LIMITS, type Codec, type CodecLimits, type Encoder } from './codec.js'
+import { checkValueSize, codecDefaults, type Codec, type CodecLimits, type Encoder } from './codec.js'
 
 // Confluent wire format: magic byte 0, a 4-byte big-endian schema id, then the Avro body.
 const MAGIC = 0
@@ -27,9 +27,8 @@ export interface ConfluentCodecOptions {
  * event type. Ids are resolved in `prepare` (async, once per id); `decode` stays synchronous.
  */
 export function createConfluentCodec(options: ConfluentCodecOptions = {}): Codec {
-  const limits = options.limits ?? DEFAULT_LIMITS
+  const { limits, bounds } = codecDefaults(options)
   const schemaNames = new Map<number, string>()
-  const bounds = options.bounds ?? DEFAULT_TIME_BOUNDS
   const known = new Map<number, Known>()
   for (const [type, id] of Object.entries(options.localIds ?? LOCAL_SCHEMA_IDS)) known.set(id, { type: type as EventType })
   // Ids whose last fetch failed for a reason a retry may fix; not cached as unknown.
@@ -76,11 +75,12 @@ export function createConfluentCodec(options: ConfluentCodecOptions = {}): Codec
       return name
     },
     decode(bytes) {
-      if (bytes === null || bytes.length === 0) return fail(DecodeErrorCode.EMPTY, 'the record has no value')
-      if (bytes.length > limits.maxBytes) return fail(DecodeErrorCode.TOO_LARGE, `${bytes.length} bytes exceed the ${limits.maxBytes}-byte limit`)
-      if (bytes[0] !== MAGIC) return fail(DecodeErrorCode.MAGIC_BYTE, `first byte is ${bytes[0]}, not the Confluent magic byte 0`)
-      if (bytes.length < HEADER) return fail(DecodeErrorCode.AVRO_TRUNCATED, `${bytes.length} bytes: shorter than the 5-byte Confluent header`)
-      const id = bytes.readInt32BE(1)
+      const sized = checkValueSize(bytes, limits)
+      if (!sized.ok) return sized
+      const value = sized.value
+      if (value[0] !== MAGIC) return fail(DecodeErrorCode.MAGIC_BYTE, `first byte is ${value[0]}, not the Confluent magic byte 0`)
+      if (value.length < HEADER) return fail(DecodeErrorCode.AVRO_TRUNCATED, `${value.length} bytes: shorter than the 5-byte Confluent header`)
+      const id = value.readInt32BE(1)
       const entry = known.get(id)
       if (!entry) {
         const transient = unavailable.get(id)
@@ -88,7 +88,7 @@ export function createConfluentCodec(options: ConfluentCodecOptions = {}): Codec
         return fail(DecodeErrorCode.UNKNOWN_SCHEMA_ID, options.registry ? `schema id ${id} was not resolved` : `schema id ${id} is unknown and no schema registry is configured`)
       }
       if ('error' in entry) return { ok: false, error: entry.error }
-      const result = decodeAvroBody(entry.type, bytes.subarray(HEADER), bounds, entry.resolver)
+      const result = decodeAvroBody(entry.type, value.subarray(HEADER), bounds, entry.resolver)
       return result.ok ? ok([result.value]) : result
     },
   }

@@ -1,8 +1,8 @@
 import { DecodeErrorCode, fail, ok, type DecodeResult } from '../errors.js'
 import type { TypedEvent } from '../events.js'
-import { DEFAULT_TIME_BOUNDS, type TimeBounds } from '../validate.js'
+import type { TimeBounds } from '../validate.js'
 import { mapRow, DEFAULT_CDC_TABLES, type CdcStream, type CdcTables, type ColumnHints, type Row, type RowChange } from './cdc-rows.js'
-import { DEFAULT_LIMITS, type Codec, type CodecLimits } from './codec.js'
+import { codecDefaults, type Codec, type CodecLimits } from './codec.js'
 import { parseJsonBytes } from './json.js'
 
 export interface CdcOptions {
@@ -22,8 +22,7 @@ export const isObject = (v: unknown): v is Record<string, unknown> => typeof v =
 /** CDC codec options with their defaults filled in (shared by the Debezium and Canal codecs). */
 export function resolveCdcOptions(options: CdcOptions) {
   return {
-    limits: options.limits ?? DEFAULT_LIMITS,
-    bounds: options.bounds ?? DEFAULT_TIME_BOUNDS,
+    ...codecDefaults(options),
     tables: options.tables ?? DEFAULT_CDC_TABLES,
     tzOffsetMinutes: options.tzOffsetMinutes ?? 480,
     stream: options.stream,

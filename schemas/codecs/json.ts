@@ -1,37 +1,36 @@
 import { isUtf8 } from 'node:buffer'
 import { DecodeErrorCode, fail, ok, type DecodeResult } from '../errors.js'
 import type { EventType, TypedEvent } from '../events.js'
-import { DEFAULT_TIME_BOUNDS, validateEvent, type TimeBounds } from '../validate.js'
-import { DEFAULT_LIMITS, type Codec, type CodecLimits, type Encoder } from './codec.js'
+import { validateEvent, type TimeBounds } from '../validate.js'
+import { checkValueSize, singleEventCodec, type Codec, type CodecLimits, type CodecOptions, type Encoder } from './codec.js'
 
 /** Checks size and UTF-8, then parses JSON. Shared by the JSON and CDC codecs. */
 export function parseJsonBytes(bytes: Buffer | null, limits: CodecLimits): DecodeResult<unknown> {
-  if (bytes === null || bytes.length === 0) return fail(DecodeErrorCode.EMPTY, 'the record has no value')
-  if (bytes.length > limits.maxBytes) return fail(DecodeErrorCode.TOO_LARGE, `${bytes.length} bytes exceed the ${limits.maxBytes}-byte limit`)
-  if (!isUtf8(bytes)) return fail(DecodeErrorCode.INVALID_UTF8, 'the value is not valid UTF-8')
+  const sized = checkValueSize(bytes, limits)
+  return sized.ok ? parseJson(sized.value) : sized
+}
+
+/** Checks UTF-8, then parses JSON. */
+function parseJson(value: Buffer): DecodeResult<unknown> {
+  if (!isUtf8(value)) return fail(DecodeErrorCode.INVALID_UTF8, 'the value is not valid UTF-8')
   try {
-    return ok(JSON.parse(bytes.toString('utf8')) as unknown)
+    return ok(JSON.parse(value.toString('utf8')) as unknown)
   } catch (err) {
     return fail(DecodeErrorCode.JSON_SYNTAX, (err as Error).message, undefined, err)
   }
 }
 
+/** One event of a known type from a JSON object. */
+function decodeJsonEvent(type: EventType, value: Buffer, bounds: TimeBounds): DecodeResult<TypedEvent> {
+  const parsed = parseJson(value)
+  if (!parsed.ok) return parsed
+  if (typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) return fail(DecodeErrorCode.VALIDATION, 'expected a JSON object')
+  return validateEvent(type, parsed.value, bounds)
+}
+
 /** A JSON codec for one event type (one object per record). */
-export function createJsonCodec(type: EventType, options: { limits?: CodecLimits; bounds?: TimeBounds } = {}): Codec {
-  const limits = options.limits ?? DEFAULT_LIMITS
-  const bounds = options.bounds ?? DEFAULT_TIME_BOUNDS
-  return {
-    format: 'json',
-    decode(bytes) {
-      const parsed = parseJsonBytes(bytes, limits)
-      if (!parsed.ok) return parsed
-      if (typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
-        return fail(DecodeErrorCode.VALIDATION, 'expected a JSON object')
-      }
-      const result = validateEvent(type, parsed.value, bounds)
-      return result.ok ? ok([result.value]) : result
-    },
-  }
+export function createJsonCodec(type: EventType, options: CodecOptions = {}): Codec {
+  return singleEventCodec('json', type, options, decodeJsonEvent)
 }
 
 export const jsonEncoder: Encoder = {
