@@ -6,18 +6,7 @@
  * Run: npx tsx bench/codecs.ts   (no services needed)
  */
 import { EventGenerator } from '../generator/index.js'
-import {
-  avroEncoder,
-  avroType,
-  createAvroCodec,
-  createConfluentCodec,
-  createConfluentEncoder,
-  createJsonCodec,
-  EventTypes,
-  jsonEncoder,
-  type Codec,
-  type EventType,
-} from '../schemas/index.js'
+import { avroEncoder, avroType, createAvroCodec, createConfluentCodec, createConfluentEncoder, createJsonCodec, EventTypes, jsonEncoder, type Codec, type EventType } from '../schemas/index.js'
 import { fmt, machine, opsPerSecond, writeSection } from './report.js'
 
 const records = new EventGenerator({ seed: 1, start: Date.UTC(2026, 10, 15, 16) }).take(50_000)

@@ -93,16 +93,16 @@ const nullableStr = (v: unknown): string | null => (v === null || v === undefine
 
 /** The event a raw fact row (read with RAW_FACT_SELECT) was made from. */
 export function eventFromRawFact(type: keyof typeof RAW_TABLES, r: RawRow): TypedEvent {
+  // What every stream's events have.
+  const common = { eventId: str(r.event_id), eventTime: num(r.event_ms), communityId: str(r.community_id) }
   switch (type) {
     case 'behaviour':
       return {
         type,
         event: {
-          eventId: str(r.event_id),
-          eventTime: num(r.event_ms),
+          ...common,
           action: str(r.action) as BehaviourEvent['action'],
           userId: str(r.user_id),
-          communityId: str(r.community_id),
           sku: nullableStr(r.sku),
           query: nullableStr(r.query),
           sessionId: str(r.session_id),
@@ -120,12 +120,10 @@ export function eventFromRawFact(type: keyof typeof RAW_TABLES, r: RawRow): Type
       return {
         type,
         event: {
-          eventId: str(r.event_id),
-          eventTime: num(r.event_ms),
+          ...common,
           orderId: str(r.order_id),
           status: str(r.status) as OrderEvent['status'],
           userId: str(r.user_id),
-          communityId: str(r.community_id),
           leaderId: str(r.leader_id),
           lines: skus.map((sku, i) => ({ sku, categoryId: categories[i] as string, qty: num(qty[i]), unitPriceCents: num(prices[i]) })),
           amountCents: num(r.amount_cents),
@@ -141,11 +139,9 @@ export function eventFromRawFact(type: keyof typeof RAW_TABLES, r: RawRow): Type
       return {
         type,
         event: {
-          eventId: str(r.event_id),
-          eventTime: num(r.event_ms),
+          ...common,
           kind: str(r.kind) as InventoryEvent['kind'],
           warehouseId: str(r.warehouse_id),
-          communityId: str(r.community_id),
           sku: str(r.sku),
           batchId: nullableStr(r.batch_id),
           qty: num(r.qty),
