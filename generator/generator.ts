@@ -1,35 +1,19 @@
 import type {
   BehaviourEvent,
   ComplaintReason,
-  InventoryEvent,
   OrderEvent,
   OrderLine,
   OrderStatus,
 } from '../schemas/index.js'
 import { TimeHeap } from './heap.js'
 import { Random, WeightedPicker } from './random.js'
-import { activityAt, addDays, localDate, MAX_ACTIVITY, nextLocalTime } from './rhythm.js'
+import { activityAt, MAX_ACTIVITY, nextLocalTime } from './rhythm.js'
 import { DEFAULT_GENERATOR_OPTIONS, type GeneratedRecord, type GeneratorOptions } from './options.js'
 import { buildWorld, type Community, type Resident, type Sku, type World } from './world.js'
+import { Warehouses } from './warehouses.js'
 
 export { DEFAULT_GENERATOR_OPTIONS } from './options.js'
 export type { GeneratedRecord, GeneratorOptions, OpeningBatch } from './options.js'
-
-interface Batch {
-  readonly batchId: string
-  qty: number
-  readonly productionDate: string
-  readonly expiryDate: string
-}
-
-interface Stock {
-  readonly community: Community
-  readonly sku: Sku
-  readonly batches: Batch[]
-  soldToday: number
-  /** Smoothed daily demand, for reorder decisions. */
-  demand: number
-}
 
 const COMPLAINTS = new WeightedPicker<ComplaintReason>(
   ['quality', 'missing_item', 'wrong_item', 'damaged', 'late_delivery', 'service', 'other'],
@@ -56,10 +40,9 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
   private readonly random: Random
   private readonly heap = new TimeHeap<() => void>()
   private readonly out: GeneratedRecord[] = []
-  private readonly stock = new Map<string, Stock>()
+  private readonly warehouses: Warehouses
   private counter = 0
   private orderCounter = 0
-  private batchCounter = 0
   /** What every id names: the seed, and the run if it has a name. */
   private readonly idTag: string
   /** The event time of the last record handed out. */
@@ -72,25 +55,32 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
     this.world = buildWorld(this.random, this.options)
     this.clock = this.options.start
     this.idTag = this.options.run ? `${this.options.seed.toString(36)}.${this.options.run}` : this.options.seed.toString(36)
+    this.warehouses = new Warehouses({
+      random: this.random,
+      tzOffsetMinutes: this.options.tzOffsetMinutes,
+      idTag: this.idTag,
+      eventId: (prefix) => this.eventId(prefix),
+      emit: (record) => this.emit(record),
+      at: (time, record) => this.at(time, record),
+    })
     const start = this.options.start
     const opening = this.options.openingStock
     for (const community of this.world.communities) {
       for (const sku of community.stocked) {
-        const s: Stock = { community, sku, batches: [], soldToday: 0, demand: 2 + this.random.next() * 3 }
-        this.stock.set(`${community.warehouseId}|${sku.sku}`, s)
-        if (!opening) this.heap.push(start, () => this.receive(s, start, Math.ceil(s.demand * this.cover(sku)) + 2))
+        const s = this.warehouses.stock(community, sku, 2 + this.random.next() * 3)
+        if (!opening) this.heap.push(start, () => this.warehouses.receive(s, start, this.warehouses.target(s)))
       }
     }
     for (const b of opening ?? []) {
       if (b.qty <= 0) continue
-      this.stock.get(`${b.warehouseId}|${b.sku}`)?.batches.push({ batchId: b.batchId, qty: b.qty, productionDate: b.productionDate, expiryDate: b.expiryDate })
+      this.warehouses.get(b.warehouseId, b.sku)?.batches.push({ batchId: b.batchId, qty: b.qty, productionDate: b.productionDate, expiryDate: b.expiryDate })
     }
     for (const [n, p] of (this.options.overstock ?? []).entries()) {
       const community = this.world.communities.find((c) => c.communityId === p.communityId)
       const sku = p.sku ?? community?.stocked[0]?.sku
-      const s = community && this.stock.get(`${community.warehouseId}|${sku}`)
+      const s = community && sku !== undefined ? this.warehouses.get(community.warehouseId, sku) : undefined
       if (!s) throw new Error(`overstock ${n}: community ${p.communityId} does not stock ${sku ?? 'any sku'}`)
-      this.heap.push(Math.max(start, p.at), () => this.receivePlanted(s, Math.max(start, p.at), `planted-${n}`, p.qty, p.expiresInDays))
+      this.heap.push(Math.max(start, p.at), () => this.warehouses.receivePlanted(s, Math.max(start, p.at), `planted-${n}`, p.qty, p.expiresInDays))
     }
     this.heap.push(start, () => this.arrival(start))
     this.heap.push(nextLocalTime(start, this.options.tzOffsetMinutes, 6), () => this.morning())
@@ -284,7 +274,7 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
     const paid = created + Math.round(r.uniform(10, 120) * SECOND)
     this.heap.push(paid, () => {
       this.emit(snapshot('paid', paid))
-      this.sell(paid, community, orderId, lines)
+      this.warehouses.sell(paid, community, orderId, lines)
     })
     if (r.chance(0.02)) {
       const cancelled = paid + Math.round(r.uniform(1, 20) * MINUTE)
@@ -318,99 +308,17 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
 
   // --- inventory --------------------------------------------------------------------------
 
-  private cover(sku: Sku): number {
-    return sku.category.fresh ? 2 : 7
-  }
-
-  private inventoryRecord(s: Stock, time: number, fields: Omit<InventoryEvent, 'eventId' | 'eventTime' | 'warehouseId' | 'communityId' | 'sku'>): GeneratedRecord {
-    const event: InventoryEvent = {
-      eventId: this.eventId('i'),
-      eventTime: time,
-      warehouseId: s.community.warehouseId,
-      communityId: s.community.communityId,
-      sku: s.sku.sku,
-      ...fields,
-    }
-    return { type: 'inventory', key: s.sku.sku, event: { type: 'inventory', event } }
-  }
-
-  private receive(s: Stock, time: number, qty: number): void {
-    const r = this.random
-    const today = localDate(time, this.options.tzOffsetMinutes)
-    const age = s.sku.category.fresh ? r.int(0, 1) : r.int(0, Math.min(60, Math.floor(s.sku.shelfLifeDays / 4)))
-    const productionDate = addDays(today, -age)
-    const batch: Batch = {
-      batchId: `b-${this.idTag}-${(this.batchCounter++).toString(36)}`,
-      qty,
-      productionDate,
-      expiryDate: addDays(productionDate, s.sku.shelfLifeDays),
-    }
-    s.batches.push(batch)
-    this.emit(this.inventoryRecord(s, time, { kind: 'receipt', batchId: batch.batchId, qty, productionDate, expiryDate: batch.expiryDate, lossReason: null, orderId: null }))
-  }
-
-  /** A planted batch (GeneratorOptions.overstock): produced today, expiring `days` later. */
-  private receivePlanted(s: Stock, time: number, batchId: string, qty: number, days: number): void {
-    const productionDate = localDate(time, this.options.tzOffsetMinutes)
-    const batch: Batch = { batchId, qty, productionDate, expiryDate: addDays(productionDate, days) }
-    s.batches.push(batch)
-    this.emit(this.inventoryRecord(s, time, { kind: 'receipt', batchId, qty, productionDate, expiryDate: batch.expiryDate, lossReason: null, orderId: null }))
-  }
-
-  /** FIFO deduction: the oldest batch first; a shortfall is still recorded (stock went negative). */
-  private sell(time: number, community: Community, orderId: string, lines: readonly OrderLine[]): void {
-    for (const line of lines) {
-      const s = this.stock.get(`${community.warehouseId}|${line.sku}`)
-      if (!s) continue
-      s.soldToday += line.qty
-      let remaining = line.qty
-      while (remaining > 0) {
-        const batch = s.batches[0]
-        const take = batch ? Math.min(batch.qty, remaining) : remaining
-        this.emit(this.inventoryRecord(s, time, { kind: 'sale', batchId: batch?.batchId ?? null, qty: take, productionDate: null, expiryDate: null, lossReason: null, orderId }))
-        remaining -= take
-        if (!batch) break
-        batch.qty -= take
-        if (batch.qty === 0) s.batches.shift()
-      }
-    }
-  }
-
-  /** 06:00 local: update demand estimates and restock what runs low. */
+  /** 06:00 local: the warehouses restock; again tomorrow. */
   private morning(): void {
-    const now = this.clock
-    for (const s of this.stock.values()) {
-      s.demand = 0.7 * s.demand + 0.3 * s.soldToday
-      s.soldToday = 0
-      const onHand = s.batches.reduce((sum, b) => sum + b.qty, 0)
-      const target = Math.ceil(s.demand * this.cover(s.sku)) + 2
-      if (onHand < target * 0.6) this.receive(s, now, target - onHand)
-    }
-    const next = nextLocalTime(now, this.options.tzOffsetMinutes, 6)
+    this.warehouses.morning(this.clock)
+    const next = nextLocalTime(this.clock, this.options.tzOffsetMinutes, 6)
     this.heap.push(next, () => this.morning())
   }
 
-  /** 23:00 local: write off expired batches, some spoilage, and count a sample of shelves. */
+  /** 23:00 local: the warehouses write off and count; again tomorrow. */
   private night(): void {
-    const now = this.clock
-    const r = this.random
-    const today = localDate(now, this.options.tzOffsetMinutes)
-    for (const s of this.stock.values()) {
-      for (const batch of [...s.batches]) {
-        const expired = batch.expiryDate <= today
-        const spoiled = !expired && s.sku.category.fresh && batch.qty > 2 && r.chance(0.01)
-        if (!expired && !spoiled) continue
-        const qty = expired ? batch.qty : r.int(1, Math.max(1, Math.floor(batch.qty / 4)))
-        this.emit(this.inventoryRecord(s, now, { kind: 'loss', batchId: batch.batchId, qty, productionDate: null, expiryDate: null, lossReason: expired ? 'expired' : 'spoiled', orderId: null }))
-        batch.qty -= qty
-        if (batch.qty === 0) s.batches.splice(s.batches.indexOf(batch), 1)
-      }
-      if (r.chance(0.05)) {
-        const onHand = s.batches.reduce((sum, b) => sum + b.qty, 0)
-        this.at(now + 30 * MINUTE, this.inventoryRecord(s, now + 30 * MINUTE, { kind: 'stocktake', batchId: null, qty: onHand, productionDate: null, expiryDate: null, lossReason: null, orderId: null }))
-      }
-    }
-    const next = nextLocalTime(now, this.options.tzOffsetMinutes, 23)
+    this.warehouses.night(this.clock)
+    const next = nextLocalTime(this.clock, this.options.tzOffsetMinutes, 23)
     this.heap.push(next, () => this.night())
   }
 }
