@@ -103,7 +103,6 @@ export function dayKinds(from: number, to: number, tz: string): { weekdays: numb
 }
 
 export const activityRoutes: FastifyPluginAsync = async (app) => {
-
   getReport(app, '/v1/activity', { access: { roles: ['admin', 'analyst', 'leader'], reads: 'community activity', filters: { community: 'community' } }, response: ActivityResponse, tags: ['reports'], summary: 'Activity: active users (distinct), events by action, the view → cart → order funnel, a series', querystring: ActivityQuery }, ({ query: q, scope }, ctx) => {
     return { covers: q, compute: async () => {
       const base = { ...scope, f_community: q.community ?? [], from: bound(q.from), to: bound(q.to) }

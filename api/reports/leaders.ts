@@ -82,8 +82,7 @@ const pair = (q: unknown, n: unknown): { p50: number | null; p90: number | null 
 
 /** GET /v1/leaders/performance (a ranking) and /v1/leaders/:leaderId/late-deliveries (with customer contact, PII by role). */
 export const leaderRoutes: FastifyPluginAsync = async (app) => {
-  const ctx = app.reports
-  const lateS = ctx.config.api.lateDeliveryMinutes * 60
+  const lateS = app.reports.config.api.lateDeliveryMinutes * 60
 
   getReport(app, '/v1/leaders/performance', { access: { roles: ['admin', 'analyst', 'leader'], reads: 'group-leader performance', filters: { community: 'community', leader: 'leader' } }, response: LeaderPerformanceResponse, tags: ['reports'], summary: 'Group-leader performance: orders, GMV, accept/sort/deliver durations (p50/p90 s), late deliveries, complaint rate, top complaint reasons; ranked', querystring: LeadersQuery }, ({ query: q, scope }, ctx) => {
     return { covers: q, compute: async () => {
