@@ -3,6 +3,11 @@ import { runGeneratorSource, type GeneratorSourceOptions } from './source.js'
 
 const WEEK = 7 * 86_400_000
 
+/** The hours [from, to) taken `k` weeks back: baseline week k's window. */
+export function baselineWeek(k: number, from: number, to: number): readonly [from: number, to: number] {
+  return [from - k * WEEK, to - k * WEEK]
+}
+
 export interface BaselineWeeks {
   readonly seed: number
   /** The generator's run name (GeneratorOptions.run). */
@@ -26,14 +31,15 @@ export async function fillBaselineWeeks(o: Omit<GeneratorSourceOptions, 'generat
   let total = 0
   for (let k = o.weeks; k >= 1 && !o.signal.aborted; k--) {
     const { seed, run, from, to, weeks: _weeks, filledUntil, ...source } = o
-    const start = Math.max(from - k * WEEK, (filledUntil?.get(k) ?? Number.NEGATIVE_INFINITY) + 1)
-    if (start >= to - k * WEEK) continue
+    const [weekFrom, weekTo] = baselineWeek(k, from, to)
+    const start = Math.max(weekFrom, (filledUntil?.get(k) ?? Number.NEGATIVE_INFINITY) + 1)
+    if (start >= weekTo) continue
     total += await runGeneratorSource({
       ...source,
       generator: new EventGenerator({ seed: seed + k, run, start }),
       streams: ['behaviour', 'order'],
-      until: to - k * WEEK,
-      now: () => to - k * WEEK,
+      until: weekTo,
+      now: () => weekTo,
       intervalMs: 1,
     })
   }

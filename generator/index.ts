@@ -11,7 +11,7 @@ export type { ProduceOptions, ProduceProgress, ProduceSummary } from './produce.
 export { writeGeneratedFiles, FileFormat } from './files.js'
 export type { WriteFilesResult } from './files.js'
 export { runGeneratorSource } from './source.js'
-export { fillBaselineWeeks } from './baseline-weeks.js'
+export { baselineWeek, fillBaselineWeeks } from './baseline-weeks.js'
 export type { GeneratorSourceOptions } from './source.js'
 export { fillPlantedDemand, PLANTED_WEEKLY } from './planted-demand.js'
 export type { PlantedDemand } from './planted-demand.js'

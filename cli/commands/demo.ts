@@ -5,7 +5,7 @@ import type { Command } from 'commander'
 import { buildApi, openQuerySessions } from '../../api/index.js'
 import { EngineMetrics, policyFor } from '../../engine/index.js'
 import { evaluatorFromConfig, restockSettings, runRestockDaily } from '../../jobs/index.js'
-import { cityFrame, EventGenerator, fillBaselineWeeks, runGeneratorSource, type OpeningBatch } from '../../generator/index.js'
+import { baselineWeek, cityFrame, EventGenerator, fillBaselineWeeks, runGeneratorSource, type OpeningBatch } from '../../generator/index.js'
 import { PIPELINES } from '../../pipelines/index.js'
 import { connectClickHouse, migrate, type ClickHouse } from '../../sinks/index.js'
 import { positiveInt } from '../options.js'
@@ -19,7 +19,6 @@ const DEMO_GROUP = 'streamcube-demo'
 /** How far past the start the demo generates its baseline weeks: the dynamic example rule has a baseline for this long. */
 const BASELINE_AHEAD_MS = 6 * 3_600_000
 
-const WEEK = 7 * 86_400_000
 
 /**
  * For each range [from, to) (ms), the latest event time the demo's city has in the raw facts there,
@@ -95,7 +94,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       const backfillFrom = start - opts.backfillMinutes * 60_000
       const baselineTo = start + BASELINE_AHEAD_MS
       // Where the city stopped, and where each baseline week back stopped (weeks 1 and 2).
-      const [reached = null, ...weeksFilled] = await generatedUntil(ch, [[0, start], ...[1, 2].map((k) => [backfillFrom - k * WEEK, baselineTo - k * WEEK] as const)])
+      const [reached = null, ...weeksFilled] = await generatedUntil(ch, [[0, start], ...[1, 2].map((k) => baselineWeek(k, backfillFrom, baselineTo))])
       const from = reached !== null && reached >= backfillFrom ? reached + 1 : backfillFrom
       if (from > backfillFrom) ctx.print(`resuming the city after ${new Date(reached as number).toISOString()}, where the last run on this data directory stopped`)
       // Each run's ids name its start, so a resumed city's orders never merge with the last run's.
