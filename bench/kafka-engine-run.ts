@@ -7,7 +7,8 @@
  * views of sql/migrations build the same cubes. No deduplication by event id, no lateness: every
  * record that parses is counted. The clock runs from the tables' creation until the anchor's
  * consumer group has committed every partition to its end.
- * Env: BROKERS, PREFIX, CONSUMERS (1), PIPELINES (comma-separated names). Prints one JSON line.
+ * Env: BROKERS, PREFIX, CONSUMERS (1), PIPELINES (comma-separated names), FORMAT (JSONEachRow, or
+ * AvroConfluent with REGISTRY_URL: the records' dates are then Avro strings, read as such). Prints one JSON line.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -23,6 +24,11 @@ const env = process.env
 const BROKERS = env.BROKERS ?? '127.0.0.1:9092'
 const PREFIX = env.PREFIX ?? 'bench.'
 const CONSUMERS = Number(env.CONSUMERS ?? 1)
+const FORMAT = env.FORMAT ?? 'JSONEachRow'
+if (FORMAT !== 'JSONEachRow' && FORMAT !== 'AvroConfluent') throw new Error(`FORMAT=${FORMAT}: JSONEachRow or AvroConfluent`)
+if (FORMAT === 'AvroConfluent' && !env.REGISTRY_URL) throw new Error('FORMAT=AvroConfluent needs REGISTRY_URL')
+/** What the format asks of a Kafka table beyond its name. */
+const formatSettings = FORMAT === 'AvroConfluent' ? `, format_avro_schema_registry_url = '${env.REGISTRY_URL}'` : ''
 const pipelines = selectPipelines((env.PIPELINES ?? '').split(',').filter(Boolean))
 const dataDir = mkdtempSync(join(tmpdir(), 'bench-anchor-'))
 const group = `anchor-${Date.now()}-${CONSUMERS}`
@@ -40,8 +46,8 @@ const SOURCES: Record<EventType, { columns: string; select: string }> = {
       "eventId AS event_id, fromUnixTimestamp64Milli(eventTime, 'UTC') AS event_time, orderId AS order_id, status, userId AS user_id, communityId AS community_id, leaderId AS leader_id, arrayMap(l -> l.sku, lines) AS line_sku, arrayMap(l -> l.categoryId, lines) AS line_category_id, arrayMap(l -> l.qty, lines) AS line_qty, arrayMap(l -> l.unitPriceCents, lines) AS line_unit_price_cents, amountCents AS amount_cents, refundCents AS refund_cents, complaintReason AS complaint_reason, deliveryLat AS delivery_lat, deliveryLon AS delivery_lon, customer.name AS customer_name, customer.phone AS customer_phone, customer.address AS customer_address",
   },
   inventory: {
-    columns: 'eventId String, eventTime Int64, kind String, warehouseId String, communityId String, sku String, batchId Nullable(String), qty UInt64, productionDate Nullable(Date), expiryDate Nullable(Date), lossReason Nullable(String), orderId Nullable(String)',
-    select: "eventId AS event_id, fromUnixTimestamp64Milli(eventTime, 'UTC') AS event_time, kind, warehouseId AS warehouse_id, communityId AS community_id, sku, batchId AS batch_id, qty, productionDate AS production_date, expiryDate AS expiry_date, lossReason AS loss_reason, orderId AS order_id",
+    columns: `eventId String, eventTime Int64, kind String, warehouseId String, communityId String, sku String, batchId Nullable(String), qty UInt64, productionDate Nullable(${FORMAT === 'AvroConfluent' ? 'String' : 'Date'}), expiryDate Nullable(${FORMAT === 'AvroConfluent' ? 'String' : 'Date'}), lossReason Nullable(String), orderId Nullable(String)`,
+    select: "eventId AS event_id, fromUnixTimestamp64Milli(eventTime, 'UTC') AS event_time, kind, warehouseId AS warehouse_id, communityId AS community_id, sku, batchId AS batch_id, qty, toDate(productionDate) AS production_date, toDate(expiryDate) AS expiry_date, lossReason AS loss_reason, orderId AS order_id",
   },
 }
 
@@ -72,7 +78,7 @@ async function main(): Promise<Record<string, unknown>> {
     for (const type of types) {
       const topic = `${PREFIX}${EventTypes[type].topic}`
       await ch.client.command({
-        query: `CREATE TABLE kafka_${type} (${SOURCES[type].columns}) ENGINE = Kafka SETTINGS kafka_broker_list = '${BROKERS}', kafka_topic_list = '${topic}', kafka_group_name = '${group}', kafka_format = 'JSONEachRow', kafka_num_consumers = ${CONSUMERS}, kafka_flush_interval_ms = 500, kafka_handle_error_mode = 'stream'`,
+        query: `CREATE TABLE kafka_${type} (${SOURCES[type].columns}) ENGINE = Kafka SETTINGS kafka_broker_list = '${BROKERS}', kafka_topic_list = '${topic}', kafka_group_name = '${group}', kafka_format = '${FORMAT}'${formatSettings}, kafka_num_consumers = ${CONSUMERS}, kafka_flush_interval_ms = 500, kafka_handle_error_mode = 'stream'`,
       })
       await ch.client.command({
         query: `CREATE MATERIALIZED VIEW kafka_${type}_mv TO ${type}_stream AS SELECT ${SOURCES[type].select}, _topic AS source_topic, _partition AS source_partition, _offset AS source_offset, toUInt64(${pipesMask(pipelines, type)}) AS pipes FROM kafka_${type} WHERE length(_error) = 0`,

@@ -18,20 +18,29 @@
  * a day older than the stream sent at its end (too late for the allowed lateness), 30 malformed
  * records; 6 partitions per topic, local broker (or KAFKA_BROKERS).
  * Run: npx tsx bench/vs-kafka-engine.ts   (BENCH_SIDES=anchor1,anchor2,streamcube,rdkafka to choose;
- * BENCH_RUNS, default 3; BENCH_NODE_ARGS: extra node flags for each side's process, e.g. --cpu-prof; BENCH_CONFIGS=core,all; BENCH_EVENTS=1200000 for the large backlog's peak RSS)
+ * BENCH_RUNS, default 3; BENCH_NODE_ARGS: extra node flags for each side's process, e.g. --cpu-prof; BENCH_CONFIGS=core,all; BENCH_EVENTS=1200000 for the large backlog's peak RSS;
+ * BENCH_ENCODING=confluent-avro: the topics in Confluent Avro instead of JSON, the anchor reading them as AvroConfluent from a
+ * schema registry the bench serves (bench/registry-stub.ts), streamcube with its Confluent codec)
  */
 import { execFile } from 'node:child_process'
 import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs'
 import { EventGenerator, type GeneratedRecord } from '../generator/index.js'
-import { EventTypes, jsonEncoder, type OrderEvent } from '../schemas/index.js'
+import { createConfluentEncoder, EventTypes, jsonEncoder, type Encoder, type OrderEvent } from '../schemas/index.js'
 import { fmt, machine, writeSection } from './report.js'
 import { benchBroker } from './run-common.js'
+import { serveLocalSchemas } from './registry-stub.js'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 382_000)
 const SIDES = (process.env.BENCH_SIDES ?? 'anchor1,anchor2,streamcube').split(',')
 /** Runs of each side, in turn (A B C A B C …): the median is reported, with the range. */
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const PARTITIONS = 6
+/** The topics' wire format: JSON (the issue's figures), or Confluent Avro (a lever measured beside it). */
+const ENCODING = process.env.BENCH_ENCODING ?? 'json'
+if (ENCODING !== 'json' && ENCODING !== 'confluent-avro') throw new Error(`BENCH_ENCODING=${ENCODING}: json or confluent-avro`)
+const encoder: Encoder = ENCODING === 'json' ? jsonEncoder : createConfluentEncoder()
+/** Avro: a registry serving streamcube's schemas under their local ids, for the anchor's AvroConfluent format. */
+const registry = ENCODING === 'confluent-avro' ? await serveLocalSchemas() : null
 // The generator's city makes about 7,000 events an hour: start far enough back that the last event
 // is in the past (an event in the future is a dead letter for streamcube, while the anchor takes it).
 const START = Date.now() - Math.ceil(EVENTS / 6_500 + 2) * 3_600_000
@@ -70,7 +79,7 @@ async function prefill(prefix: string): Promise<Truth> {
   const lateOrders: OrderEvent[] = []
   generated.forEach((g, i) => {
     const topic = `${prefix}${EventTypes[g.type].topic}`
-    const value = jsonEncoder.encode(g.event)
+    const value = encoder.encode(g.event)
     out.push({ topic, key: g.key, value })
     if (g.event.type === 'order') {
       const o = g.event.event
@@ -85,11 +94,13 @@ async function prefill(prefix: string): Promise<Truth> {
       truth.duplicates++
     }
     if (i % Math.floor(generated.length / 30) === 7 && truth.malformed < 30) {
-      out.push({ topic, key: g.key, value: truth.malformed % 2 === 0 ? value.subarray(0, value.length >> 1) : Buffer.from([0xff, 0xfe, 0x00, 0x41]) })
+      // Half cut short, half not a record of the format at all (for Avro: a Confluent header with a body that is not the schema's).
+      const junk = ENCODING === 'json' ? Buffer.from([0xff, 0xfe, 0x00, 0x41]) : Buffer.concat([value.subarray(0, 5), Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f])])
+      out.push({ topic, key: g.key, value: truth.malformed % 2 === 0 ? value.subarray(0, value.length >> 1) : junk })
       truth.malformed++
     }
   })
-  for (const o of lateOrders) out.push({ topic: `${prefix}${EventTypes.order.topic}`, key: o.orderId, value: jsonEncoder.encode({ type: 'order', event: o }) })
+  for (const o of lateOrders) out.push({ topic: `${prefix}${EventTypes.order.topic}`, key: o.orderId, value: encoder.encode({ type: 'order', event: o }) })
   truth.late = lateOrders.length
   truth.records = out.length
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, maxInFlightRequests: 1 })
@@ -128,8 +139,8 @@ function child(script: string, env: Record<string, string>): Promise<RunResult> 
 
 function side(name: string, prefix: string, pipelines: string, records: number): Promise<RunResult> {
   const common = { BROKERS: brokers, PREFIX: prefix, PIPELINES: pipelines }
-  if (name.startsWith('anchor')) return child('./kafka-engine-run.ts', { ...common, CONSUMERS: name.slice('anchor'.length) })
-  return child('./engine-run.ts', { ...common, RUN: 'throughput', TOTALS: '1', EVENTS: String(records), CLIENT: name === 'rdkafka' ? 'rdkafka' : 'kafkajs', ENCODING: 'json', LOG_LEVEL: 'silent' })
+  if (name.startsWith('anchor')) return child('./kafka-engine-run.ts', { ...common, CONSUMERS: name.slice('anchor'.length), ...(registry ? { FORMAT: 'AvroConfluent', REGISTRY_URL: registry.url } : {}) })
+  return child('./engine-run.ts', { ...common, RUN: 'throughput', TOTALS: '1', EVENTS: String(records), CLIENT: name === 'rdkafka' ? 'rdkafka' : 'kafkajs', ENCODING, LOG_LEVEL: 'silent' })
 }
 
 const median = (xs: number[]) => {
@@ -145,7 +156,8 @@ const threadSummary = (r: RunResult) =>
     .map(([k, v]) => `${k} ${v.toFixed(1)}`)
     .join(', ')
 
-const label: Record<string, string> = { anchor1: 'Kafka engine + MVs, 1 consumer', anchor2: 'Kafka engine + MVs, 2 consumers', streamcube: 'streamcube (kafkajs, JSON)', rdkafka: 'streamcube (node-rdkafka, JSON)' }
+const FORMAT_NAME = ENCODING === 'json' ? 'JSON' : 'Confluent Avro'
+const label: Record<string, string> = { anchor1: 'Kafka engine + MVs, 1 consumer', anchor2: 'Kafka engine + MVs, 2 consumers', streamcube: `streamcube (kafkajs, ${FORMAT_NAME})`, rdkafka: `streamcube (node-rdkafka, ${FORMAT_NAME})` }
 const pct = (x: number, truth: number) => (truth === 0 ? 'n/a' : `${x === truth ? '±0' : `${x > truth ? '+' : ''}${(((x - truth) / truth) * 100).toFixed(2)}`} %`)
 
 const lines: string[] = []
@@ -185,12 +197,13 @@ try {
     }
   }
   if (SIDES.join(',') === 'anchor1,anchor2,streamcube' || process.env.BENCH_WRITE === '1') {
-    // The default size has its own section; another size (the 1.2M-event backlog) writes one of its own.
+    // The default size and format have their own section; another size (the 1.2M-event backlog) or format writes one of its own.
+    const variant = [EVENTS === 382_000 ? '' : `-${EVENTS}`, ENCODING === 'json' ? '' : `-${ENCODING}`].join('')
     writeSection(
-      EVENTS === 382_000 ? 'vs-kafka-engine' : `vs-kafka-engine-${EVENTS}`,
-      `### streamcube against ClickHouse's Kafka engine + materialized views, same topics, same cubes${EVENTS === 382_000 ? '' : ` (a ${fmt(EVENTS)}-event backlog)`}
-Command: \`npx tsx bench/vs-kafka-engine.ts\` — ${machine()}; ${brokerNote}; embedded ClickHouse (chDB).
-Topics: ${fmt(truth.records)} JSON records (${fmt(truth.facts)} generated events, ${truth.duplicates} re-sent, ${truth.late} paid orders a day too late, ${truth.malformed} malformed), 6 partitions per topic. Each run is a process of its own; the clock stops when its consumer group has committed every partition.
+      `vs-kafka-engine${variant}`,
+      `### streamcube against ClickHouse's Kafka engine + materialized views, same topics, same cubes${EVENTS === 382_000 ? '' : ` (a ${fmt(EVENTS)}-event backlog)`}${ENCODING === 'json' ? '' : `, ${FORMAT_NAME} topics`}
+Command: \`${ENCODING === 'json' ? '' : `BENCH_ENCODING=${ENCODING} `}npx tsx bench/vs-kafka-engine.ts\` — ${machine()}; ${brokerNote}; embedded ClickHouse (chDB).
+Topics: ${fmt(truth.records)} ${FORMAT_NAME} records (${fmt(truth.facts)} generated events, ${truth.duplicates} re-sent, ${truth.late} paid orders a day too late, ${truth.malformed} malformed), 6 partitions per topic. Each run is a process of its own; the clock stops when its consumer group has committed every partition.
 CPU is all threads of the process (JS, the engine's inserts, views and merges, librdkafka's threads for the anchor); the broker runs on the same 2 cores.
 Each side ran ${RUNS} times, in turn; medians, with the range in brackets. Thread names: \`main (JS)\` is the JS thread, \`node\` V8's helpers (GC, compiler), \`RuntimeData\` the Kafka engine's streaming thread (librdkafka polling, parsing, views), \`Unknown\`/\`ThreadPool\` the engine's query threads (streamcube's inserts and views), \`MergeMutate\` background merges, \`KafkaBroker\` librdkafka.
 Truth columns: the cubes' GMV (\`gmv_minute\`), raw fact rows and activity events against the generator's distinct events (re-sent records and late events excluded).
@@ -202,4 +215,5 @@ ${lines.join('\n')}`,
   }
 } finally {
   await stopBroker()
+  registry?.close()
 }
