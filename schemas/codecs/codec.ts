@@ -56,11 +56,18 @@ export function codecDefaults(options: CodecOptions): { limits: CodecLimits; bou
   return { limits: options.limits ?? DEFAULT_LIMITS, bounds: options.bounds ?? DEFAULT_TIME_BOUNDS }
 }
 
-/** The checks every codec makes before it parses: a value, within the size limit. */
-export function checkValueSize(bytes: Buffer | null, limits: CodecLimits): DecodeResult<Buffer> {
+/**
+ * The check every codec makes before it parses: a value, within the size limit. A guard, so the
+ * hot path allocates nothing for a record that passes; sizeFailure says why one does not.
+ */
+export function fitsLimits(bytes: Buffer | null, limits: CodecLimits): bytes is Buffer {
+  return bytes !== null && bytes.length > 0 && bytes.length <= limits.maxBytes
+}
+
+/** Why a value does not fit the limits (call it where fitsLimits said no). */
+export function sizeFailure(bytes: Buffer | null, limits: CodecLimits): DecodeResult<never> {
   if (bytes === null || bytes.length === 0) return fail(DecodeErrorCode.EMPTY, 'the record has no value')
-  if (bytes.length > limits.maxBytes) return fail(DecodeErrorCode.TOO_LARGE, `${bytes.length} bytes exceed the ${limits.maxBytes}-byte limit`)
-  return ok(bytes)
+  return fail(DecodeErrorCode.TOO_LARGE, `${bytes.length} bytes exceed the ${limits.maxBytes}-byte limit`)
 }
 
 /**
@@ -77,9 +84,8 @@ export function singleEventCodec(
   return {
     format,
     decode(bytes) {
-      const sized = checkValueSize(bytes, limits)
-      if (!sized.ok) return sized
-      const result = decodeOne(type, sized.value, bounds)
+      if (!fitsLimits(bytes, limits)) return sizeFailure(bytes, limits)
+      const result = decodeOne(type, bytes, bounds)
       return result.ok ? ok([result.value]) : result
     },
   }

@@ -5,7 +5,7 @@ import type { EventType, TypedEvent } from '../events.js'
 import { LOCAL_SCHEMA_IDS, type SchemaRegistryClient } from '../registry.js'
 import type { TimeBounds } from '../validate.js'
 import { decodeAvroBody } from './avro.js'
-import { checkValueSize, codecDefaults, type Codec, type CodecLimits, type Encoder } from './codec.js'
+import { codecDefaults, fitsLimits, sizeFailure, type Codec, type CodecLimits, type Encoder } from './codec.js'
 
 // Confluent wire format: magic byte 0, a 4-byte big-endian schema id, then the Avro body.
 const MAGIC = 0
@@ -75,12 +75,10 @@ export function createConfluentCodec(options: ConfluentCodecOptions = {}): Codec
       return name
     },
     decode(bytes) {
-      const sized = checkValueSize(bytes, limits)
-      if (!sized.ok) return sized
-      const value = sized.value
-      if (value[0] !== MAGIC) return fail(DecodeErrorCode.MAGIC_BYTE, `first byte is ${value[0]}, not the Confluent magic byte 0`)
-      if (value.length < HEADER) return fail(DecodeErrorCode.AVRO_TRUNCATED, `${value.length} bytes: shorter than the 5-byte Confluent header`)
-      const id = value.readInt32BE(1)
+      if (!fitsLimits(bytes, limits)) return sizeFailure(bytes, limits)
+      if (bytes[0] !== MAGIC) return fail(DecodeErrorCode.MAGIC_BYTE, `first byte is ${bytes[0]}, not the Confluent magic byte 0`)
+      if (bytes.length < HEADER) return fail(DecodeErrorCode.AVRO_TRUNCATED, `${bytes.length} bytes: shorter than the 5-byte Confluent header`)
+      const id = bytes.readInt32BE(1)
       const entry = known.get(id)
       if (!entry) {
         const transient = unavailable.get(id)
@@ -88,7 +86,7 @@ export function createConfluentCodec(options: ConfluentCodecOptions = {}): Codec
         return fail(DecodeErrorCode.UNKNOWN_SCHEMA_ID, options.registry ? `schema id ${id} was not resolved` : `schema id ${id} is unknown and no schema registry is configured`)
       }
       if ('error' in entry) return { ok: false, error: entry.error }
-      const result = decodeAvroBody(entry.type, value.subarray(HEADER), bounds, entry.resolver)
+      const result = decodeAvroBody(entry.type, bytes.subarray(HEADER), bounds, entry.resolver)
       return result.ok ? ok([result.value]) : result
     },
   }

@@ -2,12 +2,11 @@ import { isUtf8 } from 'node:buffer'
 import { DecodeErrorCode, fail, ok, type DecodeResult } from '../errors.js'
 import type { EventType, TypedEvent } from '../events.js'
 import { validateEvent, type TimeBounds } from '../validate.js'
-import { checkValueSize, singleEventCodec, type Codec, type CodecLimits, type CodecOptions, type Encoder } from './codec.js'
+import { fitsLimits, singleEventCodec, sizeFailure, type Codec, type CodecLimits, type CodecOptions, type Encoder } from './codec.js'
 
 /** Checks size and UTF-8, then parses JSON. Shared by the JSON and CDC codecs. */
 export function parseJsonBytes(bytes: Buffer | null, limits: CodecLimits): DecodeResult<unknown> {
-  const sized = checkValueSize(bytes, limits)
-  return sized.ok ? parseJson(sized.value) : sized
+  return fitsLimits(bytes, limits) ? parseJson(bytes) : sizeFailure(bytes, limits)
 }
 
 /** Checks UTF-8, then parses JSON. */
