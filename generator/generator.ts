@@ -71,10 +71,7 @@ export class EventGenerator implements Iterable<GeneratedRecord> {
         if (!opening) this.heap.push(start, () => this.warehouses.receive(s, start, this.warehouses.target(s)))
       }
     }
-    for (const b of opening ?? []) {
-      if (b.qty <= 0) continue
-      this.warehouses.get(b.warehouseId, b.sku)?.batches.push({ batchId: b.batchId, qty: b.qty, productionDate: b.productionDate, expiryDate: b.expiryDate })
-    }
+    for (const b of opening ?? []) this.warehouses.open(b)
     for (const [n, p] of (this.options.overstock ?? []).entries()) {
       const community = this.world.communities.find((c) => c.communityId === p.communityId)
       const sku = p.sku ?? community?.stocked[0]?.sku

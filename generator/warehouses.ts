@@ -1,5 +1,5 @@
 import type { InventoryEvent, OrderLine } from '../schemas/index.js'
-import type { GeneratedRecord } from './options.js'
+import type { GeneratedRecord, OpeningBatch } from './options.js'
 import type { Random } from './random.js'
 import { addDays, localDate } from './rhythm.js'
 import type { Community, Sku } from './world.js'
@@ -53,6 +53,12 @@ export class Warehouses {
     return s
   }
 
+  /** A batch an earlier run left on hand (GeneratorOptions.openingStock): on the shelf, no receipt. Ignored for a sku the warehouse does not stock, or with nothing left. */
+  open(b: OpeningBatch): void {
+    if (b.qty <= 0) return
+    this.get(b.warehouseId, b.sku)?.batches.push({ batchId: b.batchId, qty: b.qty, productionDate: b.productionDate, expiryDate: b.expiryDate })
+  }
+
   get(warehouseId: string, sku: string): Stock | undefined {
     return this.bySku.get(`${warehouseId}|${sku}`)
   }
@@ -79,22 +85,19 @@ export class Warehouses {
     const today = localDate(time, this.host.tzOffsetMinutes)
     const age = s.sku.category.fresh ? r.int(0, 1) : r.int(0, Math.min(60, Math.floor(s.sku.shelfLifeDays / 4)))
     const productionDate = addDays(today, -age)
-    const batch: Batch = {
-      batchId: `b-${this.host.idTag}-${(this.batchCounter++).toString(36)}`,
-      qty,
-      productionDate,
-      expiryDate: addDays(productionDate, s.sku.shelfLifeDays),
-    }
-    s.batches.push(batch)
-    this.host.emit(this.inventoryRecord(s, time, { kind: 'receipt', batchId: batch.batchId, qty, productionDate, expiryDate: batch.expiryDate, lossReason: null, orderId: null }))
+    this.shelve(s, time, { batchId: `b-${this.host.idTag}-${(this.batchCounter++).toString(36)}`, qty, productionDate, expiryDate: addDays(productionDate, s.sku.shelfLifeDays) })
   }
 
   /** A planted batch (GeneratorOptions.overstock): produced today, expiring `days` later. */
   receivePlanted(s: Stock, time: number, batchId: string, qty: number, days: number): void {
     const productionDate = localDate(time, this.host.tzOffsetMinutes)
-    const batch: Batch = { batchId, qty, productionDate, expiryDate: addDays(productionDate, days) }
+    this.shelve(s, time, { batchId, qty, productionDate, expiryDate: addDays(productionDate, days) })
+  }
+
+  /** A received batch: on the shelf, after the older ones, and its receipt recorded. */
+  private shelve(s: Stock, time: number, batch: Batch): void {
     s.batches.push(batch)
-    this.host.emit(this.inventoryRecord(s, time, { kind: 'receipt', batchId, qty, productionDate, expiryDate: batch.expiryDate, lossReason: null, orderId: null }))
+    this.host.emit(this.inventoryRecord(s, time, { kind: 'receipt', batchId: batch.batchId, qty: batch.qty, productionDate: batch.productionDate, expiryDate: batch.expiryDate, lossReason: null, orderId: null }))
   }
 
   /** FIFO deduction: the oldest batch first; a shortfall is still recorded (stock went negative). */

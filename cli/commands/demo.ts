@@ -19,7 +19,6 @@ const DEMO_GROUP = 'streamcube-demo'
 /** How far past the start the demo generates its baseline weeks: the dynamic example rule has a baseline for this long. */
 const BASELINE_AHEAD_MS = 6 * 3_600_000
 
-
 /**
  * For each range [from, to) (ms), the latest event time the demo's city has in the raw facts there,
  * or null; one scan for all of them. The city is generated in event-time order, so everything
