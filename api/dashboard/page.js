@@ -6,7 +6,7 @@ const KEY = localStorage.getItem('streamcube.key')
 export const POLL_MS = Number(document.body.dataset.pollMs) || 5000
 
 export const $ = (id) => document.getElementById(id)
-export const charts = {}
+const charts = {}
 window.__streamcube = { charts, rendered: {}, errors: [] }
 
 export function chart(id) {
