@@ -102,7 +102,10 @@ async function main(): Promise<Record<string, unknown>> {
       await worker.stop()
       await running
       const flushes = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'streamcube_flush_seconds')?.values.find((v) => (v as { metricName?: string }).metricName === 'streamcube_flush_seconds_count')?.value ?? 0
-      return { rate, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRss, baseRss, peakHeap: atPeak.heapTotal, peakExternal: atPeak.external, flushes, threads: threadCpu(), ...(env.TOTALS === '1' ? await cubeTotals(ch) : {}) }
+      const inserts: Record<string, number> = {}
+      for (const v of (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'streamcube_insert_seconds')?.values ?? [])
+        if ((v as { metricName?: string }).metricName === 'streamcube_insert_seconds_count') inserts[String(v.labels.table)] = v.value
+      return { rate, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRss, baseRss, peakHeap: atPeak.heapTotal, peakExternal: atPeak.external, flushes, inserts, threads: threadCpu(), ...(env.TOTALS === '1' ? await cubeTotals(ch) : {}) }
     }
     // Freshness: join the group before the load starts (a join is not what freshness measures).
     const running = worker.run()

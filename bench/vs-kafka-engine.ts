@@ -123,6 +123,9 @@ interface RunResult {
   baseRss?: number
   peakHeap?: number
   peakExternal?: number
+  /** streamcube's side: flushes, and table inserts by table. */
+  flushes?: number
+  inserts?: Record<string, number>
   gmv: number
   facts: number
   activityEvents: number
@@ -172,7 +175,7 @@ try {
       for (const s of SIDES) {
         const r = await side(s, prefix, config.pipelines, truth.records)
         runs.get(s)!.push(r)
-        console.log(config.name, s, `run ${i + 1}:`, fmt(truth.records / r.seconds), 'records/s', r.cpuSeconds.toFixed(1), 'CPU s', fmt(r.peakRss / 2 ** 20), 'MB', r.baseRss ? `(open ${fmt(r.baseRss / 2 ** 20)} MB, at the peak JS heap ${fmt((r.peakHeap ?? 0) / 2 ** 20)} MB, external ${fmt((r.peakExternal ?? 0) / 2 ** 20)} MB)` : '', JSON.stringify(r.threads))
+        console.log(config.name, s, `run ${i + 1}:`, fmt(truth.records / r.seconds), 'records/s', r.cpuSeconds.toFixed(1), 'CPU s', fmt(r.peakRss / 2 ** 20), 'MB', r.baseRss ? `(open ${fmt(r.baseRss / 2 ** 20)} MB, at the peak JS heap ${fmt((r.peakHeap ?? 0) / 2 ** 20)} MB, external ${fmt((r.peakExternal ?? 0) / 2 ** 20)} MB)` : '', r.flushes !== undefined ? `${r.flushes} flushes, inserts by table ${JSON.stringify(r.inserts)}` : '', JSON.stringify(r.threads))
       }
     }
     const medians = new Map<string, RunResult>()

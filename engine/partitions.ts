@@ -59,6 +59,8 @@ export class PartitionTable {
   private readonly retiring = new Map<string, Promise<unknown>>()
   private lock: Promise<unknown> = Promise.resolve()
   private crashed = false
+  /** The round of timed flushes in flight (flushDue): the next round starts once it has settled. */
+  private round: Promise<unknown> | null = null
 
   constructor(private readonly options: PartitionTableOptions) {}
 
@@ -151,12 +153,27 @@ export class PartitionTable {
     for (const c of overBudget(this.flushable(), flush)) await this.flush(c.entry, serial)
   }
 
-  /** The timer's tick: the partitions whose timed flush is due, in groups. */
+  /**
+   * The timer's tick: the partitions whose timed flush is due, in groups, one round at a time. A
+   * round starts only once the previous one has committed, so the partitions that flush on time
+   * stay in step, one insert per table a round. Without the wait, each partition became due again
+   * when its own flush ended; their flushes drifted apart into rounds of one or two partitions, and
+   * every table insert pays the engine a fixed price (its views run per block, ≈ 15–90 ms of CPU
+   * for a stream table's views whatever the rows): 19–27 flushes of the issue's backlog instead
+   * of 10–14, ≈ 15 % of the worker's CPU (bench/README.md, issue 17).
+   */
   async flushDue(): Promise<void> {
-    // Partitions with a flush in flight wait for the next tick; a pending range being replayed
+    if (this.round) return
+    // Partitions with a flush in flight wait for the next round; a pending range being replayed
     // flushes alone, exactly as first planned (take()).
     const candidates = [...this.flushable()].filter((c) => !c.entry.inflight && !c.entry.proc.pendingComplete)
-    for (const group of timedFlushGroups(candidates, Date.now(), this.options.flush)) await this.flushGroup(group.map((c) => c.entry), !this.options.overlapFlushes)
+    const groups = timedFlushGroups(candidates, Date.now(), this.options.flush)
+    if (groups.length === 0) return
+    for (const group of groups) await this.flushGroup(group.map((c) => c.entry), !this.options.overlapFlushes)
+    const round = Promise.all(groups.flat().map((c) => c.entry.inflight)).finally(() => {
+      if (this.round === round) this.round = null
+    })
+    this.round = round
   }
 
   /**
