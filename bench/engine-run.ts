@@ -22,7 +22,7 @@ import { EventGenerator, runGeneratorSource } from '../generator/index.js'
 import { PIPELINES, selectPipelines } from '../pipelines/index.js'
 import { EventTypes, loadConfig } from '../schemas/index.js'
 import { connectClickHouse, migrate } from '../sinks/index.js'
-import { cubeTotals, threadCpu } from './run-common.js'
+import { committedEverything, cubeTotals, threadCpu } from './run-common.js'
 
 const env = process.env
 const RUN = env.RUN ?? 'throughput'
@@ -47,16 +47,6 @@ const sampler = setInterval(() => {
 }, 50)
 const kafka = new Kafka({ clientId: 'bench-run', brokers: BROKERS.split(','), logLevel: logLevel.NOTHING })
 const admin = kafka.admin()
-
-async function committedEverything(groupId: string): Promise<boolean> {
-  for (const t of Object.values(EventTypes)) {
-    const topic = `${PREFIX}${t.topic}`
-    const ends = await admin.fetchTopicOffsets(topic)
-    const [c] = await admin.fetchOffsets({ groupId, topics: [topic] })
-    for (const e of ends) if (e.high !== '0' && c?.partitions.find((p) => p.partition === e.partition)?.offset !== e.high) return false
-  }
-  return true
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -95,7 +85,7 @@ async function main(): Promise<Record<string, unknown>> {
       const cpuFrom = process.cpuUsage()
       const t0 = performance.now()
       const running = worker.run()
-      while (!(await committedEverything(groupId))) await sleep(100)
+      while (!(await committedEverything(admin, groupId, Object.values(EventTypes).map((t) => `${PREFIX}${t.topic}`)))) await sleep(100)
       const seconds = (performance.now() - t0) / 1000
       const cpu = process.cpuUsage(cpuFrom)
       const rate = EVENTS / seconds
@@ -129,7 +119,7 @@ async function main(): Promise<Record<string, unknown>> {
     const { sent, cpu: loadCpu } = await load
     const workerCpu = process.cpuUsage(cpuFrom)
     const workerCores = (workerCpu.user + workerCpu.system) / 1e3 / (performance.now() - measuredFrom)
-    while (!(await committedEverything(groupId))) await sleep(100)
+    while (!(await committedEverything(admin, groupId, Object.values(EventTypes).map((t) => `${PREFIX}${t.topic}`)))) await sleep(100)
     await worker.stop()
     await running
     const all = await metrics.registry.getMetricsAsJSON()

@@ -18,7 +18,7 @@ import { pipesMask } from '../engine/index.js'
 import { selectPipelines } from '../pipelines/index.js'
 import { EventTypes, type EventType } from '../schemas/index.js'
 import { connectClickHouse, migrate } from '../sinks/index.js'
-import { cubeTotals, peakRssSampler, threadCpu } from './run-common.js'
+import { committedEverything, cubeTotals, peakRssSampler, threadCpu } from './run-common.js'
 
 const env = process.env
 const BROKERS = env.BROKERS ?? '127.0.0.1:9092'
@@ -54,15 +54,6 @@ const SOURCES: Record<EventType, { columns: string; select: string }> = {
 const kafka = new Kafka({ clientId: 'bench-anchor', brokers: BROKERS.split(','), logLevel: logLevel.NOTHING })
 const admin = kafka.admin()
 
-async function committedEverything(topics: readonly string[]): Promise<boolean> {
-  for (const topic of topics) {
-    const ends = await admin.fetchTopicOffsets(topic)
-    const [c] = await admin.fetchOffsets({ groupId: group, topics: [topic] })
-    for (const e of ends) if (e.high !== '0' && c?.partitions.find((p) => p.partition === e.partition)?.offset !== e.high) return false
-  }
-  return true
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function main(): Promise<Record<string, unknown>> {
@@ -84,7 +75,7 @@ async function main(): Promise<Record<string, unknown>> {
         query: `CREATE MATERIALIZED VIEW kafka_${type}_mv TO ${type}_stream AS SELECT ${SOURCES[type].select}, _topic AS source_topic, _partition AS source_partition, _offset AS source_offset, toUInt64(${pipesMask(pipelines, type)}) AS pipes FROM kafka_${type} WHERE length(_error) = 0`,
       })
     }
-    while (!(await committedEverything(topics))) await sleep(100)
+    while (!(await committedEverything(admin, group, topics))) await sleep(100)
     const seconds = (performance.now() - t0) / 1000
     const cpu = process.cpuUsage(cpuFrom)
     const peakRss = rss.stop()

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startLocalBroker } from '../scripts/kafka/broker.js'
+import type { Admin } from 'kafkajs'
 import type { ClickHouse } from '../sinks/index.js'
 
 /** Samples the process's RSS every 50 ms; stop() returns the peak (bytes). */
@@ -71,5 +72,24 @@ export async function benchBroker(partitions: number): Promise<{ brokers: string
       await b.stop()
       rmSync(dir, { recursive: true, force: true })
     },
+  }
+}
+
+/**
+ * True once the group has committed every non-empty partition of the topics to its end. A broker
+ * still loading the group's coordinator (GROUP_LOAD_IN_PROGRESS, right after it started) or any
+ * other retriable error reads as "not yet": the caller polls again.
+ */
+export async function committedEverything(admin: Admin, groupId: string, topics: readonly string[]): Promise<boolean> {
+  try {
+    for (const topic of topics) {
+      const ends = await admin.fetchTopicOffsets(topic)
+      const [c] = await admin.fetchOffsets({ groupId, topics: [topic] })
+      for (const e of ends) if (e.high !== '0' && c?.partitions.find((p) => p.partition === e.partition)?.offset !== e.high) return false
+    }
+    return true
+  } catch (err) {
+    if ((err as { retriable?: boolean }).retriable) return false
+    throw err
   }
 }
