@@ -46,14 +46,21 @@ export class KafkajsTransport implements RecordTransport {
     // Offsets are resolved once, at whatever ends the loop (kafkajs then fetches after the last
     // record taken): per record it cost kafkajs a Long parse and a map lookup each.
     let taken: string | undefined
+    // Whether to go on. A stop, a seek (only open() asks for one) or a rebalance runs on a turn of
+    // its own, so isRunning()/isStale() can change only across an await: they are asked before the
+    // loop and after each flush it awaits, not per record (kafkajs builds a map key per isStale()).
+    let live = isRunning() && !isStale()
     try {
       for (const m of batch.messages) {
-        if (!isRunning() || isStale() || entry.dead) break
+        if (!live || entry.dead) break
         taken = m.offset
         const record: SourceRecord = { offset: m.offset, key: m.key, value: m.value, headers: (m.headers ?? {}) as SourceRecord['headers'], timestamp: m.timestamp }
-        // A failed flush killed the entry: stop here; the next batch re-initialises the partition
-        // from its committed offset.
-        if (partitions.take(entry, record) && !(await partitions.flushTaken(entry))) return
+        if (partitions.take(entry, record)) {
+          // A failed flush killed the entry: stop here; the next batch re-initialises the
+          // partition from its committed offset.
+          if (!(await partitions.flushTaken(entry))) return
+          live = isRunning() && !isStale()
+        }
       }
     } finally {
       if (taken !== undefined) resolveOffset(taken)
