@@ -48,6 +48,9 @@ const sampler = setInterval(() => {
 const kafka = new Kafka({ clientId: 'bench-run', brokers: BROKERS.split(','), logLevel: logLevel.NOTHING })
 const admin = kafka.admin()
 
+/** The stream topics a run reads. */
+const TOPICS = Object.values(EventTypes).map((t) => `${PREFIX}${t.topic}`)
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function main(): Promise<Record<string, unknown>> {
@@ -85,16 +88,16 @@ async function main(): Promise<Record<string, unknown>> {
       const cpuFrom = process.cpuUsage()
       const t0 = performance.now()
       const running = worker.run()
-      while (!(await committedEverything(admin, groupId, Object.values(EventTypes).map((t) => `${PREFIX}${t.topic}`)))) await sleep(100)
+      while (!(await committedEverything(admin, groupId, TOPICS))) await sleep(100)
       const seconds = (performance.now() - t0) / 1000
       const cpu = process.cpuUsage(cpuFrom)
       const rate = EVENTS / seconds
       await worker.stop()
       await running
-      const flushes = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'streamcube_flush_seconds')?.values.find((v) => (v as { metricName?: string }).metricName === 'streamcube_flush_seconds_count')?.value ?? 0
-      const inserts: Record<string, number> = {}
-      for (const v of (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'streamcube_insert_seconds')?.values ?? [])
-        if ((v as { metricName?: string }).metricName === 'streamcube_insert_seconds_count') inserts[String(v.labels.table)] = v.value
+      const all = await metrics.registry.getMetricsAsJSON()
+      const counts = (name: string) => (all.find((m) => m.name === name)?.values ?? []).filter((v) => (v as { metricName?: string }).metricName === `${name}_count`)
+      const flushes = counts('streamcube_flush_seconds')[0]?.value ?? 0
+      const inserts = Object.fromEntries(counts('streamcube_insert_seconds').map((v) => [String(v.labels.table), v.value]))
       return { rate, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRss, baseRss, peakHeap: atPeak.heapTotal, peakExternal: atPeak.external, flushes, inserts, threads: threadCpu(), ...(env.TOTALS === '1' ? await cubeTotals(ch) : {}) }
     }
     // Freshness: join the group before the load starts (a join is not what freshness measures).
@@ -119,7 +122,7 @@ async function main(): Promise<Record<string, unknown>> {
     const { sent, cpu: loadCpu } = await load
     const workerCpu = process.cpuUsage(cpuFrom)
     const workerCores = (workerCpu.user + workerCpu.system) / 1e3 / (performance.now() - measuredFrom)
-    while (!(await committedEverything(admin, groupId, Object.values(EventTypes).map((t) => `${PREFIX}${t.topic}`)))) await sleep(100)
+    while (!(await committedEverything(admin, groupId, TOPICS))) await sleep(100)
     await worker.stop()
     await running
     const all = await metrics.registry.getMetricsAsJSON()

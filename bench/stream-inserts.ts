@@ -15,7 +15,7 @@ import { pipesMask, STREAM_COLUMNS, STREAM_TABLES, StreamChunks, streamRow } fro
 import { EventGenerator } from '../generator/index.js'
 import { activity, facts, gmv, PIPELINES } from '../pipelines/index.js'
 import type { TypedEvent } from '../schemas/index.js'
-import { connectClickHouse, migrate } from '../sinks/index.js'
+import { connectClickHouse, insertText, migrate } from '../sinks/index.js'
 import { fmt, machine, writeSection } from './report.js'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'bench-stream-inserts-'))
@@ -40,14 +40,8 @@ async function perInsert(type: (typeof STREAMS)[number], table: string, rows: nu
   for (let i = 0; i < rows; i++) chunks.push(streamRow(events[type][i]!, { topic: 'bench', partition: 0, offset: String(i) }, pipes))
   const { payload } = chunks.take(table, STREAM_COLUMNS[type])!
   const reps = Math.max(5, Math.min(20, Math.floor(50_000 / rows)))
-  const insert = () =>
-    ch.rawInsert!({
-      table,
-      columns: STREAM_COLUMNS[type],
-      values: payload.bytes,
-      format: 'JSONCompactEachRow',
-      settings: { insert_deduplication_token: `t-${token++}`, insert_deduplicate: 1, deduplicate_blocks_in_dependent_materialized_views: 1, async_insert: 0 },
-    })
+  // The flush's own call and settings (engine/flush.ts).
+  const insert = () => insertText(ch, table, STREAM_COLUMNS[type], payload.bytes, rows, { deduplicationToken: `t-${token++}`, partialAggregates: true })
   await insert() // warm: the views' first block
   const passes: { wall: number; cpu: number }[] = []
   for (let p = 0; p < 3; p++) {
@@ -86,7 +80,7 @@ writeSection(
   'stream-inserts',
   `### One insert into a stream table: the price of its views
 Question: what does one insert into a stream table cost the engine, by rows and by how many of its views have work? (The flush rounds of issue 17 rest on it.)
-Command: \`npx tsx bench/stream-inserts.ts\` — ${machine()}; embedded chDB, the sink's settings (a deduplication token on every insert); generated events; CPU of the process, all threads, per insert (the middle of three passes).
+Command: \`npx tsx bench/stream-inserts.ts\` — ${machine()}; embedded chDB, the flush's own insert call and settings (a deduplication token on every insert); generated events; CPU of the process, all threads, per insert (the middle of three passes).
 Views: ${viewCounts.map((v) => `${v.name} has ${v.views}`).join(', ')} (one or two for each pipeline that reads the stream); each runs for every block, its bit in \`pipes\` set or not; the cube views' own hour and day rollups follow.
 
 ${lines.join('\n')}`,

@@ -158,9 +158,9 @@ export class PartitionTable {
    * round starts only once the previous one has committed, so the partitions that flush on time
    * stay in step, one insert per table a round. Without the wait, each partition became due again
    * when its own flush ended; their flushes drifted apart into rounds of one or two partitions, and
-   * every table insert pays the engine a fixed price (its views run per block, ≈ 15–90 ms of CPU
-   * for a stream table's views whatever the rows): 19–27 flushes of the issue's backlog instead
-   * of 10–14, ≈ 15 % of the worker's CPU (bench/README.md, issue 17).
+   * every table insert pays the engine a fixed price (every view of the stream table runs per
+   * block: ≈ 10–120 ms of CPU up to 1,000 rows, bench/stream-inserts.ts): 19–27 flushes of the
+   * issue's backlog instead of 10–14, ≈ 14 % of the worker's CPU (bench/README.md, issue 17).
    */
   async flushDue(): Promise<void> {
     if (this.round) return
