@@ -49,12 +49,23 @@ export const BehaviourEventSchema = z
     lat: optional(latitude),
     lon: optional(longitude),
   })
-  .superRefine((e, ctx) => {
-    if (e.action === 'search' && e.query === null) ctx.addIssue({ code: 'custom', path: ['query'], message: 'a search event needs a query' })
-    if (e.action !== 'search' && e.sku === null) ctx.addIssue({ code: 'custom', path: ['sku'], message: `a ${e.action} event needs a sku` })
-    if ((e.lat === null) !== (e.lon === null)) ctx.addIssue({ code: 'custom', path: [e.lat === null ? 'lat' : 'lon'], message: 'lat and lon come together or not at all' })
-  })
+  .superRefine((e, ctx) => behaviourRules(e, ctx))
 export type BehaviourEvent = z.output<typeof BehaviourEventSchema>
+
+/**
+ * Each event type's rules across fields, as functions of their own: the schemas run them through
+ * superRefine, and the JSON fast path (codecs/json-scan.ts) calls them on its view of a record.
+ */
+function behaviourRules(e: BehaviourEvent, ctx: RulesContext): void {
+  if (e.action === 'search' && e.query === null) ctx.addIssue({ code: 'custom', path: ['query'], message: 'a search event needs a query' })
+  if (e.action !== 'search' && e.sku === null) ctx.addIssue({ code: 'custom', path: ['sku'], message: `a ${e.action} event needs a sku` })
+  if ((e.lat === null) !== (e.lon === null)) ctx.addIssue({ code: 'custom', path: [e.lat === null ? 'lat' : 'lon'], message: 'lat and lon come together or not at all' })
+}
+
+/** What the rules need of superRefine's context: a way to report an issue. */
+export interface RulesContext {
+  addIssue(issue: { code: 'custom'; path: (string | number)[]; message: string }): void
+}
 
 export const OrderStatus = ['created', 'paid', 'accepted', 'sorted', 'out_for_delivery', 'delivered', 'cancelled', 'refunded', 'complaint'] as const
 export type OrderStatus = (typeof OrderStatus)[number]
@@ -94,12 +105,14 @@ export const OrderEventSchema = z
     deliveryLon: longitude,
     customer: CustomerSchema,
   })
-  .superRefine((e, ctx) => {
-    if (e.status === 'refunded' && (e.refundCents === null || e.refundCents === 0)) ctx.addIssue({ code: 'custom', path: ['refundCents'], message: 'a refunded event needs refundCents > 0' })
-    if (e.refundCents !== null && e.refundCents > e.amountCents) ctx.addIssue({ code: 'custom', path: ['refundCents'], message: 'refundCents exceeds amountCents' })
-    if (e.status === 'complaint' && e.complaintReason === null) ctx.addIssue({ code: 'custom', path: ['complaintReason'], message: 'a complaint event needs a complaintReason' })
-  })
+  .superRefine((e, ctx) => orderRules(e, ctx))
 export type OrderEvent = z.output<typeof OrderEventSchema>
+
+function orderRules(e: OrderEvent, ctx: RulesContext): void {
+  if (e.status === 'refunded' && (e.refundCents === null || e.refundCents === 0)) ctx.addIssue({ code: 'custom', path: ['refundCents'], message: 'a refunded event needs refundCents > 0' })
+  if (e.refundCents !== null && e.refundCents > e.amountCents) ctx.addIssue({ code: 'custom', path: ['refundCents'], message: 'refundCents exceeds amountCents' })
+  if (e.status === 'complaint' && e.complaintReason === null) ctx.addIssue({ code: 'custom', path: ['complaintReason'], message: 'a complaint event needs a complaintReason' })
+}
 
 export const InventoryKind = ['receipt', 'sale', 'loss', 'stocktake'] as const
 export type InventoryKind = (typeof InventoryKind)[number]
@@ -121,25 +134,27 @@ export const InventoryEventSchema = z
     lossReason: optional(z.enum(LossReason)),
     orderId: optional(id),
   })
-  .superRefine((e, ctx) => {
-    if (e.kind !== 'stocktake' && e.qty === 0) ctx.addIssue({ code: 'custom', path: ['qty'], message: `a ${e.kind} moves a positive quantity` })
-    if (e.kind === 'receipt') {
-      for (const f of ['batchId', 'productionDate', 'expiryDate'] as const) {
-        if (e[f] === null) ctx.addIssue({ code: 'custom', path: [f], message: `a receipt needs ${f}` })
-      }
-      if (e.productionDate !== null && e.expiryDate !== null && e.expiryDate < e.productionDate) {
-        ctx.addIssue({ code: 'custom', path: ['expiryDate'], message: 'expiryDate is before productionDate' })
-      }
-    }
-    if (e.kind === 'loss' && e.lossReason === null) ctx.addIssue({ code: 'custom', path: ['lossReason'], message: 'a loss needs a lossReason' })
-  })
+  .superRefine((e, ctx) => inventoryRules(e, ctx))
 export type InventoryEvent = z.output<typeof InventoryEventSchema>
+
+function inventoryRules(e: InventoryEvent, ctx: RulesContext): void {
+  if (e.kind !== 'stocktake' && e.qty === 0) ctx.addIssue({ code: 'custom', path: ['qty'], message: `a ${e.kind} moves a positive quantity` })
+  if (e.kind === 'receipt') {
+    for (const f of ['batchId', 'productionDate', 'expiryDate'] as const) {
+      if (e[f] === null) ctx.addIssue({ code: 'custom', path: [f], message: `a receipt needs ${f}` })
+    }
+    if (e.productionDate !== null && e.expiryDate !== null && e.expiryDate < e.productionDate) {
+      ctx.addIssue({ code: 'custom', path: ['expiryDate'], message: 'expiryDate is before productionDate' })
+    }
+  }
+  if (e.kind === 'loss' && e.lossReason === null) ctx.addIssue({ code: 'custom', path: ['lossReason'], message: 'a loss needs a lossReason' })
+}
 
 /** The three event types, the topic each travels on (after the prefix) and its Avro record name. */
 export const EventTypes = {
-  behaviour: { schema: BehaviourEventSchema, topic: 'behaviour', avroName: 'streamcube.BehaviourEvent' },
-  order: { schema: OrderEventSchema, topic: 'orders', avroName: 'streamcube.OrderEvent' },
-  inventory: { schema: InventoryEventSchema, topic: 'inventory', avroName: 'streamcube.InventoryEvent' },
+  behaviour: { schema: BehaviourEventSchema, rules: behaviourRules, topic: 'behaviour', avroName: 'streamcube.BehaviourEvent' },
+  order: { schema: OrderEventSchema, rules: orderRules, topic: 'orders', avroName: 'streamcube.OrderEvent' },
+  inventory: { schema: InventoryEventSchema, rules: inventoryRules, topic: 'inventory', avroName: 'streamcube.InventoryEvent' },
 } as const
 export type EventType = keyof typeof EventTypes
 export const EVENT_TYPES = Object.keys(EventTypes) as EventType[]
