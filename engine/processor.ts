@@ -5,7 +5,7 @@ import type { CheckpointMetadata } from './checkpoint.js'
 import { Classification, PartitionState, type EventTimePolicy, type PartitionCheckpoint } from './partition-state.js'
 import type { PipelineDefinition } from '../pipelines/pipeline.js'
 import { QUALITY_PIPELINE, QualityCounts } from './quality.js'
-import { pipesMask, STREAM_COLUMNS, STREAM_TABLES, StreamChunks, streamRow, type StreamBlock } from './stream-rows.js'
+import { pipesMask, ScannedRowWriter, STREAM_COLUMNS, STREAM_TABLES, StreamChunks, streamRow, type StreamBlock } from './stream-rows.js'
 
 /** One Kafka record as the engine sees it, whatever the client. */
 export interface SourceRecord {
@@ -82,6 +82,8 @@ export class PartitionProcessor {
   private readonly streamTable: string
   /** The accepted events of the current range as stream rows, in offset order. */
   private readonly streamRows = new StreamChunks()
+  /** The JSON codec's fast path, when the codec has one and the stream has pipelines: rows written from the record's bytes. */
+  private readonly direct: ScannedRowWriter | null
   private readonly quality: QualityCounts
   private deadLetters: DeadLetter[] = []
   private late: LateRecord[] = []
@@ -112,6 +114,7 @@ export class PartitionProcessor {
     this.pipelines = pipelines.filter((p) => p.sources.includes(type))
     this.pipes = pipesMask(this.pipelines, type)
     this.streamTable = STREAM_TABLES[type]
+    this.direct = codec.scanner && codec.scanner.type === type && this.pipes !== 0 ? new ScannedRowWriter(codec.scanner, type, topic, partition, this.pipes) : null
     this.quality = new QualityCounts(pipelines.map((p) => p.name).sort().join(','), topic)
     this.state = new PartitionState(policy, checkpoint ?? undefined)
     this.before = this.state.checkpoint()
@@ -173,6 +176,13 @@ export class PartitionProcessor {
     const ms = Number(record.timestamp)
     const minute = Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 60_000) * 60 : 0
     this.quality.count(minute, 'records', '')
+    const direct = this.direct
+    if (direct !== null && direct.scanner.scan(record.value)) {
+      // The plain case of a JSON record, read in one pass (the slow path below would decode the same event).
+      this.quality.count(minute, 'schema', this.codec.format)
+      if (this.classify(direct.scanner.eventId, direct.scanner.eventTime, record, offset, minute)) this.streamRows.pushScanned(direct, record.value as Buffer, record.offset)
+      return true
+    }
     const decoded = this.checkStream(this.codec.decode(record.value))
     if (!decoded.ok) {
       this.deadLetters.push({ record, error: decoded.error })
@@ -184,30 +194,35 @@ export class PartitionProcessor {
     this.quality.count(minute, 'schema', this.codec.schemaOf && record.value ? this.codec.schemaOf(record.value) : this.codec.format)
     const position = { topic: this.topic, partition: this.partition, offset: record.offset }
     for (const e of decoded.value) {
-      const c = this.state.classify(e.event.eventId, e.event.eventTime, offset)
-      if (c === Classification.duplicate) {
-        this.counts.duplicates++
-        this.quality.count(minute, 'duplicate', '')
-        continue
-      }
-      if (c === Classification.tooLate) {
-        this.late.push({ record, eventId: e.event.eventId, eventTime: e.event.eventTime, watermark: this.state.watermark })
-        this.counts.tooLate++
-        this.quality.count(minute, 'late', '')
-        continue
-      }
-      this.counts.accepted++
-      this.quality.count(minute, 'accepted', '')
-      if (e.event.eventTime < this.state.watermark) {
-        this.counts.lateAccepted++
-        this.quality.count(minute, 'late_accepted', '')
-      }
-      if (e.event.eventTime < this.minTime) this.minTime = e.event.eventTime
-      if (e.event.eventTime > this.maxTime) this.maxTime = e.event.eventTime
       // One row per accepted event; every pipeline of the stream reads it through its views
       // (byPipeline is filled at the flush).
-      if (this.pipes !== 0) this.streamRows.push(streamRow(e, position, this.pipes))
+      if (this.classify(e.event.eventId, e.event.eventTime, record, offset, minute) && this.pipes !== 0) this.streamRows.push(streamRow(e, position, this.pipes))
     }
+    return true
+  }
+
+  /** Classifies an event by time and id and counts it; true when it is accepted (its row must be written). */
+  private classify(eventId: string, eventTime: number, record: SourceRecord, offset: bigint, minute: number): boolean {
+    const c = this.state.classify(eventId, eventTime, offset)
+    if (c === Classification.duplicate) {
+      this.counts.duplicates++
+      this.quality.count(minute, 'duplicate', '')
+      return false
+    }
+    if (c === Classification.tooLate) {
+      this.late.push({ record, eventId, eventTime, watermark: this.state.watermark })
+      this.counts.tooLate++
+      this.quality.count(minute, 'late', '')
+      return false
+    }
+    this.counts.accepted++
+    this.quality.count(minute, 'accepted', '')
+    if (eventTime < this.state.watermark) {
+      this.counts.lateAccepted++
+      this.quality.count(minute, 'late_accepted', '')
+    }
+    if (eventTime < this.minTime) this.minTime = eventTime
+    if (eventTime > this.maxTime) this.maxTime = eventTime
     return true
   }
 

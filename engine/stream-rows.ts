@@ -1,5 +1,5 @@
-import type { EventType, TypedEvent } from '../schemas/index.js'
-import { PayloadWriter, RAW_FACT_COLUMNS, ROW_SEPARATOR, rawFactValues, type Payload } from '../sinks/index.js'
+import { Slot, type EventType, type JsonEventScanner, type Slots, type TypedEvent } from '../schemas/index.js'
+import { PayloadWriter, RAW_FACT_COLUMNS, RAW_FACT_SOURCES, ROW_SEPARATOR, rawFactValues, type Payload } from '../sinks/index.js'
 import type { PipelineDefinition, RecordPosition } from '../pipelines/pipeline.js'
 
 /** The Null tables a flush inserts its accepted events into, one per stream; views fill the cubes. */
@@ -66,6 +66,14 @@ export class StreamChunks {
     return this.count
   }
 
+  /** Appends the row of the record `value` (at `offset`) that `rows`' scanner has just accepted. */
+  pushScanned(rows: ScannedRowWriter, value: Buffer, offset: string): void {
+    this.seal() // rows keep their offset order
+    const out = this.writer.room(rows.bound(value, offset), ROW_SEPARATOR)
+    this.writer.commit(rows.write(value, offset, out, this.writer.length))
+    this.count++
+  }
+
   /** The block of everything pushed since the last take (null if nothing), and a fresh start. */
   take(table: string, columns: readonly string[]): StreamBlock | null {
     if (this.count === 0) return null
@@ -88,4 +96,133 @@ export function streamRow(e: TypedEvent, position: RecordPosition, pipes: number
   const values = rawFactValues(e, position)
   values.push(pipes)
   return values
+}
+
+/** How a column's value is written: a field, a field of each array element, a nested object's field, or the row's own values. */
+const Op = { field: 0, each: 1, nested: 2, topic: 3, partition: 4, offset: 5, pipes: 6 } as const
+interface ColumnOp {
+  readonly op: (typeof Op)[keyof typeof Op]
+  /** The event's field (each, nested: the array's or object's field). */
+  readonly field: number
+  /** each, nested: the field inside the element or object. */
+  readonly inner: number
+}
+
+/**
+ * Writes a partition's stream rows straight from the bytes of JSON records that its codec's scanner
+ * accepted (schemas/codecs/json-scan.ts): the values' tokens are copied as they stand in the record
+ * (a string without escapes, an enum value and an integer in its shortest form read the same in
+ * JSONCompactEachRow as JSON.stringify would write them); numbers with a fraction are written as
+ * JavaScript prints them, as JSON.stringify does. The columns come from RAW_FACT_SOURCES.
+ */
+export class ScannedRowWriter {
+  private readonly ops: readonly ColumnOp[]
+  private readonly topic: Buffer
+  private readonly partition: Buffer
+  private readonly pipes: Buffer
+
+  constructor(
+    readonly scanner: JsonEventScanner,
+    type: EventType,
+    topic: string,
+    partition: number,
+    pipes: number,
+  ) {
+    const { shape } = scanner
+    const index = (name: string, s = shape): number => {
+      const i = s.index.get(name)
+      if (i === undefined) throw new Error(`RAW_FACT_SOURCES names ${name}, which the ${type} event does not have`)
+      return i
+    }
+    this.ops = RAW_FACT_SOURCES[type].map((source: string): ColumnOp => {
+      if (source === '@topic') return { op: Op.topic, field: 0, inner: 0 }
+      if (source === '@partition') return { op: Op.partition, field: 0, inner: 0 }
+      if (source === '@offset') return { op: Op.offset, field: 0, inner: 0 }
+      const each = /^(\w+)\[\]\.(\w+)$/.exec(source)
+      const nested = /^(\w+)\.(\w+)$/.exec(source)
+      const outer = each ?? nested
+      if (!outer) return { op: Op.field, field: index(source), inner: 0 }
+      const field = index(outer[1] as string)
+      const inner = index(outer[2] as string, shape.fields[field]!.shape!)
+      return { op: each ? Op.each : Op.nested, field, inner }
+    })
+    this.ops = [...this.ops, { op: Op.pipes, field: 0, inner: 0 }]
+    this.topic = Buffer.from(JSON.stringify(topic))
+    this.partition = Buffer.from(String(partition))
+    this.pipes = Buffer.from(String(pipes))
+  }
+
+  /** The most bytes a row of `record` can take (tokens copied are the record's; numbers printed ≤ 24 bytes; nulls for absent fields). */
+  bound(record: Buffer, offset: string): number {
+    return record.length + 32 * this.ops.length + this.topic.length + offset.length + 8
+  }
+
+  /** Writes the scanned record's row at `at` of `out`; returns where it ends. */
+  write(src: Buffer, offset: string, out: Buffer, at: number): number {
+    const slots = this.scanner.slots
+    out[at++] = 0x5b
+    for (let c = 0; c < this.ops.length; c++) {
+      if (c > 0) out[at++] = 0x2c
+      const op = this.ops[c] as ColumnOp
+      switch (op.op) {
+        case Op.field:
+          at = leaf(src, slots, op.field, out, at)
+          break
+        case Op.nested:
+          at = leaf(src, slots.objects[op.field] as Slots, op.inner, out, at)
+          break
+        case Op.each: {
+          out[at++] = 0x5b
+          const n = slots.count[op.field] as number
+          for (let k = 0; k < n; k++) {
+            if (k > 0) out[at++] = 0x2c
+            at = leaf(src, slots.element(op.field, k), op.inner, out, at)
+          }
+          out[at++] = 0x5d
+          break
+        }
+        case Op.topic:
+          at = bytes(this.topic, 0, this.topic.length, out, at)
+          break
+        case Op.partition:
+          at = bytes(this.partition, 0, this.partition.length, out, at)
+          break
+        case Op.offset:
+          out[at++] = 0x22
+          at = ascii(offset, out, at)
+          out[at++] = 0x22
+          break
+        default:
+          at = bytes(this.pipes, 0, this.pipes.length, out, at)
+      }
+    }
+    out[at++] = 0x5d
+    return at
+  }
+}
+
+/** One leaf value: null, its token as it stands, or a number with a fraction as JavaScript prints it. */
+function leaf(src: Buffer, slots: Slots, k: number, out: Buffer, at: number): number {
+  if (slots.state[k] !== Slot.value) {
+    out[at] = 0x6e
+    out[at + 1] = 0x75
+    out[at + 2] = 0x6c
+    out[at + 3] = 0x6c
+    return at + 4
+  }
+  if (slots.print[k] === 1) return ascii(String(slots.num[k]), out, at)
+  return bytes(src, slots.start[k] as number, slots.end[k] as number, out, at)
+}
+
+/** Writes an ASCII string (digits), a character a byte. */
+function ascii(text: string, out: Buffer, at: number): number {
+  for (let i = 0; i < text.length; i++) out[at++] = text.charCodeAt(i)
+  return at
+}
+
+/** Copies bytes [from, to) of src to out at `at` (a loop for the short tokens most values are). */
+function bytes(src: Buffer, from: number, to: number, out: Buffer, at: number): number {
+  if (to - from > 48) return at + src.copy(out, at, from, to)
+  for (let i = from; i < to; i++) out[at++] = src[i] as number
+  return at
 }

@@ -1,6 +1,7 @@
 import { DecodeErrorCode, fail, ok, type DecodeResult } from '../errors.js'
 import type { EventType, TypedEvent } from '../events.js'
 import { DEFAULT_TIME_BOUNDS, type TimeBounds } from '../validate.js'
+import type { JsonEventScanner } from './json-scan.js'
 
 export const CodecFormat = {
   json: 'json',
@@ -30,6 +31,11 @@ export interface Codec {
    * without it is counted under its format.
    */
   schemaOf?(bytes: Buffer): string
+  /**
+   * The JSON codec's fast path for its plain records (json-scan.ts): a scanner whose acceptance
+   * means `decode` would return exactly the event it describes. Absent for other formats.
+   */
+  readonly scanner?: JsonEventScanner
 }
 
 /** Turns an event into the bytes of a Kafka record value. */

@@ -2,7 +2,8 @@ import { isUtf8 } from 'node:buffer'
 import { DecodeErrorCode, fail, ok, type DecodeResult } from '../errors.js'
 import type { EventType, TypedEvent } from '../events.js'
 import { validateEvent, type TimeBounds } from '../validate.js'
-import { fitsLimits, singleEventCodec, sizeFailure, type Codec, type CodecLimits, type CodecOptions, type Encoder } from './codec.js'
+import { JsonEventScanner } from './json-scan.js'
+import { codecDefaults, fitsLimits, singleEventCodec, sizeFailure, type Codec, type CodecLimits, type CodecOptions, type Encoder } from './codec.js'
 
 /** Checks size and UTF-8, then parses JSON. Shared by the JSON and CDC codecs. */
 export function parseJsonBytes(bytes: Buffer | null, limits: CodecLimits): DecodeResult<unknown> {
@@ -29,7 +30,9 @@ function decodeJsonEvent(type: EventType, value: Buffer, bounds: TimeBounds): De
 
 /** A JSON codec for one event type (one object per record). */
 export function createJsonCodec(type: EventType, options: CodecOptions = {}): Codec {
-  return singleEventCodec('json', type, options, decodeJsonEvent)
+  const { limits, bounds } = codecDefaults(options)
+  const scanner = JsonEventScanner.for(type, limits, bounds)
+  return { ...singleEventCodec('json', type, options, decodeJsonEvent), ...(scanner ? { scanner } : {}) }
 }
 
 export const jsonEncoder: Encoder = {

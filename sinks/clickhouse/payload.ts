@@ -80,6 +80,8 @@ function pooled(whole: Buffer, length: number, pool: BufferPool): Payload {
 export class PayloadWriter {
   private buf: Buffer | null = null
   private at = 0
+  /** The last payload's length: the next one starts with room for as much (no doubling copies on the way). */
+  private hint = 0
 
   constructor(private readonly pool: BufferPool = payloadPool) {}
 
@@ -98,10 +100,27 @@ export class PayloadWriter {
     this.at += buf.write(text, this.at)
   }
 
+  /**
+   * Room for `n` more bytes, after `separator` (a byte) when the payload is not empty: the buffer to
+   * write into from `length`; `commit` then says where the writing ended.
+   */
+  room(n: number, separator?: number): Buffer {
+    this.reserve(n + 1)
+    const buf = this.buf as Buffer
+    if (separator !== undefined && this.at > 0) buf[this.at++] = separator
+    return buf
+  }
+
+  /** Ends a write into `room`'s buffer at `end`. */
+  commit(end: number): void {
+    this.at = end
+  }
+
   /** What was appended, as a payload; the writer starts empty again. Null when nothing was. */
   take(): Payload | null {
     if (!this.buf || this.at === 0) return null
     const payload = pooled(this.buf, this.at, this.pool)
+    this.hint = this.at
     this.buf = null
     this.at = 0
     return payload
@@ -110,7 +129,7 @@ export class PayloadWriter {
   private reserve(n: number): void {
     const need = this.at + n
     if (this.buf && this.buf.length >= need) return
-    const next = this.pool.take(Math.max(need, this.buf ? this.buf.length * 2 : 0))
+    const next = this.pool.take(Math.max(need, this.buf ? this.buf.length * 2 : this.hint))
     if (this.buf) {
       this.buf.copy(next, 0, 0, this.at)
       this.pool.give(this.buf)

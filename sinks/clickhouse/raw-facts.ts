@@ -20,6 +20,23 @@ export const RAW_FACT_COLUMNS = {
   inventory: ['event_id', 'event_time', 'kind', 'warehouse_id', 'community_id', 'sku', 'batch_id', 'qty', 'production_date', 'expiry_date', 'loss_reason', 'order_id', 'source_topic', 'source_partition', 'source_offset'],
 } as const satisfies Record<keyof typeof RAW_TABLES, readonly string[]>
 
+/**
+ * Where each raw fact column's value comes from, in RAW_FACT_COLUMNS order: an event field, a field
+ * of every order line (`lines[].sku`: the column is an array), a field of a nested object
+ * (`customer.name`), or the record's position (`@topic`, `@partition`, `@offset`). The JSON fast
+ * path writes rows by it (engine/stream-rows.ts); rawFactValues spells the same out by hand for the
+ * slow path, and tests/unit/schemas/json-scan.test.ts holds the two rows equal byte for byte.
+ */
+export const RAW_FACT_SOURCES = {
+  behaviour: ['eventId', 'eventTime', 'action', 'userId', 'communityId', 'sku', 'query', 'sessionId', 'device', 'channel', 'lat', 'lon', '@topic', '@partition', '@offset'],
+  order: [
+    'eventId', 'eventTime', 'orderId', 'status', 'userId', 'communityId', 'leaderId', 'lines[].sku', 'lines[].categoryId', 'lines[].qty', 'lines[].unitPriceCents',
+    'amountCents', 'refundCents', 'complaintReason', 'deliveryLat', 'deliveryLon', 'customer.name', 'customer.phone', 'customer.address',
+    '@topic', '@partition', '@offset',
+  ],
+  inventory: ['eventId', 'eventTime', 'kind', 'warehouseId', 'communityId', 'sku', 'batchId', 'qty', 'productionDate', 'expiryDate', 'lossReason', 'orderId', '@topic', '@partition', '@offset'],
+} as const satisfies { [T in keyof typeof RAW_FACT_COLUMNS]: { readonly length: (typeof RAW_FACT_COLUMNS)[T]['length'] } & readonly string[] }
+
 function orderLines(e: OrderEvent): [string[], string[], number[], number[]] {
   const n = e.lines.length
   const sku = new Array<string>(n)
