@@ -17,12 +17,19 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
 import { pino } from 'pino'
-import { createWorker, EngineMetrics } from '../engine/index.js'
-import { EventGenerator, runGeneratorSource } from '../generator/index.js'
-import { PIPELINES, selectPipelines } from '../pipelines/index.js'
-import { EventTypes, loadConfig } from '../schemas/index.js'
-import { connectClickHouse, migrate } from '../sinks/index.js'
-import { committedEverything, cubeTotals, threadCpu } from './run-common.js'
+import { committedEverything, cubeTotals, FROM as from, threadCpu } from './run-common.js'
+import type * as EngineModule from '../engine/index.js'
+import type * as GeneratorModule from '../generator/index.js'
+import type * as PipelinesModule from '../pipelines/index.js'
+import type * as SchemasModule from '../schemas/index.js'
+import type * as SinksModule from '../sinks/index.js'
+
+// The worker as it ships (run-common.ts FROM: dist/, built by the bench that starts this process).
+const { createWorker, EngineMetrics } = (await import(`${from}/engine/index.js`)) as typeof EngineModule
+const { EventGenerator, runGeneratorSource } = (await import(`${from}/generator/index.js`)) as typeof GeneratorModule
+const { PIPELINES, selectPipelines } = (await import(`${from}/pipelines/index.js`)) as typeof PipelinesModule
+const { EventTypes, loadConfig } = (await import(`${from}/schemas/index.js`)) as typeof SchemasModule
+const { connectClickHouse, migrate } = (await import(`${from}/sinks/index.js`)) as typeof SinksModule
 
 const env = process.env
 const RUN = env.RUN ?? 'throughput'

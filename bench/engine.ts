@@ -17,7 +17,7 @@ import { createRdkafkaFetcher, loadRdkafka } from '../engine/index.js'
 import { EventGenerator } from '../generator/index.js'
 import { createConfluentEncoder, EventTypes, jsonEncoder, type Encoder } from '../schemas/index.js'
 import { fmt, machine, writeSection } from './report.js'
-import { benchBroker } from './run-common.js'
+import { benchBroker, buildWorker } from './run-common.js'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 400_000)
 type Client = 'kafkajs' | 'rdkafka'
@@ -37,6 +37,7 @@ const PARTIAL = process.env.BENCH_CLIENTS !== undefined || process.env.BENCH_ENC
 const PARTITIONS = 6
 const START = Date.now() - 2 * 86_400_000
 
+buildWorker()
 const broker = await benchBroker(PARTITIONS)
 const brokers = broker.brokers
 const brokerNote = broker.note

@@ -18,7 +18,7 @@
  * a day older than the stream sent at its end (too late for the allowed lateness), 30 malformed
  * records; 6 partitions per topic, local broker (or KAFKA_BROKERS).
  * Run: npx tsx bench/vs-kafka-engine.ts   (BENCH_SIDES=anchor1,anchor2,streamcube,rdkafka to choose;
- * BENCH_RUNS, default 3; BENCH_NODE_ARGS: extra node flags for each side's process, e.g. --cpu-prof; BENCH_CONFIGS=core,all; BENCH_EVENTS=1200000 for the large backlog's peak RSS;
+ * BENCH_FROM=sources: the worker from the TypeScript sources through tsx instead of the compiled dist/ that ships (built first); BENCH_RUNS, default 3; BENCH_NODE_ARGS: extra node flags for each side's process, e.g. --cpu-prof; BENCH_CONFIGS=core,all; BENCH_EVENTS=1200000 for the large backlog's peak RSS;
  * BENCH_ENCODING=confluent-avro: the topics in Confluent Avro instead of JSON, the anchor reading them as AvroConfluent from a
  * schema registry the bench serves (bench/registry-stub.ts), streamcube with its Confluent codec)
  */
@@ -27,7 +27,7 @@ import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs'
 import { EventGenerator, type GeneratedRecord } from '../generator/index.js'
 import { createConfluentEncoder, EventTypes, jsonEncoder, type Encoder, type OrderEvent } from '../schemas/index.js'
 import { fmt, machine, writeSection } from './report.js'
-import { benchBroker } from './run-common.js'
+import { benchBroker, buildWorker } from './run-common.js'
 import { serveLocalSchemas } from './registry-stub.js'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 382_000)
@@ -49,6 +49,7 @@ const CONFIGS = [
   { name: 'all pipelines', pipelines: 'facts,gmv,activity,heatmap,products,lifecycle,inventory' },
 ].filter((c) => !process.env.BENCH_CONFIGS || process.env.BENCH_CONFIGS.split(',').includes(c.pipelines.includes('heatmap') ? 'all' : 'core'))
 
+buildWorker()
 const broker = await benchBroker(PARTITIONS)
 const brokers = broker.brokers
 const brokerNote = broker.note
@@ -206,7 +207,7 @@ try {
       `vs-kafka-engine${variant}`,
       `### streamcube against ClickHouse's Kafka engine + materialized views, same topics, same cubes${EVENTS === 382_000 ? '' : ` (a ${fmt(EVENTS)}-event backlog)`}${ENCODING === 'json' ? '' : `, ${FORMAT_NAME} topics`}
 Command: \`${ENCODING === 'json' ? '' : `BENCH_ENCODING=${ENCODING} `}npx tsx bench/vs-kafka-engine.ts\` — ${machine()}; ${brokerNote}; embedded ClickHouse (chDB).
-Topics: ${fmt(truth.records)} ${FORMAT_NAME} records (${fmt(truth.facts)} generated events, ${truth.duplicates} re-sent, ${truth.late} paid orders a day too late, ${truth.malformed} malformed), 6 partitions per topic. Each run is a process of its own; the clock stops when its consumer group has committed every partition.
+Topics: ${fmt(truth.records)} ${FORMAT_NAME} records (${fmt(truth.facts)} generated events, ${truth.duplicates} re-sent, ${truth.late} paid orders a day too late, ${truth.malformed} malformed), 6 partitions per topic. Each run is a process of its own; the clock stops when its consumer group has committed every partition. streamcube's side runs the worker as it ships: the compiled modules of dist/, built by the bench first${process.env.BENCH_FROM === 'sources' ? ' (not this time: BENCH_FROM=sources, the TypeScript sources through tsx)' : ''}.
 CPU is all threads of the process (JS, the engine's inserts, views and merges, librdkafka's threads for the anchor); the broker runs on the same 2 cores.
 Each side ran ${RUNS} times, in turn; medians, with the range in brackets. Thread names: \`main (JS)\` is the JS thread, \`node\` V8's helpers (GC, compiler), \`RuntimeData\` the Kafka engine's streaming thread (librdkafka polling, parsing, views), \`Unknown\`/\`ThreadPool\` the engine's query threads (streamcube's inserts and views), \`MergeMutate\` background merges, \`KafkaBroker\` librdkafka.
 Truth columns: the cubes' GMV (\`gmv_minute\`), raw fact rows and activity events against the generator's distinct events (re-sent records and late events excluded).
