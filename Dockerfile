@@ -25,5 +25,5 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/package.json ./package.json
 USER node
-ENTRYPOINT ["node", "--max-semi-space-size=64", "bin/streamcube.js"]
+ENTRYPOINT ["node", "bin/streamcube.js"]
 CMD ["--help"]

@@ -134,7 +134,7 @@ interface RunResult {
 
 function child(script: string, env: Record<string, string>): Promise<RunResult> {
   return new Promise((resolve, reject) =>
-    execFile(process.execPath, ['--max-semi-space-size=64', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', new URL(script, import.meta.url).pathname], { env: { ...process.env, ...env }, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', new URL(script, import.meta.url).pathname], { env: { ...process.env, ...env }, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`${script}: ${err.message}\n${stderr}`))
       resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as RunResult)
     }),

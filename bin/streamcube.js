@@ -1,9 +1,8 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env node
 // The streamcube CLI. The TypeScript sources compile to dist/ (`npm run build`, run by `npm install`).
-// V8's young generation: 64 MB semi-spaces instead of 16. A worker allocates short-lived objects
-// per record (decoded values, rows); with the default, scavenges run so often that objects still
-// in use get copied and promoted. bench/engine.ts measures it against the default in the same run
-// (README "Running a worker": how to change it). `npm start` and the image pass the same flag.
+// Node's own V8 settings: since the JSON fast path a worker allocates little per record, and V8's
+// default young generation (16 MB semi-spaces) costs no CPU against the 64 MB it used to ask for,
+// and ≈ 60–100 MB less memory (bench/README.md, issue 17; README "V8's young generation").
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
