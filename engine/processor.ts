@@ -114,7 +114,7 @@ export class PartitionProcessor {
     this.pipelines = pipelines.filter((p) => p.sources.includes(type))
     this.pipes = pipesMask(this.pipelines, type)
     this.streamTable = STREAM_TABLES[type]
-    this.direct = codec.scanner && codec.scanner.type === type && this.pipes !== 0 ? new ScannedRowWriter(codec.scanner, type, topic, partition, this.pipes) : null
+    this.direct = ScannedRowWriter.for(codec, type, topic, partition, this.pipes)
     this.quality = new QualityCounts(pipelines.map((p) => p.name).sort().join(','), topic)
     this.state = new PartitionState(policy, checkpoint ?? undefined)
     this.before = this.state.checkpoint()

@@ -1,4 +1,4 @@
-import { Slot, type EventType, type JsonEventScanner, type Slots, type TypedEvent } from '../schemas/index.js'
+import { Slot, type Codec, type EventType, type JsonEventScanner, type Slots, type TypedEvent } from '../schemas/index.js'
 import { PayloadWriter, RAW_FACT_COLUMNS, RAW_FACT_SOURCES, ROW_SEPARATOR, rawFactValues, type Payload } from '../sinks/index.js'
 import type { PipelineDefinition, RecordPosition } from '../pipelines/pipeline.js'
 
@@ -98,6 +98,9 @@ export function streamRow(e: TypedEvent, position: RecordPosition, pipes: number
   return values
 }
 
+/** Columns the fast path does not write (the slow path writes them). */
+class NotWritable extends Error {}
+
 /** How a column's value is written: a field, a field of each array element, a nested object's field, or the row's own values. */
 const Op = { field: 0, each: 1, nested: 2, topic: 3, partition: 4, offset: 5, pipes: 6 } as const
 interface ColumnOp {
@@ -143,6 +146,8 @@ export class ScannedRowWriter {
       const outer = each ?? nested
       if (!outer) return { op: Op.field, field: index(source), inner: 0 }
       const field = index(outer[1] as string)
+      // A null array or object would leave its elements' slots as the last record left them.
+      if (shape.fields[field]!.nullable) throw new NotWritable(`RAW_FACT_SOURCES reads into ${outer[1]}, which may be null: the fast path does not write it`)
       const inner = index(outer[2] as string, shape.fields[field]!.shape!)
       return { op: each ? Op.each : Op.nested, field, inner }
     })
@@ -152,9 +157,28 @@ export class ScannedRowWriter {
     this.pipes = Buffer.from(String(pipes))
   }
 
-  /** The most bytes a row of `record` can take (tokens copied are the record's; numbers printed ≤ 24 bytes; nulls for absent fields). */
+  /** A writer for the codec's scanner, or null when it has none or the columns read what the fast path does not write. */
+  static for(codec: Codec, type: EventType, topic: string, partition: number, pipes: number): ScannedRowWriter | null {
+    if (!codec.scanner || codec.scanner.type !== type || pipes === 0) return null
+    try {
+      return new ScannedRowWriter(codec.scanner, type, topic, partition, pipes)
+    } catch (err) {
+      if (err instanceof NotWritable) return null
+      throw err
+    }
+  }
+
+  /**
+   * The most bytes the scanned record's row can take: its tokens are copied from the record or
+   * printed shorter (a number is printed only where its token has a trailing zero, a sign on zero or
+   * leading zeros), and every column adds at most a separator and a `null` for an absent field —
+   * once, or once per element for a column read from each element of an array.
+   */
   bound(record: Buffer, offset: string): number {
-    return record.length + 32 * this.ops.length + this.topic.length + offset.length + 8
+    let values = this.ops.length
+    const slots = this.scanner.slots
+    for (const op of this.ops) if (op.op === Op.each) values += slots.count[op.field] as number
+    return record.length + 8 * values + this.topic.length + offset.length + 8
   }
 
   /** Writes the scanned record's row at `at` of `out`; returns where it ends. */
