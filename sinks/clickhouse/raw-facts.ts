@@ -9,33 +9,42 @@ export interface SourcePosition {
 
 export const RAW_TABLES = { behaviour: 'behaviour_events', order: 'order_events', inventory: 'inventory_events' } as const
 
-/** Each raw fact table's columns, in the order rawFactValues gives their values. */
-export const RAW_FACT_COLUMNS = {
-  behaviour: ['event_id', 'event_time', 'action', 'user_id', 'community_id', 'sku', 'query', 'session_id', 'device', 'channel', 'lat', 'lon', 'source_topic', 'source_partition', 'source_offset'],
-  order: [
-    'event_id', 'event_time', 'order_id', 'status', 'user_id', 'community_id', 'leader_id', 'line_sku', 'line_category_id', 'line_qty', 'line_unit_price_cents',
-    'amount_cents', 'refund_cents', 'complaint_reason', 'delivery_lat', 'delivery_lon', 'customer_name', 'customer_phone', 'customer_address',
-    'source_topic', 'source_partition', 'source_offset',
-  ],
-  inventory: ['event_id', 'event_time', 'kind', 'warehouse_id', 'community_id', 'sku', 'batch_id', 'qty', 'production_date', 'expiry_date', 'loss_reason', 'order_id', 'source_topic', 'source_partition', 'source_offset'],
-} as const satisfies Record<keyof typeof RAW_TABLES, readonly string[]>
-
 /**
- * Where each raw fact column's value comes from, in RAW_FACT_COLUMNS order: an event field, a field
- * of every order line (`lines[].sku`: the column is an array), a field of a nested object
- * (`customer.name`), or the record's position (`@topic`, `@partition`, `@offset`). The JSON fast
- * path writes rows by it (engine/stream-rows.ts); rawFactValues spells the same out by hand for the
- * slow path, and tests/unit/schemas/json-scan.test.ts holds the two rows equal byte for byte.
+ * Each raw fact table's columns, in the order rawFactValues gives their values, with where each
+ * value comes from: an event field, a field of every order line (`lines[].sku`: the column is an
+ * array), a field of a nested object (`customer.name`), or the record's position (`@topic`,
+ * `@partition`, `@offset`). The JSON fast path writes rows by the sources (engine/stream-rows.ts);
+ * rawFactValues spells the same out by hand for the slow path, and
+ * tests/unit/schemas/json-scan.test.ts holds the two rows equal byte for byte.
  */
-export const RAW_FACT_SOURCES = {
-  behaviour: ['eventId', 'eventTime', 'action', 'userId', 'communityId', 'sku', 'query', 'sessionId', 'device', 'channel', 'lat', 'lon', '@topic', '@partition', '@offset'],
-  order: [
-    'eventId', 'eventTime', 'orderId', 'status', 'userId', 'communityId', 'leaderId', 'lines[].sku', 'lines[].categoryId', 'lines[].qty', 'lines[].unitPriceCents',
-    'amountCents', 'refundCents', 'complaintReason', 'deliveryLat', 'deliveryLon', 'customer.name', 'customer.phone', 'customer.address',
-    '@topic', '@partition', '@offset',
-  ],
-  inventory: ['eventId', 'eventTime', 'kind', 'warehouseId', 'communityId', 'sku', 'batchId', 'qty', 'productionDate', 'expiryDate', 'lossReason', 'orderId', '@topic', '@partition', '@offset'],
-} as const satisfies { [T in keyof typeof RAW_FACT_COLUMNS]: { readonly length: (typeof RAW_FACT_COLUMNS)[T]['length'] } & readonly string[] }
+const RAW_FACTS = {
+  behaviour: {
+    event_id: 'eventId', event_time: 'eventTime', action: 'action', user_id: 'userId', community_id: 'communityId', sku: 'sku', query: 'query',
+    session_id: 'sessionId', device: 'device', channel: 'channel', lat: 'lat', lon: 'lon',
+    source_topic: '@topic', source_partition: '@partition', source_offset: '@offset',
+  },
+  order: {
+    event_id: 'eventId', event_time: 'eventTime', order_id: 'orderId', status: 'status', user_id: 'userId', community_id: 'communityId', leader_id: 'leaderId',
+    line_sku: 'lines[].sku', line_category_id: 'lines[].categoryId', line_qty: 'lines[].qty', line_unit_price_cents: 'lines[].unitPriceCents',
+    amount_cents: 'amountCents', refund_cents: 'refundCents', complaint_reason: 'complaintReason', delivery_lat: 'deliveryLat', delivery_lon: 'deliveryLon',
+    customer_name: 'customer.name', customer_phone: 'customer.phone', customer_address: 'customer.address',
+    source_topic: '@topic', source_partition: '@partition', source_offset: '@offset',
+  },
+  inventory: {
+    event_id: 'eventId', event_time: 'eventTime', kind: 'kind', warehouse_id: 'warehouseId', community_id: 'communityId', sku: 'sku', batch_id: 'batchId', qty: 'qty',
+    production_date: 'productionDate', expiry_date: 'expiryDate', loss_reason: 'lossReason', order_id: 'orderId',
+    source_topic: '@topic', source_partition: '@partition', source_offset: '@offset',
+  },
+} as const satisfies Record<keyof typeof RAW_TABLES, Readonly<Record<string, string>>>
+
+type RawFactType = keyof typeof RAW_TABLES
+const byType = <T>(f: (facts: Readonly<Record<string, string>>) => T): Record<RawFactType, T> => ({ behaviour: f(RAW_FACTS.behaviour), order: f(RAW_FACTS.order), inventory: f(RAW_FACTS.inventory) })
+
+/** Each raw fact table's columns, in the order rawFactValues gives their values. */
+export const RAW_FACT_COLUMNS: Readonly<Record<RawFactType, readonly string[]>> = byType((facts) => Object.keys(facts))
+
+/** Where each column's value comes from, in RAW_FACT_COLUMNS order (see RAW_FACTS). */
+export const RAW_FACT_SOURCES: Readonly<Record<RawFactType, readonly string[]>> = byType((facts) => Object.values(facts))
 
 function orderLines(e: OrderEvent): [string[], string[], number[], number[]] {
   const n = e.lines.length
