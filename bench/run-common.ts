@@ -108,6 +108,6 @@ export const FROM = process.env.BENCH_FROM === 'sources' ? '..' : '../dist'
  * the TypeScript sources through tsx instead, nothing to build).
  */
 export function buildWorker(): void {
-  if (process.env.BENCH_FROM === 'sources') return
+  if (FROM !== '../dist') return
   execFileSync('npm', ['run', '--silent', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] })
 }

@@ -120,6 +120,8 @@ interface ColumnOp {
  */
 export class ScannedRowWriter {
   private readonly ops: readonly ColumnOp[]
+  /** The array fields the columns read element by element (each adds a value per element to a row's bound). */
+  private readonly arrays: readonly number[]
   private readonly topic: Buffer
   private readonly partition: Buffer
   private readonly pipes: Buffer
@@ -152,6 +154,7 @@ export class ScannedRowWriter {
       return { op: each ? Op.each : Op.nested, field, inner }
     })
     this.ops = [...this.ops, { op: Op.pipes, field: 0, inner: 0 }]
+    this.arrays = this.ops.filter((o) => o.op === Op.each).map((o) => o.field)
     this.topic = Buffer.from(JSON.stringify(topic))
     this.partition = Buffer.from(String(partition))
     this.pipes = Buffer.from(String(pipes))
@@ -176,8 +179,8 @@ export class ScannedRowWriter {
    */
   bound(record: Buffer, offset: string): number {
     let values = this.ops.length
-    const slots = this.scanner.slots
-    for (const op of this.ops) if (op.op === Op.each) values += slots.count[op.field] as number
+    const count = this.scanner.slots.count
+    for (const field of this.arrays) values += count[field] as number
     return record.length + 8 * values + this.topic.length + offset.length + 8
   }
 

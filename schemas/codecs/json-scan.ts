@@ -21,13 +21,12 @@ import { defOf, Kind, shapeOf, Unsupported, type Rules, type ScanField, type Sha
  * fields defaulting to null: json-shape.ts); strings with a pattern or a custom check are read into a
  * string and checked by the compiled validator; the event's cross-field rules (the function its
  * superRefine calls, events.ts) run on a view that reads a field only when a rule asks for it. zod
- * stays the one source of the rules. tests/unit/schemas/json-scan.test.ts holds its answers and the rows written
- * from them equal to the slow path's, on generated events and on mutations of them.
+ * stays the one source of the rules. tests/unit/schemas/json-scan.test.ts holds its answers and the
+ * rows written from them equal to the slow path's, on generated events and on mutations of them.
  */
 
 /** A field's value as scanned: absent (only before the end of its object), null, or a value. */
 export const Slot = { absent: 0, null: 1, value: 2 } as const
-
 
 /** Where the fields of one scanned object lie (reused from record to record). */
 export class Slots {
@@ -43,6 +42,8 @@ export class Slots {
   readonly elements: (Slots[] | null)[]
   readonly count: Int32Array
   private view: object | null = null
+  /** The record the view reads. */
+  private buf: Buffer | null = null
 
   constructor(readonly shape: Shape) {
     const n = shape.fields.length
@@ -103,8 +104,6 @@ export class Slots {
     this.buf = buf
     return this.view
   }
-
-  private buf: Buffer | null = null
 }
 
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i)
@@ -263,8 +262,7 @@ export class JsonEventScanner {
     }
     slots.start[k] = i
     slots.state[k] = Slot.value
-    if (kind <= Kind.int - 1 || kind === Kind.checkedString) {
-      // string, enum, checkedString
+    if (kind === Kind.string || kind === Kind.enum || kind === Kind.checkedString) {
       if (c !== 0x22) return -1
       const n = buf.length
       let j = i + 1
