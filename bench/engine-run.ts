@@ -63,7 +63,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 async function main(): Promise<Record<string, unknown>> {
   const ch = await connectClickHouse({ url, database, dataDir })
   await migrate(ch)
-  const extraConnections = [await connectClickHouse({ url, database, dataDir })]
+  // As `streamcube run` opens them: SINK_CONNECTIONS in all (default 2).
+  const { sinkConnections } = loadConfig({ ...env, LOG_LEVEL: 'silent' }).engine
+  const extraConnections = await Promise.all(Array.from({ length: sinkConnections - 1 }, () => connectClickHouse({ url, database, dataDir })))
   const baseRss = process.memoryUsage().rss // the engine open and migrated, nothing processed
   peakRss = baseRss
   try {
