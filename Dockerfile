@@ -25,5 +25,6 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/package.json ./package.json
 USER node
-ENTRYPOINT ["node", "bin/streamcube.js"]
+# bin/streamcube.js starts node with the worker's V8 flags (its first line).
+ENTRYPOINT ["bin/streamcube.js"]
 CMD ["--help"]

@@ -111,3 +111,18 @@ export function buildWorker(): void {
   if (FROM !== '../dist') return
   execFileSync('npm', ['run', '--silent', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] })
 }
+
+/**
+ * The V8 flags a worker runs with: those bin/streamcube.js's first line starts node with (their one
+ * home; `npm start` and the image run it too). A measured worker process gets them before any of
+ * BENCH_NODE_ARGS.
+ */
+export const WORKER_NODE_FLAGS: readonly string[] = workerNodeFlags(readFileSync(new URL('../bin/streamcube.js', import.meta.url), 'utf8'))
+
+/** The flags of a `#!/usr/bin/env -S node …` line (none for `#!/usr/bin/env node`). */
+export function workerNodeFlags(script: string): string[] {
+  const first = script.split('\n', 1)[0] ?? ''
+  const m = /^#!\/usr\/bin\/env (?:-S )?node(?<flags>(?: \S+)*)$/.exec(first)
+  if (!m) throw new Error(`bin/streamcube.js: its first line is not a node shebang: ${first}`)
+  return (m.groups?.flags ?? '').split(' ').filter(Boolean)
+}

@@ -27,7 +27,7 @@ import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs'
 import { EventGenerator, type GeneratedRecord } from '../generator/index.js'
 import { createConfluentEncoder, EventTypes, jsonEncoder, type Encoder, type OrderEvent } from '../schemas/index.js'
 import { fmt, machine, writeSection } from './report.js'
-import { benchBroker, buildWorker } from './run-common.js'
+import { benchBroker, buildWorker, WORKER_NODE_FLAGS } from './run-common.js'
 import { serveLocalSchemas } from './registry-stub.js'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 382_000)
@@ -132,9 +132,10 @@ interface RunResult {
   activityEvents: number
 }
 
-function child(script: string, env: Record<string, string>): Promise<RunResult> {
+/** One side's run in a process of its own; `flags`: node flags before BENCH_NODE_ARGS (streamcube's side: the worker's own). */
+function child(script: string, env: Record<string, string>, flags: readonly string[] = []): Promise<RunResult> {
   return new Promise((resolve, reject) =>
-    execFile(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', new URL(script, import.meta.url).pathname], { env: { ...process.env, ...env }, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...flags, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', new URL(script, import.meta.url).pathname], { env: { ...process.env, ...env }, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`${script}: ${err.message}\n${stderr}`))
       resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as RunResult)
     }),
@@ -144,7 +145,7 @@ function child(script: string, env: Record<string, string>): Promise<RunResult> 
 function side(name: string, prefix: string, pipelines: string, records: number): Promise<RunResult> {
   const common = { BROKERS: brokers, PREFIX: prefix, PIPELINES: pipelines }
   if (name.startsWith('anchor')) return child('./kafka-engine-run.ts', { ...common, CONSUMERS: name.slice('anchor'.length), ...(registry ? { FORMAT: 'AvroConfluent', REGISTRY_URL: registry.url } : {}) })
-  return child('./engine-run.ts', { ...common, RUN: 'throughput', TOTALS: '1', EVENTS: String(records), CLIENT: name === 'rdkafka' ? 'rdkafka' : 'kafkajs', ENCODING, LOG_LEVEL: 'silent' })
+  return child('./engine-run.ts', { ...common, RUN: 'throughput', TOTALS: '1', EVENTS: String(records), CLIENT: name === 'rdkafka' ? 'rdkafka' : 'kafkajs', ENCODING, LOG_LEVEL: 'silent' }, WORKER_NODE_FLAGS)
 }
 
 const median = (xs: number[]) => {

@@ -47,8 +47,12 @@ function capacityFor(min: number): number {
   return c
 }
 
-/** The process's payload buffers: the worker's flushes take and give them. */
-export const payloadPool = new BufferPool(Number(process.env.PAYLOAD_POOL_BYTES ?? 64 * 1024 * 1024))
+/**
+ * The process's payload buffers: the worker's flushes take and give them. 16 MiB held (PAYLOAD_POOL_BYTES):
+ * with 8 MB semi-spaces it took ≈ 70 MB off a worker's peak RSS against 64 MiB, at no CPU cost
+ * in alternating runs (bench/README.md, issue 17); the largest payloads of a round are allocated fresh.
+ */
+export const payloadPool = new BufferPool(Number(process.env.PAYLOAD_POOL_BYTES ?? 16 * 1024 * 1024))
 
 /** Bytes ready to insert, and how to give their memory back once the insert has succeeded. */
 export interface Payload {
