@@ -15,7 +15,7 @@ import {
   type EventType,
   type SourceSpec,
 } from '../schemas/index.js'
-import type { ClickHouse, RetryPolicy } from '../sinks/index.js'
+import { payloadPool, type ClickHouse, type RetryPolicy } from '../sinks/index.js'
 import { kafkajsLevel, kafkajsLogCreator } from '../sinks/kafka/kafkajs-logger.js'
 import { installRecordBatchDecoder, KAFKAJS_VERSION } from '../sinks/kafka/record-batches.js'
 import type { FlushPolicy } from './flush-policy.js'
@@ -114,6 +114,7 @@ export function createWorker(args: {
   const { config, log } = args
   const { sources, unused } = sourcesFor(config, args.pipelines)
   for (const s of unused) log.warn({ source: `${s.stream}=${s.format}:${s.topic}`, pipelines: args.pipelines.map((p) => p.name) }, `no pipeline of this set reads ${s.stream}: the source is not read`)
+  payloadPool.resize(config.engine.payloadPoolBytes)
   const decoder = installRecordBatchDecoder()
   if (decoder === 'other-version') log.warn({ checked: KAFKAJS_VERSION }, "kafkajs is not the version the record decoder was checked against: kafkajs's own decodes (correct, slower)")
   else if (decoder === 'late') log.info("a kafkajs fetch ran in this process before the worker: kafkajs's own record decoder stays (correct, slower)")

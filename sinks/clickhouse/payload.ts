@@ -13,7 +13,19 @@ export class BufferPool {
   private readonly free: Buffer[] = []
   private held = 0
 
-  constructor(readonly maxBytes: number) {}
+  constructor(private bound: number) {}
+
+  /** The most it holds. */
+  get maxBytes(): number {
+    return this.bound
+  }
+
+  /** Sets the bound; buffers held beyond a lower one are left to the collector, largest first. */
+  resize(maxBytes: number): void {
+    this.bound = maxBytes
+    this.free.sort((a, b) => a.length - b.length)
+    while (this.held > this.bound) this.held -= (this.free.pop() as Buffer).length
+  }
 
   /** A buffer of at least `min` bytes (contents undefined). */
   take(min: number): Buffer {
@@ -30,7 +42,7 @@ export class BufferPool {
 
   /** Gives a buffer back: nothing may use it afterwards. */
   give(buf: Buffer): void {
-    if (buf.length === 0 || this.held + buf.length > this.maxBytes) return
+    if (buf.length === 0 || this.held + buf.length > this.bound) return
     this.free.push(buf)
     this.held += buf.length
   }
@@ -48,11 +60,12 @@ function capacityFor(min: number): number {
 }
 
 /**
- * The process's payload buffers: the worker's flushes take and give them. 16 MiB held (PAYLOAD_POOL_BYTES):
- * with 8 MB semi-spaces it took ≈ 70 MB off a worker's peak RSS against 64 MiB, at no CPU cost
- * in alternating runs (bench/README.md, issue 17); the largest payloads of a round are allocated fresh.
+ * The process's payload buffers: the worker's flushes take and give them. Its bound is the config's
+ * `engine.payloadPoolBytes` (PAYLOAD_POOL_BYTES, default 16 MiB), set by createWorker: with 8 MB
+ * semi-spaces 16 MiB took ≈ 70 MB off a worker's peak RSS against 64 MiB, at no CPU cost in
+ * alternating runs (bench/README.md, issue 17); the largest payloads of a round are allocated fresh.
  */
-export const payloadPool = new BufferPool(Number(process.env.PAYLOAD_POOL_BYTES ?? 16 * 1024 * 1024))
+export const payloadPool = new BufferPool(16 * 1024 * 1024)
 
 /** Bytes ready to insert, and how to give their memory back once the insert has succeeded. */
 export interface Payload {

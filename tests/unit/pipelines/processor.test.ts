@@ -233,6 +233,20 @@ describe('insert payloads (pooled buffers)', () => {
     expect(pool.heldBytes).toBe(3 * 64 * 1024)
   })
 
+  it('give up what they hold beyond a lowered bound, largest first', () => {
+    const pool = new BufferPool(1 << 20)
+    for (const size of [64, 128, 256, 64].map((k) => k * 1024)) pool.give(Buffer.alloc(size))
+    expect(pool.heldBytes).toBe(512 * 1024)
+    pool.resize(200 * 1024)
+    expect(pool.heldBytes).toBe(2 * 64 * 1024) // 256 KiB, then 128 KiB, were let go
+    expect(pool.take(64 * 1024).length).toBe(64 * 1024)
+    expect(pool.heldBytes).toBe(64 * 1024)
+    pool.resize(0)
+    expect(pool.heldBytes).toBe(0)
+    pool.give(Buffer.alloc(64 * 1024))
+    expect(pool.heldBytes).toBe(0)
+  })
+
   it('hold no more than the pool\'s bound', () => {
     const pool = new BufferPool(100 * 1024)
     pool.give(Buffer.alloc(64 * 1024))
