@@ -64,8 +64,8 @@ async function main(): Promise<Record<string, unknown>> {
   const ch = await connectClickHouse({ url, database, dataDir })
   await migrate(ch)
   // As `streamcube run` opens them: SINK_CONNECTIONS in all (default 2).
-  const { sinkConnections } = loadConfig({ ...env, LOG_LEVEL: 'silent' }).engine
-  const extraConnections = await Promise.all(Array.from({ length: sinkConnections - 1 }, () => connectClickHouse({ url, database, dataDir })))
+  const config = loadConfig({ ...env, KAFKA_TOPIC_PREFIX: PREFIX, STREAMCUBE_ENCODING: env.ENCODING ?? 'json', KAFKA_CLIENT: env.CLIENT ?? 'kafkajs', LOG_LEVEL: 'silent' })
+  const extraConnections = await Promise.all(Array.from({ length: config.engine.sinkConnections - 1 }, () => connectClickHouse({ url, database, dataDir })))
   const baseRss = process.memoryUsage().rss // the engine open and migrated, nothing processed
   peakRss = baseRss
   try {
@@ -89,7 +89,6 @@ async function main(): Promise<Record<string, unknown>> {
       return { rate: (processed * 1000) / (performance.now() - t0), peakRss, baseRss }
     }
     await admin.connect()
-    const config = loadConfig({ ...env, KAFKA_TOPIC_PREFIX: PREFIX, STREAMCUBE_ENCODING: env.ENCODING ?? 'json', KAFKA_CLIENT: env.CLIENT ?? 'kafkajs', LOG_LEVEL: 'silent' })
     const groupId = `run-${PREFIX}${database}`
     const metrics = new EngineMetrics()
     const worker = createWorker({ config, brokers: BROKERS.split(','), pipelines, groupId, ch, extraConnections, log, metrics })

@@ -120,18 +120,9 @@ export async function decodeRecordBatch(fetchDecoder: KafkajsDecoder): Promise<B
   }
   const batchContext: BatchContext = { ...context, magicByte }
   const codec = lookupCodecByAttributes(attributes)
-  let records: DecodedRecord[]
-  if (!codec) {
-    const count = decoder.readInt32()
-    records = count === -1 ? [] : decodeRecords(decoder.buffer, decoder.offset, count, batchContext)
-  } else {
-    const count = decoder.readInt32()
-    if (count <= 0) records = []
-    else {
-      const plain = await codec.decompress(decoder.readAll())
-      records = decodeRecords(plain, 0, count, batchContext)
-    }
-  }
+  const count = decoder.readInt32()
+  const records =
+    count <= 0 ? [] : codec ? decodeRecords(await codec.decompress(decoder.readAll()), 0, count, batchContext) : decodeRecords(decoder.buffer, decoder.offset, count, batchContext)
   return { ...context, records }
 }
 
@@ -174,11 +165,17 @@ function varlong(buf: Buffer): number | bigint {
   return (big >> 1n) ^ -(big & 1n)
 }
 
-/** `base + delta` printed as kafkajs prints it (its Long is an unbounded BigInt). */
+/** A batch's base offset or timestamp as a number, or NaN where a number would not hold it exactly. */
+function exactNumber(text: string): number {
+  const n = Number(text)
+  return Number.isSafeInteger(n) ? n : Number.NaN
+}
+
+/** `base + delta` printed as kafkajs prints it (its Long is an unbounded BigInt); `baseNumber` from exactNumber. */
 function plus(base: string, baseNumber: number, delta: number | bigint): string {
   if (typeof delta === 'number') {
-    const sum = baseNumber + delta
-    if (Number.isSafeInteger(baseNumber) && Number.isSafeInteger(sum)) return String(sum)
+    const sum = baseNumber + delta // NaN when the base is not exact
+    if (Number.isSafeInteger(sum)) return String(sum)
   }
   return (BigInt(base) + BigInt(delta)).toString()
 }
@@ -217,8 +214,8 @@ function headerName(buf: Buffer): string {
 function decodeRecords(buf: Buffer, start: number, count: number, batchContext: BatchContext): DecodedRecord[] {
   const records = new Array<DecodedRecord>(count)
   const { firstOffset, firstTimestamp, maxTimestamp, magicByte = 0, isControlBatch } = batchContext
-  const offsetBase = Number(firstOffset)
-  const timestampBase = Number(firstTimestamp)
+  const offsetBase = exactNumber(firstOffset)
+  const timestampBase = exactNumber(firstTimestamp)
   const appendTime = batchContext.timestampType === TimestampTypes.LOG_APPEND_TIME && maxTimestamp ? maxTimestamp : null
   at = start
   for (let i = 0; i < count; i++) {
