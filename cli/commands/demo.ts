@@ -52,6 +52,18 @@ async function batchesOnHand(ch: ClickHouse): Promise<OpeningBatch[]> {
   }))
 }
 
+/** A stop step that takes longer than this is named in the log, so a stop that hangs says what it waits on. */
+const SLOW_STOP_STEP_MS = 5_000
+
+async function stopStep(log: CliContext['log'], what: string, fn: () => Promise<unknown>): Promise<void> {
+  const slow = setTimeout(() => log.warn({ step: what }, `stopping: still waiting for ${what}`), SLOW_STOP_STEP_MS)
+  try {
+    await fn()
+  } finally {
+    clearTimeout(slow)
+  }
+}
+
 export function registerDemo(program: Command, ctx: CliContext): void {
   program
     .command('demo')
@@ -152,15 +164,19 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         if (timer) clearTimeout(timer)
         process.off('SIGINT', stop)
         process.off('SIGTERM', stop)
-        await alerts
-        await alertsCh.close()
-        await restock
-        await restockCh.close()
-        await app.close()
-        for (const c of querySessions) await c.close()
-        await apiCh.close()
-        for (const c of extraConnections) await c.close()
-        await ch.close()
+        const step = (what: string, fn: () => Promise<unknown>) => stopStep(log, what, fn)
+        await step('the alert evaluator', async () => {
+          await alerts
+          await alertsCh.close()
+        })
+        await step('the restock forecast', async () => {
+          await restock
+          await restockCh.close()
+        })
+        await step('the API (requests in flight)', () => app.close())
+        await step('the ClickHouse sessions', async () => {
+          for (const c of [...querySessions, apiCh, ...extraConnections, ch]) await c.close()
+        })
       }
       ctx.print(`streamcube demo stopped after ${total.toLocaleString('en-US')} events`)
     })

@@ -20,20 +20,47 @@ interface Run {
   stderr: string
 }
 
+interface Started {
+  /** What it printed so far. */
+  readonly output: () => Run
+  /** Resolves when it exits. */
+  readonly exited: Promise<Run>
+  /** Ctrl-C, as a user stops it; fails with its output so far if it has not exited within `withinMs`. */
+  readonly stop: (withinMs?: number) => Promise<Run>
+}
+
+/** Starts the built CLI as a user would. */
+function startCli(args: string[], env: Record<string, string> = {}, onStdout?: (text: string) => void): Started {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...BASE_ENV, LOG_LEVEL: 'warn', ...env } })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString()
+    onStdout?.(stdout)
+  })
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<Run>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })))
+  const output = () => ({ code: child.exitCode, stdout, stderr })
+  const stop = async (withinMs = 60_000) => {
+    child.kill('SIGINT')
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), withinMs)))
+    const run = await Promise.race([exited, late])
+    clearTimeout(timer)
+    if (run) return run
+    child.kill('SIGKILL')
+    throw new Error(`streamcube ${args.join(' ')} did not exit within ${withinMs} ms of SIGINT; it printed:\n${stdout}\n${stderr.slice(-6000)}`)
+  }
+  return { output, exited, stop }
+}
+
 /** Runs the built CLI as a user would; resolves when it exits. */
 function cli(args: string[], env: Record<string, string> = {}, onStdout?: (text: string) => void): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...BASE_ENV, LOG_LEVEL: 'warn', ...env } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString()
-      onStdout?.(stdout)
-    })
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('exit', (code) => resolve({ code, stdout, stderr }))
-  })
+  return startCli(args, env, onStdout).exited
 }
+
+/** A demo the test stops with Ctrl-C; this bounds one it lost (seconds). */
+const DEMO_BACKSTOP_S = 150
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex')
 
@@ -104,30 +131,37 @@ describe('the streamcube CLI', () => {
     let address = ''
     const checked: Record<string, unknown> = {}
     const get = async (path: string) => (await fetch(`${address}${path}`)).json() as Promise<Record<string, any>> // eslint-disable-line @typescript-eslint/no-explicit-any
-    const run = cli(['demo', '--port', '0', '--data-dir', dataDir, '--backfill-minutes', '30', '--duration', '45'], { ALERT_EVAL_INTERVAL_MS: '2000' }, (out) => {
+    // Stopped with Ctrl-C once the checks are done; the duration only bounds a run the test lost.
+    const demo = startCli(['demo', '--port', '0', '--data-dir', dataDir, '--backfill-minutes', '30', '--duration', String(DEMO_BACKSTOP_S)], { ALERT_EVAL_INTERVAL_MS: '2000' }, (out) => {
       address ||= /page and API at (http:\/\/[\d.:]+)/.exec(out)?.[1] ?? ''
     })
-    await waitFor('the demo\'s API', async () => address !== '' && (await fetch(`${address}/ready`).catch(() => null))?.ok === true, 60_000)
-    await waitFor('the example rules', async () => ((await get('/v1/alerts/rules')).rules ?? []).length === 5, 30_000)
-    const frame = await get('/v1/geo/frame')
-    checked.districts = frame.districts.length
-    checked.filePoints = frame.communities.filter((c: { source: string }) => c.source === 'file').length
-    const started = Date.now()
-    // A recent watermark: the baseline weeks and the backfill are in, the live stream flowing.
-    await waitFor('a recent watermark', async () => {
-      const f = await get('/v1/freshness')
-      return f.watermark !== null && Date.now() - Date.parse(f.watermark) < 60_000
-    }, 60_000)
-    // The baseline's span a week back (from the backfill's start to six hours past the demo's
-    // start) has orders: the dynamic-baseline example's history. Six hours, so that even a start in
-    // the small hours has some. (Asked once, after the fill: an old range is cached for 5 minutes.)
-    const weekBack = await get(`/v1/sales/overview?from=${new Date(started - 7 * 86_400_000 - 30 * 60_000).toISOString()}&to=${new Date(started - 7 * 86_400_000 + 6 * 3_600_000 - 60_000).toISOString()}`)
-    checked.weekBackOrders = weekBack.totals.orders > 0
-    const done = await run
+    try {
+      await waitFor('the demo\'s API', async () => address !== '' && (await fetch(`${address}/ready`).catch(() => null))?.ok === true, 60_000)
+      await waitFor('the example rules', async () => ((await get('/v1/alerts/rules')).rules ?? []).length === 5, 30_000)
+      const frame = await get('/v1/geo/frame')
+      checked.districts = frame.districts.length
+      checked.filePoints = frame.communities.filter((c: { source: string }) => c.source === 'file').length
+      const started = Date.now()
+      // A recent watermark: the baseline weeks and the backfill are in, the live stream flowing.
+      await waitFor('a recent watermark', async () => {
+        const f = await get('/v1/freshness')
+        return f.watermark !== null && Date.now() - Date.parse(f.watermark) < 60_000
+      }, 60_000)
+      // The baseline's span a week back (from the backfill's start to six hours past the demo's
+      // start) has orders: the dynamic-baseline example's history. Six hours, so that even a start in
+      // the small hours has some. (Asked once, after the fill: an old range is cached for 5 minutes.)
+      const weekBack = await get(`/v1/sales/overview?from=${new Date(started - 7 * 86_400_000 - 30 * 60_000).toISOString()}&to=${new Date(started - 7 * 86_400_000 + 6 * 3_600_000 - 60_000).toISOString()}`)
+      checked.weekBackOrders = weekBack.totals.orders > 0
+    } catch (err) {
+      await demo.stop().catch(() => undefined)
+      throw err
+    }
+    const done = await demo.stop()
     expect(done.code, done.stderr).toBe(0)
     expect(done.stdout).toMatch(/alert rules from .*cli\/examples\/alert-rules\.yaml \(the examples/)
     expect(checked).toEqual({ districts: 16, filePoints: 30, weekBackOrders: true })
     expect(done.stderr).not.toMatch(/"level":50/)
+    expect(done.stderr).not.toMatch(/stopping: still waiting/)
   })
 
   it('connect start --local-mariadb starts MariaDB and Kafka Connect with Debezium in the background, prints the --source flags; a row change reaches its topic; connect stop stops both', { timeout: 120_000 }, async () => {
@@ -206,65 +240,89 @@ describe('the streamcube CLI', () => {
     expect(printed.stdout).toMatch(/ENGINE = ReplicatedMergeTree/)
   })
 
-  it('demo (npm start) runs generator → embedded ClickHouse → API, and stops cleanly', async () => {
+  it('demo (npm start) runs generator → embedded ClickHouse → API, and stops cleanly', { timeout: 180_000 }, async () => {
     const dataDir = newDataDir()
-    let checked: Promise<Record<string, unknown>> | undefined
-    const run = await cli(['demo', '--port', '0', '--data-dir', dataDir, '--duration', '6', '--backfill-minutes', '30'], {}, (out) => {
-      const m = /API at (http:\/\/[\d.:]+)/.exec(out)
-      if (m && !checked) {
-        const base = m[1] as string
-        checked = (async () => {
-          const health = await (await fetch(`${base}/health`)).json()
-          const ready = await fetch(`${base}/ready`)
-          // Wait on the condition: the first batch lands within a second or two.
-          let status: { tables: { events: number }[] } = { tables: [] }
-          for (let i = 0; i < 40 && !status.tables.some((t) => t.events > 0); i++) {
-            status = (await (await fetch(`${base}/v1/ingest/status`)).json()) as typeof status
-            if (!status.tables.some((t) => t.events > 0)) await new Promise((r) => setTimeout(r, 100))
-          }
-          const page = await (await fetch(`${base}/`)).text()
-          const bad = await fetch(`${base}/nope`)
-          return { health, ready: ready.status, status, page, notFound: await bad.json() }
-        })()
+    // Each run is stopped with Ctrl-C once what it must show has landed (wall-clock durations
+    // flake on a loaded machine); the duration only bounds a run the test lost.
+    const demo = (env: Record<string, string> = {}) => {
+      let base = ''
+      const started = startCli(['demo', '--port', '0', '--data-dir', dataDir, '--duration', String(DEMO_BACKSTOP_S), '--backfill-minutes', '30'], env, (out) => {
+        base ||= /API at (http:\/\/[\d.:]+)/.exec(out)?.[1] ?? ''
+      })
+      const status = async () => {
+        const r = (await (await fetch(`${base}/v1/ingest/status`)).json()) as { tables: { table: string; events: number }[] }
+        return Object.fromEntries(r.tables.map((t) => [t.table, t.events]))
       }
-    })
+      return { ...started, base: () => base, status }
+    }
+    const first = demo()
+    let checked: { health: unknown; ready: number; status: Record<string, number>; page: string; notFound: { code: string } }
+    try {
+      await waitFor('the demo\'s API', async () => first.base() !== '' && (await fetch(`${first.base()}/ready`).catch(() => null)) !== null, 60_000)
+      const base = first.base()
+      const health = await (await fetch(`${base}/health`)).json()
+      const ready = await fetch(`${base}/ready`)
+      // Every stream has landed (the cubes are written in the same flushes), and the backfill is
+      // in: the watermark is recent, so a restart resumes after this run's city.
+      await waitFor('events of every stream, and a recent watermark', async () => {
+        if (Object.values(await first.status()).filter((n) => n > 0).length < 3) return false
+        const f = (await (await fetch(`${base}/v1/freshness`)).json()) as { watermark: string | null }
+        return f.watermark !== null && Date.now() - Date.parse(f.watermark) < 60_000
+      }, 90_000)
+      const page = await (await fetch(`${base}/`)).text()
+      const bad = await fetch(`${base}/nope`)
+      checked = { health, ready: ready.status, status: await first.status(), page, notFound: (await bad.json()) as { code: string } }
+    } catch (err) {
+      await first.stop().catch(() => undefined)
+      throw err
+    }
+    const run = await first.stop()
     expect(run.code, run.stderr).toBe(0)
     expect(run.stdout).toMatch(/demo stopped after [\d,]+ events/)
-    const r = (await checked) as { health: unknown; ready: number; status: { tables: { table: string; events: number }[] }; page: string; notFound: { code: string } }
-    expect(r.health).toEqual({ status: 'ok' })
-    expect(r.ready).toBe(200)
-    expect(r.status.tables.map((t) => t.table).sort()).toEqual(['behaviour_events', 'inventory_events', 'order_events'])
-    expect(r.status.tables.reduce((n, t) => n + t.events, 0)).toBeGreaterThan(0)
-    expect(r.page).toContain('streamcube')
-    expect(r.notFound.code).toBe('API_NOT_FOUND')
+    expect(run.stderr).not.toMatch(/stopping: still waiting/)
+    expect(checked.health).toEqual({ status: 'ok' })
+    expect(checked.ready).toBe(200)
+    expect(Object.keys(checked.status).sort()).toEqual(['behaviour_events', 'inventory_events', 'order_events'])
+    expect(checked.page).toContain('streamcube')
+    expect(checked.notFound.code).toBe('API_NOT_FOUND')
     // The pipelines wrote cubes (this process opens the engine only now that the demo has exited).
     const ch = await connectClickHouse({ url: null, database: 'streamcube', dataDir })
-    let first: History
+    let before: History
     try {
       for (const table of ['gmv_minute', 'activity_minute', 'heatmap_minute', 'products_minute', 'order_lifecycle', 'inventory_batches']) {
         const rs = await ch.client.query({ query: `SELECT count() AS n FROM ${table}`, format: 'JSONEachRow' })
         expect(Number((await rs.json<{ n: string }>())[0]?.n), table).toBeGreaterThan(0)
       }
-      first = await history(ch, null)
-      first = await history(ch, first.until)
+      before = await history(ch, null)
+      before = await history(ch, before.until)
     } finally {
       await ch.close()
     }
     // A restart on the same data directory goes on after the last run's city instead of
     // generating its backfill hours (and the baseline weeks') again: what the first run wrote
-    // is counted once.
-    const again = await cli(['demo', '--port', '0', '--data-dir', dataDir, '--duration', '4', '--backfill-minutes', '30'])
-    expect(again.code, again.stderr).toBe(0)
-    expect(again.stdout).toContain(`resuming the city after ${new Date(first.until).toISOString()}`)
-    expect(again.stdout).toMatch(/demo stopped after [\d,]+ events/)
+    // is counted once. It is stopped once its live stream has added events.
+    const second = demo()
+    let resumed: Run
+    try {
+      await waitFor('the resumed city\'s live events', async () => {
+        if (!second.output().stdout.includes('resuming the city after') || second.base() === '') return false
+        const now = await second.status()
+        return (now.behaviour_events ?? 0) + (now.order_events ?? 0) > (checked.status.behaviour_events ?? 0) + (checked.status.order_events ?? 0)
+      }, 90_000)
+    } finally {
+      resumed = await second.stop()
+    }
+    expect(resumed.code, resumed.stderr).toBe(0)
+    expect(resumed.stdout).toContain(`resuming the city after ${new Date(before.until).toISOString()}`)
+    expect(resumed.stdout).toMatch(/demo stopped after [\d,]+ events/)
+    expect(resumed.stderr).not.toMatch(/stopping: still waiting/)
     const ch2 = await connectClickHouse({ url: null, database: 'streamcube', dataDir })
     try {
-      const before = await history(ch2, first.until)
-      expect(before).toEqual(first)
+      expect(await history(ch2, before.until)).toEqual(before)
       // Its warehouses went on from the batches on hand: no fresh receipt at the restart (the
       // morning restock at 06:00 local is the only receipt a run makes after its start).
       const receipts = await ch2.client.query({
-        query: `SELECT count() AS n FROM inventory_events WHERE kind = 'receipt' AND event_time > fromUnixTimestamp64Milli(${first.until}) AND formatDateTime(event_time, '%H:%i', 'Asia/Shanghai') != '06:00'`,
+        query: `SELECT count() AS n FROM inventory_events WHERE kind = 'receipt' AND event_time > fromUnixTimestamp64Milli(${before.until}) AND formatDateTime(event_time, '%H:%i', 'Asia/Shanghai') != '06:00'`,
         format: 'JSONEachRow',
       })
       expect(Number((await receipts.json<{ n: string }>())[0]?.n)).toBe(0)
