@@ -7,7 +7,7 @@ import { EngineMetrics, policyFor } from '../../engine/index.js'
 import { evaluatorFromConfig, restockSettings, runRestockDaily } from '../../jobs/index.js'
 import { baselineWeek, cityFrame, EventGenerator, fillBaselineWeeks, runGeneratorSource, type OpeningBatch } from '../../generator/index.js'
 import { PIPELINES } from '../../pipelines/index.js'
-import { connectClickHouse, migrate, type ClickHouse } from '../../sinks/index.js'
+import { connectClickHouse, migrate, payloadPool, type ClickHouse } from '../../sinks/index.js'
 import { positiveInt } from '../options.js'
 import type { CliContext } from '../context.js'
 
@@ -116,6 +116,8 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       const openingStock = onHand.length > 0 ? onHand : undefined
       const generator = new EventGenerator({ seed: opts.seed, run, start: from, openingStock })
       const metrics = new EngineMetrics()
+      // The pipelines' insert payloads are pooled up to PAYLOAD_POOL_BYTES, as a Kafka worker's (createWorker).
+      payloadPool.resize(config.engine.payloadPoolBytes)
       const querySessions = await openQuerySessions(config, apiCh)
       const app = await buildApi({ ch: apiCh, querySessions, log, config, metricsRegistries: [metrics.registry] })
       const address = await app.listen({ port: config.api.port, host: config.api.host })
