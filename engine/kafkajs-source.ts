@@ -1,6 +1,6 @@
 import type { EachBatchPayload } from 'kafkajs'
 import type { PartitionEntry } from './partitions.js'
-import type { SourceRecord } from './processor.js'
+import type { SourceRecord } from './source-record.js'
 import type { RecordTransport, TransportContext } from './transport.js'
 
 /**

@@ -5,7 +5,8 @@ import { EngineError, EngineErrorCode } from './errors.js'
 import type { FlushExecutor, MemberCommit } from './flush.js'
 import { groupsOf, overBudget, timedFlushDue, timedFlushGroups, type FlushPolicy } from './flush-policy.js'
 import type { EngineMetrics } from './metrics.js'
-import type { FlushPlan, PartitionProcessor, SourceRecord } from './processor.js'
+import type { FlushPlan, PartitionProcessor } from './processor.js'
+import type { SourceRecord } from './source-record.js'
 import type { CommittedOffset, OpenedPartition, PartitionRecovery } from './recovery.js'
 
 /**

@@ -5,16 +5,8 @@ import type { CheckpointMetadata } from './checkpoint.js'
 import { Classification, PartitionState, type EventTimePolicy, type PartitionCheckpoint } from './partition-state.js'
 import type { PipelineDefinition } from '../pipelines/pipeline.js'
 import { QUALITY_PIPELINE, QualityCounts } from './quality.js'
+import { detached, type SourceRecord } from './source-record.js'
 import { pipesMask, ScannedRowWriter, STREAM_COLUMNS, STREAM_TABLES, StreamChunks, streamRow, type StreamBlock } from './stream-rows.js'
-
-/** One Kafka record as the engine sees it, whatever the client. */
-export interface SourceRecord {
-  readonly offset: string
-  readonly key: Buffer | null
-  readonly value: Buffer | null
-  readonly headers: Readonly<Record<string, Buffer | string | undefined>>
-  readonly timestamp: string
-}
 
 /** A record that could not become an event, with why. */
 export interface DeadLetter {
@@ -185,7 +177,7 @@ export class PartitionProcessor {
     }
     const decoded = this.checkStream(this.codec.decode(record.value))
     if (!decoded.ok) {
-      this.deadLetters.push({ record, error: decoded.error })
+      this.deadLetters.push({ record: detached(record), error: decoded.error })
       this.counts.deadLettered++
       this.quality.count(minute, 'dead_letter', decoded.error.code)
       return true
@@ -210,7 +202,7 @@ export class PartitionProcessor {
       return false
     }
     if (c === Classification.tooLate) {
-      this.late.push({ record, eventId, eventTime, watermark: this.state.watermark })
+      this.late.push({ record: detached(record), eventId, eventTime, watermark: this.state.watermark })
       this.counts.tooLate++
       this.quality.count(minute, 'late', '')
       return false

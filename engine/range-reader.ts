@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs'
 import { EngineError, EngineErrorCode } from './errors.js'
-import type { SourceRecord } from './processor.js'
+import type { SourceRecord } from './source-record.js'
 
 /** Offsets [from, to] of one topic-partition, both inclusive. */
 export interface OffsetRange {

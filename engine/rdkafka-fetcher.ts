@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import { EngineError, EngineErrorCode } from './errors.js'
-import type { SourceRecord } from './processor.js'
+import type { SourceRecord } from './source-record.js'
 
 /** A record as a fetcher delivers it: a SourceRecord with where it came from. */
 export interface FetchedRecord extends SourceRecord {

@@ -102,6 +102,22 @@ describe('the partition processor', () => {
     expect(plan.counts.accepted).toBe(1)
   })
 
+  it('keeps dead letters and late events as copies, not as slices of the fetch response they came in', () => {
+    // A fetched record's bytes are views into the whole response: a kept slice would keep it all until the flush.
+    const response = Buffer.alloc(1 << 20)
+    const slice = (text: string, at: number) => response.subarray(at, at + response.write(text, at))
+    const tooLate = records[1]!.value.toString().replace(/"eventTime":\d+/, `"eventTime":${START - 86_400_000}`)
+    const p = new PartitionProcessor('t.orders', 0, 'order', createJsonCodec('order', { bounds: BOUNDS }), PIPELINES, DEFAULT_EVENT_TIME_POLICY, null, null)
+    p.handle({ ...records[0]!, key: slice('k0', 0), value: slice('{oops', 100), headers: { h: slice('v', 200) } })
+    p.handle(records[2]!)
+    p.handle({ ...records[1]!, offset: '3', key: slice('k1', 300), value: slice(tooLate, 400) })
+    const plan = p.takeFlush()!
+    const kept = [plan.deadLetters[0]!.record, plan.late[0]!.record]
+    expect(kept.map((r) => [r.key?.toString(), r.value?.toString()])).toEqual([['k0', '{oops'], ['k1', tooLate]])
+    expect((kept[0]!.headers.h as Buffer).toString()).toBe('v')
+    for (const b of [...kept.flatMap((r) => [r.key, r.value]), kept[0]!.headers.h as Buffer]) expect(b!.buffer).not.toBe(response.buffer)
+  })
+
   it('dead-letters a record whose events belong to another stream than its topic feeds (a source spec that names the wrong stream)', () => {
     const p = new PartitionProcessor('t.orders', 0, 'order', createDebeziumCodec({ bounds: BOUNDS }), PIPELINES, DEFAULT_EVENT_TIME_POLICY, null, null)
     const row = { warehouse_id: 'wh-1', community_id: 'c-1', sku: 'sku-1', batch_id: 'b-1', qty: 5, production_date: 20_773, expiry_date: 20_778, updated_at: NOW - 3_600_000 }

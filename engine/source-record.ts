@@ -1,0 +1,19 @@
+/** One Kafka record as the engine sees it, whatever the client. */
+export interface SourceRecord {
+  readonly offset: string
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly headers: Readonly<Record<string, Buffer | string | undefined>>
+  readonly timestamp: string
+}
+
+/**
+ * A record kept until its flush (a dead letter, a late event) with its bytes copied. A fetched
+ * record's key, value and headers are slices of the whole fetch response (up to FETCH_MAX_BYTES),
+ * so one such record kept as it came would hold that response in memory until the flush.
+ */
+export function detached(record: SourceRecord): SourceRecord {
+  const headers: Record<string, Buffer | string | undefined> = {}
+  for (const [k, v] of Object.entries(record.headers)) headers[k] = Buffer.isBuffer(v) ? Buffer.from(v) : v
+  return { offset: record.offset, key: record.key && Buffer.from(record.key), value: record.value && Buffer.from(record.value), headers, timestamp: record.timestamp }
+}
