@@ -134,7 +134,7 @@ try {
       process.stdout.write(`${rows.at(-1)}\n`)
       if (client === 'kafkajs' && encoding === 'json') {
         // Baselines in the same run: every partition flushes on its own (no group commits); the
-        // young generation Node gives by default (16 MB semi-spaces), which the worker ran with before.
+        // heap Node gives by default (16 MB semi-spaces, V8's growing factor), which the worker ran with before.
         const baseline = async (label: string, env: Record<string, string>, flags?: readonly string[]) => {
           const run = { RUN: 'throughput', PREFIX: prefix, ENCODING: encoding, CLIENT: client, ...env }
           const b = { all: await measure({ ...run, PIPELINES: 'all' }, flags), cubes: await measure({ ...run, PIPELINES: 'cubes' }, flags) }
@@ -142,7 +142,7 @@ try {
           process.stdout.write(`${rows.at(-1)}\n`)
         }
         await baseline('FLUSH_GROUP_MAX=1 (baseline: every partition flushes alone)', { FLUSH_GROUP_MAX: '1' })
-        await baseline("Node's default young generation (baseline: what a worker ran with before)", {}, OLD_FLAGS)
+        await baseline("Node's default heap (baseline: what a worker ran with before)", {}, OLD_FLAGS)
       }
     }
   }
@@ -151,7 +151,7 @@ try {
   const interval = process.env.FLUSH_INTERVAL_MS ?? '1000'
   // The rates below, at and above the engine's capacity on a slow machine; at each, kafkajs also
   // with every partition flushing on its own (FLUSH_GROUP_MAX=1): the baseline of group commits.
-  // At 20k/s kafkajs also with Node's default young generation, which a worker ran with before (baseline).
+  // At 20k/s kafkajs also with Node's default heap, which a worker ran with before (baseline).
   type FreshRun = { client: Client; rate: number; groupMax: string | null; oldFlags?: boolean }
   const freshRuns: FreshRun[] = FRESHNESS
     ? [5_000, 10_000, 20_000].flatMap((rate): FreshRun[] => [
@@ -164,7 +164,7 @@ try {
     const prefix = `fresh-${client}-${rate}-${Date.now()}.`
     await admin.createTopics({ waitForLeaders: true, topics: Object.values(EventTypes).map((t) => ({ topic: `${prefix}${t.topic}`, numPartitions: PARTITIONS })) })
     const r = await measure({ RUN: 'freshness', PREFIX: prefix, CLIENT: client, RATE: String(rate), SECONDS: '20', ...(groupMax ? { FLUSH_GROUP_MAX: groupMax } : {}) }, oldFlags ? OLD_FLAGS : WORKER_FLAGS)
-    const label = groupMax ? `${client}, FLUSH_GROUP_MAX=${groupMax} (baseline: every partition flushes alone)` : oldFlags ? `${client}, Node's default young generation (baseline: what a worker ran with before)` : client
+    const label = groupMax ? `${client}, FLUSH_GROUP_MAX=${groupMax} (baseline: every partition flushes alone)` : oldFlags ? `${client}, Node's default heap (baseline: what a worker ran with before)` : client
     fresh.push({ client: label, target: rate, ...r })
     process.stdout.write(`${JSON.stringify(fresh.at(-1))}\n`)
   }
