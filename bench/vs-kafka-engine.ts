@@ -17,8 +17,10 @@
  * The topics: BENCH_EVENTS (default 382000) generated events, 2 % of them re-sent, 40 paid orders
  * a day older than the stream sent at its end (too late for the allowed lateness), 30 malformed
  * records; 6 partitions per topic, local broker (or KAFKA_BROKERS).
- * Run: npx tsx bench/vs-kafka-engine.ts   (BENCH_SIDES=anchor1,anchor2,streamcube,rdkafka to choose;
- * BENCH_FROM=sources: the worker from the TypeScript sources through tsx instead of the compiled dist/ that ships (built first); BENCH_RUNS, default 3; BENCH_NODE_ARGS: extra node flags for each side's process, e.g. --cpu-prof; BENCH_CONFIGS=core,all; BENCH_EVENTS=1200000 for the large backlog's peak RSS;
+ * Run: npx tsx bench/vs-kafka-engine.ts   (BENCH_SIDES=anchor1,anchor2,streamcube,streamcube-v8-heap,rdkafka to choose;
+ * streamcube-v8-heap: the worker with V8's own old-generation growth instead of bin/streamcube.js's
+ * --heap-growing-percent, the baseline of that setting in the same run;
+ * BENCH_FROM=sources: the worker from the TypeScript sources through tsx instead of the compiled dist/ that ships (built first); BENCH_RUNS, default 5; BENCH_NODE_ARGS: extra node flags for each side's process, e.g. --cpu-prof; BENCH_CONFIGS=core,all; BENCH_EVENTS=1200000 for the large backlog's peak RSS;
  * BENCH_ENCODING=confluent-avro: the topics in Confluent Avro instead of JSON, the anchor reading them as AvroConfluent from a
  * schema registry the bench serves (bench/registry-stub.ts), streamcube with its Confluent codec)
  */
@@ -31,9 +33,10 @@ import { benchBroker, buildWorker, WORKER_NODE_FLAGS } from './run-common.js'
 import { serveLocalSchemas } from './registry-stub.js'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 382_000)
-const SIDES = (process.env.BENCH_SIDES ?? 'anchor1,anchor2,streamcube').split(',')
+const DEFAULT_SIDES = 'anchor1,anchor2,streamcube,streamcube-v8-heap'
+const SIDES = (process.env.BENCH_SIDES ?? DEFAULT_SIDES).split(',')
 /** Runs of each side, in turn (A B C A B C …): the median is reported, with the range. */
-const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 const PARTITIONS = 6
 /** The topics' wire format: JSON (the issue's figures), or Confluent Avro (a lever measured beside it). */
 const ENCODING = process.env.BENCH_ENCODING ?? 'json'
@@ -142,10 +145,13 @@ function child(script: string, env: Record<string, string>, flags: readonly stri
   )
 }
 
+/** The worker's flags without its old-generation growth: V8's own (the `streamcube-v8-heap` side, a baseline). */
+const V8_HEAP_FLAGS = WORKER_NODE_FLAGS.filter((f) => !f.startsWith('--heap-growing-percent'))
+
 function side(name: string, prefix: string, pipelines: string, records: number): Promise<RunResult> {
   const common = { BROKERS: brokers, PREFIX: prefix, PIPELINES: pipelines }
   if (name.startsWith('anchor')) return child('./kafka-engine-run.ts', { ...common, CONSUMERS: name.slice('anchor'.length), ...(registry ? { FORMAT: 'AvroConfluent', REGISTRY_URL: registry.url } : {}) })
-  return child('./engine-run.ts', { ...common, RUN: 'throughput', TOTALS: '1', EVENTS: String(records), CLIENT: name === 'rdkafka' ? 'rdkafka' : 'kafkajs', ENCODING, LOG_LEVEL: 'silent' }, WORKER_NODE_FLAGS)
+  return child('./engine-run.ts', { ...common, RUN: 'throughput', TOTALS: '1', EVENTS: String(records), CLIENT: name === 'rdkafka' ? 'rdkafka' : 'kafkajs', ENCODING, LOG_LEVEL: 'silent' }, name === 'streamcube-v8-heap' ? V8_HEAP_FLAGS : WORKER_NODE_FLAGS)
 }
 
 const median = (xs: number[]) => {
@@ -162,7 +168,7 @@ const threadSummary = (r: RunResult) =>
     .join(', ')
 
 const FORMAT_NAME = ENCODING === 'json' ? 'JSON' : 'Confluent Avro'
-const label: Record<string, string> = { anchor1: 'Kafka engine + MVs, 1 consumer', anchor2: 'Kafka engine + MVs, 2 consumers', streamcube: `streamcube (kafkajs, ${FORMAT_NAME})`, rdkafka: `streamcube (node-rdkafka, ${FORMAT_NAME})` }
+const label: Record<string, string> = { anchor1: 'Kafka engine + MVs, 1 consumer', anchor2: 'Kafka engine + MVs, 2 consumers', streamcube: `streamcube (kafkajs, ${FORMAT_NAME})`, 'streamcube-v8-heap': `streamcube (kafkajs, ${FORMAT_NAME}), V8's own old-generation growth (baseline)`, rdkafka: `streamcube (node-rdkafka, ${FORMAT_NAME})` }
 const pct = (x: number, truth: number) => (truth === 0 ? 'n/a' : `${x === truth ? '±0' : `${x > truth ? '+' : ''}${(((x - truth) / truth) * 100).toFixed(2)}`} %`)
 
 const lines: string[] = []
@@ -194,14 +200,15 @@ try {
       lines.push(`| ↳ CPU s by thread (median run) | ${threadSummary(list.find((r) => r.seconds === m.seconds) ?? list[0]!)} | | | | | |`)
     }
     const best = [...medians].filter(([k]) => k.startsWith('anchor')).map(([, r]) => r).sort((a, b) => a.seconds - b.seconds)[0]
-    const ours = medians.get('streamcube')
-    if (best && ours) {
-      const ratio = `| **streamcube / best anchor (medians)** | **${(best.seconds / ours.seconds).toFixed(2)}×** | **${(ours.cpuSeconds / best.cpuSeconds).toFixed(2)}×** | **${(ours.peakRss / best.peakRss).toFixed(2)}×** | | | |`
+    for (const [name, title] of [['streamcube', 'streamcube'], ['streamcube-v8-heap', "streamcube with V8's own growth"]] as const) {
+      const ours = medians.get(name)
+      if (!best || !ours) continue
+      const ratio = `| **${title} / best anchor (medians)** | **${(best.seconds / ours.seconds).toFixed(2)}×** | **${(ours.cpuSeconds / best.cpuSeconds).toFixed(2)}×** | **${(ours.peakRss / best.peakRss).toFixed(2)}×** | | | |`
       lines.push(ratio)
       console.log(config.name, ratio)
     }
   }
-  if (SIDES.join(',') === 'anchor1,anchor2,streamcube' || process.env.BENCH_WRITE === '1') {
+  if (SIDES.join(',') === DEFAULT_SIDES || process.env.BENCH_WRITE === '1') {
     // The default size and format have their own section; another size (the 1.2M-event backlog) or format writes one of its own.
     const variant = [EVENTS === 382_000 ? '' : `-${EVENTS}`, ENCODING === 'json' ? '' : `-${ENCODING}`].join('')
     writeSection(

@@ -78,7 +78,7 @@ describe('the streamcube CLI', () => {
   })
 
   it('runs as an executable: its first line starts node with the worker\'s V8 flags, which npm start and the image run through it', async () => {
-    expect(readFileSync(BIN, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=30')
+    expect(readFileSync(BIN, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=50')
     const root = new URL('../../', import.meta.url)
     expect((JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { scripts: Record<string, string> }).scripts.start).toBe('bin/streamcube.js demo')
     expect(readFileSync(new URL('Dockerfile', root), 'utf8')).toMatch(/^ENTRYPOINT \["bin\/streamcube\.js"\]$/m)
