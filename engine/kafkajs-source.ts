@@ -54,7 +54,9 @@ export class KafkajsTransport implements RecordTransport {
       for (const m of batch.messages) {
         if (!live || entry.dead) break
         taken = m.offset
-        const record: SourceRecord = { offset: m.offset, key: m.key, value: m.value, headers: (m.headers ?? {}) as SourceRecord['headers'], timestamp: m.timestamp }
+        // kafkajs's message is a SourceRecord as it stands (its record-batch decoders always set
+        // headers; only the pre-0.11 message formats' leave them out): no object of our own per record.
+        const record = (m.headers ? m : { ...m, headers: {} }) as SourceRecord
         if (partitions.take(entry, record)) {
           // A failed flush killed the entry: stop here; the next batch re-initialises the
           // partition from its committed offset.

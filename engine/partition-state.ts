@@ -57,7 +57,8 @@ export interface PartitionCheckpoint {
 interface Seen {
   readonly id: string
   readonly time: number
-  readonly offset: bigint
+  /** The record's offset, as Kafka's decimal text (the checkpoint's horizonStart). */
+  readonly offset: string
 }
 
 export class PartitionState {
@@ -85,7 +86,7 @@ export class PartitionState {
   }
 
   /** Classifies a record and updates the state as the record demands. */
-  classify(id: string, time: number, offset: bigint): Classification {
+  classify(id: string, time: number, offset: string): Classification {
     const p = this.policy
     let result: Classification
     if (time < this.wm - p.allowedLatenessMs) {
@@ -112,7 +113,7 @@ export class PartitionState {
    * Rebuilds the id memory from a record before the replay start (the records between the
    * checkpoint's horizonStart and the replay start), without counting anything.
    */
-  rememberReplayed(id: string, time: number, offset: bigint): void {
+  rememberReplayed(id: string, time: number, offset: string): void {
     if (time < this.wm - this.policy.allowedLatenessMs) return
     const seen = this.times.get(id)
     if (seen !== undefined && seen >= this.wm - this.policy.dedupHorizonMs) return
@@ -122,10 +123,10 @@ export class PartitionState {
   checkpoint(): PartitionCheckpoint {
     this.evict()
     const first = this.fifo[this.head]
-    return { watermark: Number.isFinite(this.wm) ? this.wm : null, horizonStart: first ? first.offset.toString() : null }
+    return { watermark: Number.isFinite(this.wm) ? this.wm : null, horizonStart: first ? first.offset : null }
   }
 
-  private remember(id: string, time: number, offset: bigint): void {
+  private remember(id: string, time: number, offset: string): void {
     this.times.set(id, time)
     this.fifo.push({ id, time, offset })
   }

@@ -148,9 +148,9 @@ export class PartitionProcessor {
 
   /** Processes one record in offset order. Returns false if it was only replayed for the id memory. */
   handle(record: SourceRecord): boolean {
-    const offset = BigInt(record.offset)
+    const offset = record.offset
     if (this.rebuildUntil !== null) {
-      if (offset < this.rebuildUntil) {
+      if (BigInt(offset) < this.rebuildUntil) {
         const decoded = this.codec.decode(record.value)
         if (decoded.ok) for (const e of decoded.value) this.state.rememberReplayed(e.event.eventId, e.event.eventTime, offset)
         return false
@@ -165,7 +165,7 @@ export class PartitionProcessor {
     this.last = record.offset
     this.counts.records++
     this.bytes += record.value?.length ?? 0
-    const ms = Number(record.timestamp)
+    const ms = record.timestampMs ?? Number(record.timestamp)
     const minute = Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 60_000) * 60 : 0
     this.quality.count(minute, 'records', '')
     const direct = this.direct
@@ -194,7 +194,7 @@ export class PartitionProcessor {
   }
 
   /** Classifies an event by time and id and counts it; true when it is accepted (its row must be written). */
-  private classify(eventId: string, eventTime: number, record: SourceRecord, offset: bigint, minute: number): boolean {
+  private classify(eventId: string, eventTime: number, record: SourceRecord, offset: string, minute: number): boolean {
     const c = this.state.classify(eventId, eventTime, offset)
     if (c === Classification.duplicate) {
       this.counts.duplicates++

@@ -5,6 +5,8 @@ export interface SourceRecord {
   readonly value: Buffer | null
   readonly headers: Readonly<Record<string, Buffer | string | undefined>>
   readonly timestamp: string
+  /** The timestamp as a number, where the client has it so (kafkajs's records through sinks/kafka/record-batches.ts). */
+  readonly timestampMs?: number
 }
 
 /**

@@ -51,15 +51,15 @@ interface Codec {
 
 /** A record as kafkajs's decoder returns it. */
 export interface DecodedRecord {
-  magicByte: number
-  attributes: number
-  timestamp: string
-  offset: string
-  key: Buffer | null
-  value: Buffer | null
-  headers: Record<string, Buffer | null | (Buffer | null)[]>
-  isControlRecord: boolean
-  batchContext: BatchContext
+  readonly magicByte: number
+  readonly attributes: number
+  readonly timestamp: string
+  readonly offset: string
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly headers: Record<string, Buffer | null | (Buffer | null)[]>
+  readonly isControlRecord: boolean
+  readonly batchContext: BatchContext
 }
 
 interface BatchContext {
@@ -211,12 +211,20 @@ function headerName(buf: Buffer): string {
   return text
 }
 
+/**
+ * The headers of every record that has none: one frozen object, not an empty one per record (the
+ * engine's records mostly carry none). Equal to kafkajs's `{}`; code that would add a header to a
+ * fetched record must copy them first.
+ */
+const NO_HEADERS: DecodedRecord['headers'] = Object.freeze({})
+
 function decodeRecords(buf: Buffer, start: number, count: number, batchContext: BatchContext): DecodedRecord[] {
   const records = new Array<DecodedRecord>(count)
   const { firstOffset, firstTimestamp, maxTimestamp, magicByte = 0, isControlBatch } = batchContext
   const offsetBase = exactNumber(firstOffset)
   const timestampBase = exactNumber(firstTimestamp)
   const appendTime = batchContext.timestampType === TimestampTypes.LOG_APPEND_TIME && maxTimestamp ? maxTimestamp : null
+  const appendTimeNumber = appendTime === null ? Number.NaN : exactNumber(appendTime)
   at = start
   for (let i = 0; i < count; i++) {
     const length = varint(buf)
@@ -225,12 +233,14 @@ function decodeRecords(buf: Buffer, start: number, count: number, batchContext: 
     const end = at + length
     const attributes = buf.readInt8(at++)
     const timestampDelta = varlong(buf)
-    const timestamp = appendTime ?? plus(firstTimestamp, timestampBase, timestampDelta)
+    const time = appendTime === null ? exact(firstTimestamp, timestampBase, timestampDelta) : Number.isNaN(appendTimeNumber) ? appendTime : appendTimeNumber
     const offset = plus(firstOffset, offsetBase, varint(buf))
-    const key = bytes(buf)
+    const keyLength = varint(buf)
+    const keyAt = at
+    if (keyLength > 0) at += keyLength
     const value = bytes(buf)
     const headerCount = varint(buf)
-    const headers: DecodedRecord['headers'] = {}
+    const headers: DecodedRecord['headers'] = headerCount === 0 ? NO_HEADERS : {}
     for (let h = 0; h < headerCount; h++) {
       const headerKey = headerName(buf)
       const headerValue = bytes(buf)
@@ -242,9 +252,56 @@ function decodeRecords(buf: Buffer, start: number, count: number, batchContext: 
       else headers[headerKey] = merged
     }
     at = end
-    records[i] = { magicByte, attributes, timestamp, offset, key, value, headers, isControlRecord: isControlBatch, batchContext }
+    records[i] = new FetchedRecord(magicByte, attributes, offset, buf, keyAt, keyLength, value, headers, time, isControlBatch, batchContext)
   }
   return records
+}
+
+/** `base + delta` as a number while it is a safe integer (`baseNumber` from exactNumber), else as kafkajs prints it. */
+function exact(base: string, baseNumber: number, delta: number | bigint): number | string {
+  if (typeof delta === 'number') {
+    const sum = baseNumber + delta
+    if (Number.isSafeInteger(sum)) return sum
+  }
+  return (BigInt(base) + BigInt(delta)).toString()
+}
+
+/**
+ * A record with kafkajs's fields, of which the key and the timestamp are made when read: a
+ * fetched record waits in its batch (often across a flush), and every object it holds is copied
+ * by each young-generation collection it lives through and then promoted. The engine reads
+ * neither on its way (`timestampMs` gives it the time as a number); the key is read for a dead
+ * letter or a late record only. Each read of `key` returns a new view of the same bytes.
+ */
+class FetchedRecord implements DecodedRecord {
+  constructor(
+    readonly magicByte: number,
+    readonly attributes: number,
+    readonly offset: string,
+    private readonly bytes: Buffer,
+    private readonly keyAt: number,
+    /** -1: a null key. */
+    private readonly keyLength: number,
+    readonly value: Buffer | null,
+    readonly headers: DecodedRecord['headers'],
+    /** The timestamp: a number while it is a safe integer, else kafkajs's text. */
+    private readonly time: number | string,
+    readonly isControlRecord: boolean,
+    readonly batchContext: BatchContext,
+  ) {}
+
+  get key(): Buffer | null {
+    return this.keyLength < 0 ? null : this.bytes.slice(this.keyAt, this.keyAt + this.keyLength)
+  }
+
+  get timestamp(): string {
+    return String(this.time)
+  }
+
+  /** The timestamp in milliseconds (rounded where it is past 2^53). */
+  get timestampMs(): number {
+    return Number(this.time)
+  }
 }
 
 /** What `installRecordBatchDecoder` found. */

@@ -6,36 +6,36 @@ const policy = { outOfOrdernessMs: 1_000, allowedLatenessMs: 10_000, dedupHorizo
 describe('per-partition event time', () => {
   it('watermark = max event time − out-of-orderness, never moving back', () => {
     const s = new PartitionState(policy)
-    s.classify('a', 100_000, 0n)
+    s.classify('a', 100_000, '0')
     expect(s.watermark).toBe(99_000)
-    s.classify('b', 50_000, 1n)
+    s.classify('b', 50_000, '1')
     expect(s.watermark).toBe(99_000)
   })
 
   it('accepts late events within the allowed lateness, sends older ones to the late output', () => {
     const s = new PartitionState(policy)
-    s.classify('a', 100_000, 0n)
-    expect(s.classify('b', 95_000, 1n)).toBe(Classification.accept)
+    s.classify('a', 100_000, '0')
+    expect(s.classify('b', 95_000, '1')).toBe(Classification.accept)
     expect(s.lateAccepted).toBe(1)
-    expect(s.classify('c', 88_999, 2n)).toBe(Classification.tooLate)
+    expect(s.classify('c', 88_999, '2')).toBe(Classification.tooLate)
     expect(s.tooLate).toBe(1)
   })
 
   it('counts a repeated event id once within the horizon, and again after it', () => {
     const s = new PartitionState(policy)
-    expect(s.classify('a', 100_000, 0n)).toBe(Classification.accept)
-    expect(s.classify('a', 100_000, 1n)).toBe(Classification.duplicate)
-    s.classify('z', 120_000, 2n) // watermark 119 000: 'a' (100 000) is now older than the horizon
-    expect(s.classify('a', 110_000, 3n)).toBe(Classification.accept)
+    expect(s.classify('a', 100_000, '0')).toBe(Classification.accept)
+    expect(s.classify('a', 100_000, '1')).toBe(Classification.duplicate)
+    s.classify('z', 120_000, '2') // watermark 119 000: 'a' (100 000) is now older than the horizon
+    expect(s.classify('a', 110_000, '3')).toBe(Classification.accept)
     expect(s.duplicates).toBe(1)
   })
 
   it('keeps memory bounded: ids older than the horizon are evicted, and a cap holds', () => {
     const s = new PartitionState({ ...policy, maxRememberedIds: 50 })
-    for (let i = 0; i < 10_000; i++) s.classify(`e${i}`, 1_000_000 + i * 100, BigInt(i))
+    for (let i = 0; i < 10_000; i++) s.classify(`e${i}`, 1_000_000 + i * 100, String(i))
     expect(s.remembered).toBeLessThanOrEqual(101)
     const capped = new PartitionState({ ...policy, maxRememberedIds: 50, dedupHorizonMs: 10_000_000, allowedLatenessMs: 10_000_000 })
-    for (let i = 0; i < 1_000; i++) capped.classify(`e${i}`, 1_000_000 + i, BigInt(i))
+    for (let i = 0; i < 1_000; i++) capped.classify(`e${i}`, 1_000_000 + i, String(i))
     expect(capped.remembered).toBe(50)
     expect(capped.evictedByCap).toBe(950)
   })
@@ -43,11 +43,11 @@ describe('per-partition event time', () => {
   it('a checkpoint and a replay from its horizon start rebuild exactly the same classification', () => {
     // An event id names one event: a duplicate repeats its time. Some repeats come within the
     // horizon, some long after it.
-    const records: { id: string; time: number; offset: bigint }[] = []
+    const records: { id: string; time: number; offset: string }[] = []
     for (let i = 0; i < 2_000; i++) {
       const back = i % 7 === 3 ? 1 + ((i * 31) % 400) : 0
       const original = records[i - back]
-      records.push(back && original ? { ...original, offset: BigInt(i) } : { id: `e${i}`, time: 1_000_000 + i * 37 - (i % 13) * 400, offset: BigInt(i) })
+      records.push(back && original ? { ...original, offset: String(i) } : { id: `e${i}`, time: 1_000_000 + i * 37 - (i % 13) * 400, offset: String(i) })
     }
     const full = new PartitionState(policy)
     const cut = 1_200
