@@ -61,7 +61,7 @@ function toRows(fast: boolean): () => number {
   const chunks = new StreamChunks()
   return () => {
     for (const it of json) {
-      if (fast && codecs[it.type].scanner!.scan(it.bytes)) chunks.pushScanned(writers[it.type], it.bytes, POSITION.offset)
+      if (fast && codecs[it.type].scanner!.scan(it.bytes)) chunks.pushScanned(writers[it.type], it.bytes, it.bytes.length, POSITION.offset)
       else {
         const d = codecs[it.type].decode(it.bytes)
         if (!d.ok) throw new Error('decode failed')

@@ -164,15 +164,20 @@ export class PartitionProcessor {
     }
     this.last = record.offset
     this.counts.records++
-    this.bytes += record.value?.length ?? 0
+    // The value's bytes: where they were fetched, if the record says (no view made), else its own.
+    const fetched = record.fetched
+    const buf = fetched ?? record.value
+    const from = fetched ? (record.valueAt as number) : 0
+    const to = fetched ? (record.valueEnd as number) : (buf?.length ?? 0)
+    if (to > from) this.bytes += to - from
     const ms = record.timestampMs ?? Number(record.timestamp)
     const minute = Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 60_000) * 60 : 0
     this.quality.count(minute, 'records', '')
     const direct = this.direct
-    if (direct !== null && direct.scanner.scan(record.value)) {
+    if (direct !== null && direct.scanner.scan(buf, from, to)) {
       // The plain case of a JSON record, read in one pass (the slow path below would decode the same event).
       this.quality.count(minute, 'schema', this.codec.format)
-      if (this.classify(direct.scanner.eventId, direct.scanner.eventTime, record, offset, minute)) this.streamRows.pushScanned(direct, record.value as Buffer, record.offset)
+      if (this.classify(direct.scanner.eventId, direct.scanner.eventTime, record, offset, minute)) this.streamRows.pushScanned(direct, buf as Buffer, to - from, record.offset)
       return true
     }
     const decoded = this.checkStream(this.codec.decode(record.value))

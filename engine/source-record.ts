@@ -7,6 +7,14 @@ export interface SourceRecord {
   readonly timestamp: string
   /** The timestamp as a number, where the client has it so (kafkajs's records through sinks/kafka/record-batches.ts). */
   readonly timestampMs?: number
+  /**
+   * The bytes the value was fetched in, where the client keeps it there (kafkajs's records through
+   * sinks/kafka/record-batches.ts, whose `value` is a new view on each read): the engine reads the
+   * value as bytes [valueAt, valueEnd) of `fetched`; valueEnd < valueAt for a null value.
+   */
+  readonly fetched?: Buffer
+  readonly valueAt?: number
+  readonly valueEnd?: number
 }
 
 /**

@@ -66,11 +66,11 @@ export class StreamChunks {
     return this.count
   }
 
-  /** Appends the row of the record `value` (at `offset`) that `rows`' scanner has just accepted. */
-  pushScanned(rows: ScannedRowWriter, value: Buffer, offset: string): void {
+  /** Appends the row of the record (`length` bytes of `buf`, at `offset`) that `rows`' scanner has just accepted. */
+  pushScanned(rows: ScannedRowWriter, buf: Buffer, length: number, offset: string): void {
     this.seal() // rows keep their offset order
-    const out = this.writer.room(rows.bound(value, offset), ROW_SEPARATOR)
-    this.writer.commit(rows.write(value, offset, out, this.writer.length))
+    const out = this.writer.room(rows.bound(length, offset), ROW_SEPARATOR)
+    this.writer.commit(rows.write(buf, offset, out, this.writer.length))
     this.count++
   }
 
@@ -172,19 +172,19 @@ export class ScannedRowWriter {
   }
 
   /**
-   * The most bytes the scanned record's row can take: its tokens are copied from the record or
+   * The most bytes the row of the scanned record (`length` bytes) can take: its tokens are copied from the record or
    * printed shorter (a number is printed only where its token has a trailing zero, a sign on zero or
    * leading zeros), and every column adds at most a separator and a `null` for an absent field —
    * once, or once per element for a column read from each element of an array.
    */
-  bound(record: Buffer, offset: string): number {
+  bound(length: number, offset: string): number {
     let values = this.ops.length
     const count = this.scanner.slots.count
     for (const field of this.arrays) values += count[field] as number
-    return record.length + 8 * values + this.topic.length + offset.length + 8
+    return length + 8 * values + this.topic.length + offset.length + 8
   }
 
-  /** Writes the scanned record's row at `at` of `out`; returns where it ends. */
+  /** Writes the scanned record's row at `at` of `out` (`src`: the buffer the record was scanned in); returns where it ends. */
   write(src: Buffer, offset: string, out: Buffer, at: number): number {
     const slots = this.scanner.slots
     out[at++] = 0x5b

@@ -149,14 +149,22 @@ export class JsonEventScanner {
     }
   }
 
-  /** True: a valid event, described by the slots. False: not sure; the slow path decides. */
-  scan(buf: Buffer | null): boolean {
+  /**
+   * True: the record in bytes [from, to) of `buf` is a valid event, described by the slots (their
+   * positions are in `buf`). False: not sure; the slow path decides.
+   *
+   * The record may stand inside a larger buffer (the fetch response it came in): the scan reads
+   * forward only and accepts only an object that ends at `to`, so a scan that ran past `to` (an
+   * unclosed string, a truncated object) declines, whatever the bytes past `to` are.
+   */
+  scan(buf: Buffer | null, from = 0, to = buf?.length ?? 0): boolean {
     // UTF-8 is checked where it can occur, in the strings (any other byte over 0x7f fails the syntax).
-    if (buf === null || buf.length === 0 || buf.length > this.limits.maxBytes) return false
-    let i = this.object(buf, skip(buf, 0), this.slots)
-    if (i < 0) return false
-    i = skip(buf, i)
-    if (i !== buf.length) return false
+    if (buf === null || to <= from || to - from > this.limits.maxBytes) return false
+    let i = this.object(buf, skip(buf, from), this.slots)
+    if (i < 0 || i > to) return false
+    // Whitespace after the object, up to `to` only (the next bytes of a larger buffer may be any).
+    while (i < to && isWhitespace(buf[i] as number)) i++
+    if (i !== to) return false
     const s = this.slots
     if (s.state[this.idField] !== Slot.value || s.state[this.timeField] !== Slot.value) return false
     this.eventTime = s.num[this.timeField] as number
@@ -403,14 +411,12 @@ function utf8Sequence(buf: Buffer, i: number, n: number): number {
   return c3 >= 0x80 && c3 <= 0xbf ? 4 : 0
 }
 
+const isWhitespace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
+
 /** The index of the first byte at or after `i` that is not JSON whitespace. */
 function skip(buf: Buffer, i: number): number {
   const n = buf.length
-  while (i < n) {
-    const c = buf[i]
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break
-    i++
-  }
+  while (i < n && isWhitespace(buf[i] as number)) i++
   return i
 }
 

@@ -238,7 +238,9 @@ function decodeRecords(buf: Buffer, start: number, count: number, batchContext: 
     const keyLength = varint(buf)
     const keyAt = at
     if (keyLength > 0) at += keyLength
-    const value = bytes(buf)
+    const valueLength = varint(buf)
+    const valueAt = at
+    if (valueLength > 0) at += valueLength
     const headerCount = varint(buf)
     const headers: DecodedRecord['headers'] = headerCount === 0 ? NO_HEADERS : {}
     for (let h = 0; h < headerCount; h++) {
@@ -252,7 +254,7 @@ function decodeRecords(buf: Buffer, start: number, count: number, batchContext: 
       else headers[headerKey] = merged
     }
     at = end
-    records[i] = new FetchedRecord(magicByte, attributes, offset, buf, keyAt, keyLength, value, headers, time, isControlBatch, batchContext)
+    records[i] = new FetchedRecord(magicByte, attributes, offset, buf, keyAt, keyLength, valueAt, valueLength < 0 ? -1 : valueAt + valueLength, headers, time, isControlBatch, batchContext)
   }
   return records
 }
@@ -267,22 +269,26 @@ function exact(base: string, baseNumber: number, delta: number | bigint): number
 }
 
 /**
- * A record with kafkajs's fields, of which the key and the timestamp are made when read: a
- * fetched record waits in its batch (often across a flush), and every object it holds is copied
- * by each young-generation collection it lives through and then promoted. The engine reads
- * neither on its way (`timestampMs` gives it the time as a number); the key is read for a dead
- * letter or a late record only. Each read of `key` returns a new view of the same bytes.
+ * A record with kafkajs's fields, of which the key, the value and the timestamp are made when read.
+ * A fetched record waits in its batch (often across a flush), and every object it holds is copied
+ * by each young-generation collection it lives through and then promoted: the engine reads the
+ * value where it stands in the fetched bytes (`fetched`, [valueAt, valueEnd)) and the time as a
+ * number, and the key only for a dead letter or a late record. Each read of `key` or `value`
+ * returns a new view of the same bytes.
  */
 class FetchedRecord implements DecodedRecord {
   constructor(
     readonly magicByte: number,
     readonly attributes: number,
     readonly offset: string,
-    private readonly bytes: Buffer,
+    /** The bytes the record was decoded from (the fetch response, or a decompressed batch). */
+    readonly fetched: Buffer,
     private readonly keyAt: number,
     /** -1: a null key. */
     private readonly keyLength: number,
-    readonly value: Buffer | null,
+    readonly valueAt: number,
+    /** -1 (below valueAt): a null value. */
+    readonly valueEnd: number,
     readonly headers: DecodedRecord['headers'],
     /** The timestamp: a number while it is a safe integer, else kafkajs's text. */
     private readonly time: number | string,
@@ -291,7 +297,11 @@ class FetchedRecord implements DecodedRecord {
   ) {}
 
   get key(): Buffer | null {
-    return this.keyLength < 0 ? null : this.bytes.slice(this.keyAt, this.keyAt + this.keyLength)
+    return this.keyLength < 0 ? null : this.fetched.slice(this.keyAt, this.keyAt + this.keyLength)
+  }
+
+  get value(): Buffer | null {
+    return this.valueEnd < this.valueAt ? null : this.fetched.slice(this.valueAt, this.valueEnd)
   }
 
   get timestamp(): string {

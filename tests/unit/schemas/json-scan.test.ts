@@ -40,12 +40,34 @@ function compare(type: EventType, text: string | Buffer): Outcome {
     const event = (decoded.value[0] as TypedEvent).event
     expect(scanner.eventId).toBe(event.eventId)
     expect(scanner.eventTime).toBe(event.eventTime)
-    const out = Buffer.alloc(writer.bound(bytes, POSITION.offset))
+    const out = Buffer.alloc(writer.bound(bytes.length, POSITION.offset))
     const end = writer.write(bytes, POSITION.offset, out, 0)
     expect(out.toString("utf8", 0, end), String(text)).toBe(JSON.stringify(streamRow(decoded.value[0] as TypedEvent, POSITION, PIPES)))
   }
+  // The same record inside a larger buffer, as it stands in a fetch response: the bytes around it
+  // (which could close an object cut short, or continue a string or a number) change nothing.
+  for (const [before, after] of AROUND) {
+    const whole = Buffer.concat([before, bytes, after])
+    const inside = scanner.scan(whole, before.length, before.length + bytes.length)
+    expect(inside, `scanned inside other bytes: ${String(text)} + ${after.toString('latin1')}`).toBe(fast)
+    if (inside && decoded.ok) {
+      expect(scanner.eventId).toBe((decoded.value[0] as TypedEvent).event.eventId)
+      const out = Buffer.alloc(writer.bound(bytes.length, POSITION.offset))
+      const end = writer.write(whole, POSITION.offset, out, 0)
+      expect(out.toString('utf8', 0, end)).toBe(JSON.stringify(streamRow(decoded.value[0] as TypedEvent, POSITION, PIPES)))
+    }
+  }
   return { fast, slow: decoded.ok }
 }
+
+/** Bytes before and after a record in a larger buffer: a previous record, then what could complete or extend this one. */
+const AROUND: readonly (readonly [Buffer, Buffer])[] = [
+  [Buffer.from('{"eventId":"x"}\x02'), Buffer.from('}')],
+  [Buffer.from([0x00, 0xff]), Buffer.from(' }\n')],
+  [Buffer.alloc(0), Buffer.from('"}')],
+  [Buffer.from('  '), Buffer.from('0]}}')],
+  [Buffer.from('x'), Buffer.from([0x80, 0x80, 0x7d])],
+]
 
 /** Ways a producer writes the same or a wrong record, as text (JSON.stringify cannot write most of them). */
 function* variants(e: Record<string, unknown>): Generator<string> {
