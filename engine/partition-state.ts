@@ -54,18 +54,16 @@ export interface PartitionCheckpoint {
   readonly horizonStart: string | null
 }
 
-interface Seen {
-  readonly id: string
-  readonly time: number
-  /** The record's offset, as Kafka's decimal text (the checkpoint's horizonStart). */
-  readonly offset: string
-}
-
 export class PartitionState {
   private wm: number
   private readonly times = new Map<string, number>()
-  // Insertion (offset) order, for eviction and for the horizon start.
-  private readonly fifo: Seen[] = []
+  // The remembered ids in insertion (offset) order, for eviction and for the horizon start, as
+  // three parallel arrays from `head` on: no object per id (an accepted event's entry lives until
+  // the horizon passes it, long enough to be promoted and traced by the old generation's collector).
+  private ids: string[] = []
+  private idTimes: number[] = []
+  /** The offset of the record each id came in, as Kafka's decimal text (the checkpoint's horizonStart). */
+  private offsets: string[] = []
   private head = 0
   duplicates = 0
   lateAccepted = 0
@@ -82,7 +80,7 @@ export class PartitionState {
 
   /** Ids currently remembered (for memory metrics). */
   get remembered(): number {
-    return this.fifo.length - this.head
+    return this.ids.length - this.head
   }
 
   /** Classifies a record and updates the state as the record demands. */
@@ -122,27 +120,32 @@ export class PartitionState {
 
   checkpoint(): PartitionCheckpoint {
     this.evict()
-    const first = this.fifo[this.head]
-    return { watermark: Number.isFinite(this.wm) ? this.wm : null, horizonStart: first ? first.offset : null }
+    return { watermark: Number.isFinite(this.wm) ? this.wm : null, horizonStart: this.offsets[this.head] ?? null }
   }
 
   private remember(id: string, time: number, offset: string): void {
     this.times.set(id, time)
-    this.fifo.push({ id, time, offset })
+    this.ids.push(id)
+    this.idTimes.push(time)
+    this.offsets.push(offset)
   }
 
   private evict(): void {
     const limit = this.wm - this.policy.dedupHorizonMs
-    while (this.head < this.fifo.length) {
-      const s = this.fifo[this.head] as Seen
-      const overCap = this.fifo.length - this.head > this.policy.maxRememberedIds
-      if (s.time >= limit && !overCap) break
-      if (overCap && s.time >= limit) this.evictedByCap++
-      if (this.times.get(s.id) === s.time) this.times.delete(s.id)
+    const { ids, idTimes } = this
+    while (this.head < ids.length) {
+      const time = idTimes[this.head] as number
+      const overCap = ids.length - this.head > this.policy.maxRememberedIds
+      if (time >= limit && !overCap) break
+      if (overCap && time >= limit) this.evictedByCap++
+      const id = ids[this.head] as string
+      if (this.times.get(id) === time) this.times.delete(id)
       this.head++
     }
-    if (this.head > 4096 && this.head * 2 > this.fifo.length) {
-      this.fifo.splice(0, this.head)
+    if (this.head > 4096 && this.head * 2 > ids.length) {
+      this.ids = ids.slice(this.head)
+      this.idTimes = idTimes.slice(this.head)
+      this.offsets = this.offsets.slice(this.head)
       this.head = 0
     }
   }
