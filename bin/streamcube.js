@@ -7,8 +7,8 @@
 // 50 % over what a full collection leaves live, not by V8's own factor (up to 4×): the fetched
 // records of a batch that waits on a flush outlive the young generation, and with V8's factor the
 // old generation reached ≈ 100 MB, and the dead fetch buffers it still held ≈ 60 MB more, before a
-// full collection. At 50 % a worker's peak RSS is 60–95 MB lower for 4–7 % more CPU (the
-// side-by-side bench runs both, bench/vs-kafka-engine.ts). This line is the
+// full collection. At 50 % a worker's peak RSS was 17–95 MB lower for 1–21 % more CPU in the
+// side-by-side tables (the bench runs both, bench/vs-kafka-engine.ts). This line is the
 // flags' one home: `npm start`, the image and the benches take them from here (tests/e2e/cli.test.ts).
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
