@@ -8,10 +8,11 @@ import { createRequire } from 'node:module'
  * each `Long.fromValue(string).add(delta).toString()` (a BigInt parsed from text, an add and a
  * decimal print), besides a Decoder object and a slice per record and a spread per header. On the
  * worker's backlog that was ≈ 1.4 s of the JS thread for 390k records (a V8 profile; issue 17),
- * the largest single item left on it. This module decodes a record batch to exactly what kafkajs's
- * own decoder returns (same fields, same strings, the key and value as views of the response)
- * with plain numbers while offsets and timestamps are safe integers, and falls back to BigInt
- * where they are not. It replaces kafkajs's module in Node's module cache before kafkajs's fetch
+ * the largest single item left on it. This module decodes a record batch to what kafkajs's own
+ * decoder returns (the same fields reading the same values: strings, the key and value as views of
+ * the response; the key, the value and the timestamp are made when read, see FetchedRecord) with
+ * plain numbers while offsets and timestamps are safe integers, and falls back to BigInt where
+ * they are not. It replaces kafkajs's module in Node's module cache before kafkajs's fetch
  * path first loads it; `installRecordBatchDecoder` reports whether it could.
  *
  * Held equal to kafkajs's own decoder by tests/unit/sinks/record-batches.test.ts (batches kafkajs
