@@ -159,10 +159,10 @@ export class PartitionProcessor {
       this.before = this.state.checkpoint()
     }
     if (this.first === null) {
-      this.first = record.offset
+      this.first = offset
       this.before = this.state.checkpoint()
     }
-    this.last = record.offset
+    this.last = offset
     this.counts.records++
     // The value's bytes: where they were fetched, if the record says (no view made), else its own.
     const fetched = record.fetched
@@ -177,7 +177,7 @@ export class PartitionProcessor {
     if (direct !== null && direct.scanner.scan(buf, from, to)) {
       // The plain case of a JSON record, read in one pass (the slow path below would decode the same event).
       this.quality.count(minute, 'schema', this.codec.format)
-      if (this.classify(direct.scanner.eventId, direct.scanner.eventTime, record, offset, minute)) this.streamRows.pushScanned(direct, buf as Buffer, to - from, record.offset)
+      if (this.classify(direct.scanner.eventId, direct.scanner.eventTime, record, minute)) this.streamRows.pushScanned(direct, buf as Buffer, to - from, offset)
       return true
     }
     const decoded = this.checkStream(this.codec.decode(record.value))
@@ -189,18 +189,18 @@ export class PartitionProcessor {
     }
     // Records that decoded, by writer schema: the schema-version mix of data quality.
     this.quality.count(minute, 'schema', this.codec.schemaOf && record.value ? this.codec.schemaOf(record.value) : this.codec.format)
-    const position = { topic: this.topic, partition: this.partition, offset: record.offset }
+    const position = { topic: this.topic, partition: this.partition, offset }
     for (const e of decoded.value) {
       // One row per accepted event; every pipeline of the stream reads it through its views
       // (byPipeline is filled at the flush).
-      if (this.classify(e.event.eventId, e.event.eventTime, record, offset, minute) && this.pipes !== 0) this.streamRows.push(streamRow(e, position, this.pipes))
+      if (this.classify(e.event.eventId, e.event.eventTime, record, minute) && this.pipes !== 0) this.streamRows.push(streamRow(e, position, this.pipes))
     }
     return true
   }
 
   /** Classifies an event by time and id and counts it; true when it is accepted (its row must be written). */
-  private classify(eventId: string, eventTime: number, record: SourceRecord, offset: string, minute: number): boolean {
-    const c = this.state.classify(eventId, eventTime, offset)
+  private classify(eventId: string, eventTime: number, record: SourceRecord, minute: number): boolean {
+    const c = this.state.classify(eventId, eventTime, record.offset)
     if (c === Classification.duplicate) {
       this.counts.duplicates++
       this.quality.count(minute, 'duplicate', '')

@@ -172,11 +172,14 @@ function exactNumber(text: string): number {
   return Number.isSafeInteger(n) ? n : Number.NaN
 }
 
-/** `base + delta` printed as kafkajs prints it (its Long is an unbounded BigInt); `baseNumber` from exactNumber. */
-function plus(base: string, baseNumber: number, delta: number | bigint): string {
+/**
+ * `base + delta` as a number while it is a safe integer (`baseNumber` from exactNumber; NaN when the
+ * base is not exact), else as text, as kafkajs prints it (its Long is an unbounded BigInt).
+ */
+function plus(base: string, baseNumber: number, delta: number | bigint): number | string {
   if (typeof delta === 'number') {
-    const sum = baseNumber + delta // NaN when the base is not exact
-    if (Number.isSafeInteger(sum)) return String(sum)
+    const sum = baseNumber + delta
+    if (Number.isSafeInteger(sum)) return sum
   }
   return (BigInt(base) + BigInt(delta)).toString()
 }
@@ -224,8 +227,8 @@ function decodeRecords(buf: Buffer, start: number, count: number, batchContext: 
   const { firstOffset, firstTimestamp, maxTimestamp, magicByte = 0, isControlBatch } = batchContext
   const offsetBase = exactNumber(firstOffset)
   const timestampBase = exactNumber(firstTimestamp)
-  const appendTime = batchContext.timestampType === TimestampTypes.LOG_APPEND_TIME && maxTimestamp ? maxTimestamp : null
-  const appendTimeNumber = appendTime === null ? Number.NaN : exactNumber(appendTime)
+  // Every record of a log-append-time batch is at the batch maximum: a number where it is exact, else kafkajs's text.
+  const appendTime = batchContext.timestampType === TimestampTypes.LOG_APPEND_TIME && maxTimestamp ? plus(maxTimestamp, exactNumber(maxTimestamp), 0) : null
   at = start
   for (let i = 0; i < count; i++) {
     const length = varint(buf)
@@ -234,8 +237,8 @@ function decodeRecords(buf: Buffer, start: number, count: number, batchContext: 
     const end = at + length
     const attributes = buf.readInt8(at++)
     const timestampDelta = varlong(buf)
-    const time = appendTime === null ? exact(firstTimestamp, timestampBase, timestampDelta) : Number.isNaN(appendTimeNumber) ? appendTime : appendTimeNumber
-    const offset = plus(firstOffset, offsetBase, varint(buf))
+    const time = appendTime ?? plus(firstTimestamp, timestampBase, timestampDelta)
+    const offset = String(plus(firstOffset, offsetBase, varint(buf)))
     const keyLength = varint(buf)
     const keyAt = at
     if (keyLength > 0) at += keyLength
@@ -258,15 +261,6 @@ function decodeRecords(buf: Buffer, start: number, count: number, batchContext: 
     records[i] = new FetchedRecord(magicByte, attributes, offset, buf, keyAt, keyLength, valueAt, valueLength < 0 ? -1 : valueAt + valueLength, headers, time, isControlBatch, batchContext)
   }
   return records
-}
-
-/** `base + delta` as a number while it is a safe integer (`baseNumber` from exactNumber), else as kafkajs prints it. */
-function exact(base: string, baseNumber: number, delta: number | bigint): number | string {
-  if (typeof delta === 'number') {
-    const sum = baseNumber + delta
-    if (Number.isSafeInteger(sum)) return sum
-  }
-  return (BigInt(base) + BigInt(delta)).toString()
 }
 
 /**
