@@ -16,6 +16,9 @@ import type { ClickHouse } from './connection.js'
  *   {{DISTRIBUTED_ADD_COLUMN name column type}} → nothing on a single node; on a cluster the
  *                           ADD COLUMN of the Distributed table "name" (its local tables are
  *                           altered by the statement before it)
+ *   {{DISTRIBUTED_ALTER name clauses}} → nothing on a single node; on a cluster "ALTER TABLE name
+ *                           ON CLUSTER … clauses" for the Distributed table (e.g. MODIFY COLUMN,
+ *                           after the same ALTER of its local tables)
  * Each statement is written to be re-runnable (IF NOT EXISTS), and a migration's version is
  * recorded only after all its statements succeed, so an interrupted run is finished by the next.
  */
@@ -72,6 +75,7 @@ export function renderStatements(sql: string, variant: MigrationVariant): string
     .replace(/\{\{DISTRIBUTED_ADD_COLUMN (\w+) (\w+) ([^}]+)\}\}/g, (_, name: string, column: string, type: string) =>
       cluster ? `ALTER TABLE ${name}${onCluster} ADD COLUMN IF NOT EXISTS ${column} ${type}` : '',
     )
+    .replace(/\{\{DISTRIBUTED_ALTER (\w+) ([^}]+)\}\}/g, (_, name: string, clauses: string) => (cluster ? `ALTER TABLE ${name}${onCluster} ${clauses}` : ''))
     .replace(/\{\{(\w*MergeTree)\}\}/g, (_, engine: string) => (variant.cluster ? `Replicated${engine}` : engine))
   if (/\{\{[^}]*\}\}/.test(rendered)) throw new SinkError(SinkErrorCode.MIGRATION_FILE, `unknown template token in migration: ${/\{\{[^}]*\}\}/.exec(rendered)?.[0]}`)
   const withoutComments = rendered

@@ -27,12 +27,13 @@ describe('migrations', () => {
         expect(s).toContain("ON CLUSTER 'analytics'")
         if (/^CREATE TABLE/.test(s)) expect(s).toMatch(/ENGINE = (Replicated\w*MergeTree|Null|Distributed\('analytics', currentDatabase\(\), \w+_local, cityHash64\(\w+\)\))/)
       }
-      // A column added to a shard-local table is added to its Distributed table too, unless that
-      // table is created after the ALTER (then it takes the local table's columns).
-      statements.forEach((s, i) => {
-        const added = /^ALTER TABLE (\w+)_local ON CLUSTER 'analytics' ADD COLUMN IF NOT EXISTS (.+)$/.exec(s)
-        if (!added || statements.slice(i).some((x) => x.startsWith(`CREATE TABLE IF NOT EXISTS ${added[1]} ON CLUSTER`))) return
-        expect(statements).toContain(`ALTER TABLE ${added[1]} ON CLUSTER 'analytics' ADD COLUMN IF NOT EXISTS ${added[2]}`)
+      // A column added to or changed in a shard-local table is added or changed in its Distributed
+      // table too, unless that table is created after the ALTER (then it takes the local table's columns).
+      const flat = statements.map((x) => x.replace(/\s+/g, ' '))
+      flat.forEach((s, i) => {
+        const altered = /^ALTER TABLE (\w+)_local ON CLUSTER 'analytics' ((ADD|MODIFY) COLUMN .+)$/.exec(s)
+        if (!altered || flat.slice(i).some((x) => x.startsWith(`CREATE TABLE IF NOT EXISTS ${altered[1]} ON CLUSTER`))) return
+        expect(flat).toContain(`ALTER TABLE ${altered[1]} ON CLUSTER 'analytics' ${altered[2]}`)
       })
       // Every shard-local table has a Distributed table over it.
       const locals = statements.map((x) => /^CREATE TABLE IF NOT EXISTS (\w+)_local /.exec(x)?.[1]).filter(Boolean)
