@@ -19,6 +19,7 @@ import { payloadPool, type ClickHouse, type RetryPolicy } from '../sinks/index.j
 import { kafkajsLevel, kafkajsLogCreator } from '../sinks/kafka/kafkajs-logger.js'
 import { installRecordBatchDecoder, KAFKAJS_VERSION } from '../sinks/kafka/record-batches.js'
 import type { FlushPolicy } from './flush-policy.js'
+import type { MemberCommit } from './flush.js'
 import { KafkaWorker } from './worker.js'
 import { EngineMetrics } from './metrics.js'
 import { DEFAULT_EVENT_TIME_POLICY, type EventTimePolicy } from './partition-state.js'
@@ -105,6 +106,7 @@ export function createWorker(args: {
   metrics?: EngineMetrics
   retry?: RetryPolicy
   beforeInsert?: (table: string, token: string) => void | Promise<void>
+  beforeCommit?: (commits: readonly MemberCommit[]) => void | Promise<void>
   clientId?: string
   /** kafkajs socket factory (tests use it to cut connections abruptly). */
   socketFactory?: ISocketFactory
@@ -144,6 +146,7 @@ export function createWorker(args: {
     metrics: args.metrics ?? new EngineMetrics(),
     retry: args.retry,
     beforeInsert: args.beforeInsert,
+    beforeCommit: args.beforeCommit,
     overlapFlushes: args.overlapFlushes,
     fetcher:
       config.engine.client === 'rdkafka'

@@ -42,6 +42,11 @@ export interface PartitionTableOptions {
   readonly log: Logger
   readonly metrics: EngineMetrics
   readonly fatal: (err: Error) => void
+  /**
+   * A failed commit dropped a partition this member still holds: read it again from `offset` (the
+   * range's first), so a batch re-opens it from the offset log (a failed last range got none).
+   */
+  readonly readAgain: (topic: string, partition: number, offset: string) => Promise<void>
 }
 
 /**
@@ -266,14 +271,16 @@ export class PartitionTable {
         return true
       },
       (err: unknown) => {
-        // The commit was refused (a rebalance took a partition) or the sink gave up: drop the
-        // partitions' state; whoever owns them next replays from the committed offset and metadata.
+        // The commit was refused or failed, or the sink gave up: drop the partitions' state; their
+        // owner replays from the committed offset and metadata (after a rebalance, the next join's).
+        const stillOurs = entries.map((e) => !e.dead && !this.crashed)
         for (const entry of entries) {
           entry.dead = true
           if (this.entries.get(entry.key) === entry) this.entries.delete(entry.key)
         }
         log.warn({ err: (err as Error).message, ranges: plans.map((p) => `${p.topic}/${p.partition}@${p.first}-${p.last}`) }, 'flush failed; partition state dropped for replay')
         if (err instanceof SinkError) this.options.fatal(err)
+        else for (const [i, p] of plans.entries()) if (stillOurs[i]) void this.locked(() => this.options.readAgain(p.topic, p.partition, p.first)).catch((e: Error) => this.options.fatal(e))
         return false
       },
     )

@@ -64,6 +64,15 @@ export class RdkafkaTransport implements RecordTransport {
     return this.fetcher.disconnect()
   }
 
+  /** Re-opens the partition at once (from where the offset log says, which is `offset` or before it): see reopen(). */
+  async readAgain(topic: string, partition: number, offset: string): Promise<void> {
+    const { group, partitions, log } = this.ctx
+    // A batch that re-opened the partition meanwhile has already put it where it must be read.
+    if (!this.current(group.generation) || partitions.get(`${topic}:${partition}`)) return
+    log.info({ topic, partition, from: offset }, 'reading the partition again after a failed flush')
+    await this.reopen(topic, partition)
+  }
+
   private current(generation: number): boolean {
     const { group } = this.ctx
     return generation === group.generation && !group.rebalancing && !this.ctx.stopped()
@@ -125,27 +134,34 @@ export class RdkafkaTransport implements RecordTransport {
     }
   }
 
-  private async take(key: string, records: FetchedRecord[]): Promise<void> {
+  /**
+   * A failed flush dropped the partition's state: rebuild it from the offset log and read from
+   * where it must start. The entry exists from here on, so a fetch already under way when the
+   * seek moved the position is dropped and the partition sought again to the entry's next
+   * offset (run()); a bare seek without an entry lost those records, and the partition's re-read.
+   */
+  private async reopen(topic: string, partition: number): Promise<void> {
     const { group, partitions } = this.ctx
+    if (!group.assignment.some((a) => a.topic === topic && a.partition === partition)) return
+    // Only a fetcher assigned for this generation can seek the partition (librdkafka refuses a
+    // seek on a partition it does not hold: "Erroneous state").
+    if (this.assigned !== group.generation) return
+    const opened = await partitions.open(topic, partition)
+    if (!opened) return
+    // Opening may have taken a while (a pending group is rebuilt by re-reading every member):
+    // if the group moved on meanwhile, the fetcher no longer holds the partition.
+    if (this.assigned !== group.generation || !this.current(group.generation)) return
+    partitions.set(opened.entry)
+    await this.fetcher.seek({ topic, partition, offset: opened.start })
+    this.epoch++
+  }
+
+  private async take(key: string, records: FetchedRecord[]): Promise<void> {
+    const { partitions } = this.ctx
     const { topic, partition } = records[0]!
     const entry = partitions.get(key)
-    if (!entry) {
-      // A failed flush dropped the partition's state: rebuild it from the committed offset, and
-      // read from there (these records were fetched before the seek: not delivered again after it).
-      if (!group.assignment.some((a) => a.topic === topic && a.partition === partition)) return
-      // Only a fetcher assigned for this generation can seek the partition (librdkafka refuses a
-      // seek on a partition it does not hold: "Erroneous state").
-      if (this.assigned !== group.generation) return
-      const opened = await partitions.open(topic, partition)
-      if (!opened) return
-      // Opening may have taken a while (a pending group is rebuilt by re-reading every member):
-      // if the group moved on meanwhile, the fetcher no longer holds the partition.
-      if (this.assigned !== group.generation || !this.current(group.generation)) return
-      partitions.set(opened.entry)
-      await this.fetcher.seek({ topic, partition, offset: opened.start })
-      this.epoch++
-      return
-    }
+    // These records were fetched before the re-open's seek: not delivered again after it.
+    if (!entry) return this.reopen(topic, partition)
     let taken = 0
     for (const r of records) {
       if (this.ctx.stopped() || entry.dead) break

@@ -14,6 +14,12 @@ export interface RecordTransport {
   onRebalancing(): void
   /** This member joined; `generation` counts the joins. */
   onJoin(generation: number): void
+  /**
+   * Reads the partition again from `offset` (under the table's lock): a failed flush dropped its
+   * state while this member holds it, and only a batch re-opens it. Nothing while rebalancing
+   * (the next join reads every assigned partition from its committed offset).
+   */
+  readAgain(topic: string, partition: number, offset: string): Promise<void>
   /** After the group is joined: the transport's own loop, if it has one. */
   start(): void
   /** Ends the transport's loop (a graceful stop): resolves when no more records will be taken. */

@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import { createForwarderProducer, createKafkaForwarder, type ClickHouse, type RetryPolicy } from '../sinks/index.js'
 import { ensureTopics } from '../sinks/kafka/topics.js'
 import { EngineError, EngineErrorCode } from './errors.js'
-import { FlushExecutor } from './flush.js'
+import { FlushExecutor, type MemberCommit } from './flush.js'
 import type { FlushPolicy } from './flush-policy.js'
 import { GroupMembership } from './group.js'
 import { KafkajsTransport } from './kafkajs-source.js'
@@ -52,6 +52,8 @@ export interface WorkerOptions {
   readonly overlapFlushes?: boolean
   /** Test hook passed to the flush executor (fault injection). */
   readonly beforeInsert?: (table: string, token: string) => void | Promise<void>
+  /** Test hook before each commit to the offset log (fault injection: a throw fails the commit). */
+  readonly beforeCommit?: (commits: readonly MemberCommit[]) => void | Promise<void>
   /** The data path, when it is not kafkajs's own fetch (KAFKA_CLIENT=rdkafka): see RdkafkaTransport. */
   readonly fetcher?: RecordFetcher
   /** Records per fetch from the fetcher. */
@@ -125,7 +127,7 @@ export class KafkaWorker {
       metrics: options.metrics,
       fatal,
     })
-    this.partitions = new PartitionTable({ executor: this.executor, recovery, flush: options.flush, overlapFlushes: options.overlapFlushes !== false, setId, commit: (commits) => this.group.commit(commits), log, metrics: options.metrics, fatal })
+    this.partitions = new PartitionTable({ executor: this.executor, recovery, flush: options.flush, overlapFlushes: options.overlapFlushes !== false, setId, commit: async (commits) => (await options.beforeCommit?.(commits), this.group.commit(commits)), log, metrics: options.metrics, fatal, readAgain: (topic, partition, offset) => this.records.readAgain(topic, partition, offset) })
     const ctx = { group: this.group, partitions: this.partitions, log, stopped: () => this.stopped, fatal }
     this.records = options.fetcher ? new RdkafkaTransport(ctx, options.fetcher, options.fetchMax) : new KafkajsTransport(ctx)
   }

@@ -6,6 +6,7 @@ import type { FlushExecutor } from '../../../engine/flush.js'
 import type { FlushPlan, PartitionProcessor } from '../../../engine/processor.js'
 import type { PartitionRecovery } from '../../../engine/recovery.js'
 import type { FlushPolicy } from '../../../engine/flush-policy.js'
+import { SinkError, SinkErrorCode } from '../../../sinks/errors.js'
 
 const policy: FlushPolicy = { intervalMs: 0, catchUpIntervalMs: 0, catchUpLag: 1_000_000, maxRecords: 1_000_000, bufferMaxRecords: 1_000_000, bufferMaxBytes: 1 << 30, groupMax: 32 }
 
@@ -24,7 +25,7 @@ function entry(partition: number): PartitionEntry {
     pendingBytes: 100,
     mayFlush: true,
     pendingComplete: false,
-    takeFlush: (): FlushPlan => ({ topic: 't', partition, first: '0', last: '9', before: { watermark: null, horizonStart: null }, after: { watermark: null, horizonStart: null } }) as unknown as FlushPlan,
+    takeFlush: (): FlushPlan => ({ topic: 't', partition, first: String(partition * 100), last: String(partition * 100 + 9), before: { watermark: null, horizonStart: null }, after: { watermark: null, horizonStart: null } }) as unknown as FlushPlan,
   } as unknown as PartitionProcessor
   return { key: `t:${partition}`, proc, lastFlush: 0, lastRecordAt: 0, lag: 0, next: null, inflight: null, dead: false }
 }
@@ -38,6 +39,8 @@ function table() {
     return d.promise
   }
   const executor = { execute: (plan: FlushPlan) => run([plan]), executeGroup: (plans: readonly FlushPlan[]) => run(plans) } as unknown as FlushExecutor
+  const readAgain: string[] = []
+  const fatal: Error[] = []
   const partitions = new PartitionTable({
     executor,
     recovery: {} as PartitionRecovery,
@@ -47,11 +50,13 @@ function table() {
     commit: () => Promise.resolve(),
     log: pino({ level: 'silent' }),
     metrics: new EngineMetrics(),
-    fatal: (err) => {
-      throw err
+    fatal: (err) => fatal.push(err),
+    readAgain: (topic, partition, offset) => {
+      readAgain.push(`${topic}/${partition}@${offset}`)
+      return Promise.resolve()
     },
   })
-  return { partitions, calls }
+  return { partitions, calls, readAgain, fatal }
 }
 
 const settle = () => new Promise((r) => setImmediate(r))
@@ -90,5 +95,39 @@ describe('timed flushes in rounds', () => {
     expect([a.dead, b.dead]).toEqual([true, true])
     await partitions.flushDue()
     expect(calls.map((x) => x.partitions)).toEqual([[0, 1], [2]])
+  })
+})
+
+describe('a failed flush of partitions this member still holds', () => {
+  it('reads each of them again from its range\'s first offset, so the next batch re-opens it (a last range gets no next batch otherwise)', async () => {
+    const { partitions, calls, readAgain, fatal } = table()
+    const [a, b] = [entry(1), entry(2)]
+    for (const e of [a, b]) partitions.set(e)
+    await partitions.flushDue()
+    calls[0]!.fail(new Error('the offset log failed the commit'))
+    await settle()
+    expect([partitions.get(a.key), partitions.get(b.key)]).toEqual([undefined, undefined])
+    expect(readAgain.sort()).toEqual(['t/1@100', 't/2@200'])
+    expect(fatal).toEqual([])
+  })
+
+  it('leaves partitions a rebalance dropped first to the next join', async () => {
+    const { partitions, calls, readAgain } = table()
+    partitions.set(entry(1))
+    await partitions.flushDue()
+    partitions.dropAll()
+    calls[0]!.fail(new Error('not committing: the group is rebalancing'))
+    await settle()
+    expect(readAgain).toEqual([])
+  })
+
+  it('stops the worker when the sink gave up, instead of reading again', async () => {
+    const { partitions, calls, readAgain, fatal } = table()
+    partitions.set(entry(1))
+    await partitions.flushDue()
+    calls[0]!.fail(new SinkError(SinkErrorCode.INSERT, 'insert failed after retries'))
+    await settle()
+    expect(readAgain).toEqual([])
+    expect(fatal.map((e) => e.message)).toEqual(['insert failed after retries'])
   })
 })
