@@ -22,7 +22,12 @@ const dataDir = mkdtempSync(join(tmpdir(), 'bench-stream-inserts-'))
 const ch = await connectClickHouse({ url: null, database: 'bench_stream_inserts', dataDir })
 await migrate(ch)
 const STREAMS = ['behaviour', 'order'] as const
-for (const type of STREAMS) await ch.client.command({ query: `CREATE TABLE ${type}_bare AS ${STREAM_TABLES[type]} ENGINE = Null` })
+for (const type of STREAMS) {
+  await ch.client.command({ query: `CREATE TABLE ${type}_bare AS ${STREAM_TABLES[type]} ENGINE = Null` })
+  // The stream tables' columns before migration 0012: the raw facts' types, LowCardinality included.
+  await ch.client.command({ query: `CREATE TABLE ${type}_lowcard AS ${type}_events ENGINE = Null` })
+  await ch.client.command({ query: `ALTER TABLE ${type}_lowcard ADD COLUMN pipes UInt64` })
+}
 
 const SIZES = [1, 1_000, 10_000]
 const events: Record<(typeof STREAMS)[number], TypedEvent[]> = { behaviour: [], order: [] }
@@ -58,6 +63,7 @@ async function perInsert(type: (typeof STREAMS)[number], table: string, rows: nu
 const core = [facts, gmv, activity]
 const variants = (type: (typeof STREAMS)[number]): [string, string, number][] => [
   [`a Null table of ${STREAM_TABLES[type]}'s columns, no views (baseline)`, `${type}_bare`, 0],
+  [`a Null table of the raw facts' columns (LowCardinality, as the stream tables had before migration 0012), no views`, `${type}_lowcard`, 0],
   [`${STREAM_TABLES[type]}: every view idle (pipes = 0)`, STREAM_TABLES[type], 0],
   [`${STREAM_TABLES[type]}: facts + gmv + activity`, STREAM_TABLES[type], pipesMask(core, type)],
   [`${STREAM_TABLES[type]}: all pipelines`, STREAM_TABLES[type], pipesMask(PIPELINES, type)],
@@ -79,7 +85,7 @@ rmSync(dataDir, { recursive: true, force: true })
 writeSection(
   'stream-inserts',
   `### One insert into a stream table: the price of its views
-Question: what does one insert into a stream table cost the engine, by rows and by how many of its views have work? (The flush rounds of issue 17 rest on it.)
+Question: what does one insert into a stream table cost the engine, by rows and by how many of its views have work? (The flush rounds of issue 17 rest on it.) And what does parsing into LowCardinality columns cost (the stream tables' types before migration 0012)?
 Command: \`npx tsx bench/stream-inserts.ts\` — ${machine()}; embedded chDB, the flush's own insert call and settings (a deduplication token on every insert); generated events; CPU of the process, all threads, per insert (the middle of three passes).
 Views: ${viewCounts.map((v) => `${v.name} has ${v.views}`).join(', ')} (one or two for each pipeline that reads the stream); each runs for every block, its bit in \`pipes\` set or not; the cube views' own hour and day rollups follow.
 
