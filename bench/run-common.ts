@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startLocalBroker } from '../scripts/kafka/broker.js'
@@ -29,6 +29,11 @@ export async function cubeTotals(ch: ClickHouse): Promise<{ gmv: number; facts: 
     format: 'JSONEachRow',
   })
   const [r] = await rs.json<{ gmv: string; facts: string; activity: string }>()
+  // BENCH_PARTS (bench/vs-kafka-engine.ts): every table's active parts, and how deep merges went.
+  if (process.env.BENCH_PARTS) {
+    const parts = await ch.client.query({ query: "SELECT table, count() AS parts, sum(rows) AS n, max(max_block_number) AS inserts, max(level) AS lvl, sum(rows * level) AS rewritten, sum(bytes_on_disk) AS bytes FROM system.parts WHERE database = currentDatabase() AND active GROUP BY table ORDER BY rewritten DESC", format: 'JSONEachRow' })
+    appendFileSync(process.env.BENCH_PARTS, `${process.argv[1]} ${JSON.stringify(await parts.json())}\n`)
+  }
   return { gmv: Number(r?.gmv ?? 0), facts: Number(r?.facts ?? 0), activityEvents: Number(r?.activity ?? 0) }
 }
 

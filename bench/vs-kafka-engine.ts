@@ -22,7 +22,10 @@
  * --heap-growing-percent, the baseline of that setting in the same run;
  * BENCH_FROM=sources: the worker from the TypeScript sources through tsx instead of the compiled dist/ that ships (built first); BENCH_RUNS, default 5; BENCH_NODE_ARGS: extra node flags for each side's process, e.g. --cpu-prof; BENCH_CONFIGS=core,all; BENCH_EVENTS=1200000 for the large backlog's peak RSS;
  * BENCH_ENCODING=confluent-avro: the topics in Confluent Avro instead of JSON, the anchor reading them as AvroConfluent from a
- * schema registry the bench serves (bench/registry-stub.ts), streamcube with its Confluent codec)
+ * schema registry the bench serves (bench/registry-stub.ts), streamcube with its Confluent codec;
+ * BENCH_PARTS=<file>: each run appends its tables' active parts to the file when its clock stops — parts, rows, inserts
+ * (the highest block number), the deepest merge level and rows × level (the rows merges have rewritten, at most): where
+ * each side's merge work comes from)
  */
 import { execFile } from 'node:child_process'
 import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs'
