@@ -71,6 +71,11 @@ export class GroupMembership implements OffsetLog {
     return this.options.groupId
   }
 
+  /** Whether this member's last join assigned it the partition. */
+  holds(topic: string, partition: number): boolean {
+    return this.assignment.some((a) => a.topic === topic && a.partition === partition)
+  }
+
   async connectAdmin(): Promise<Admin> {
     await this.admin.connect()
     return this.admin

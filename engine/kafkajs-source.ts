@@ -26,14 +26,11 @@ export class KafkajsTransport implements RecordTransport {
 
   onJoin(): void {}
 
-  readAgain(topic: string, partition: number, offset: string): Promise<void> {
-    const { group, partitions, log } = this.ctx
-    // A batch that re-opened the partition meanwhile has already put it where it must be read.
-    if (group.rebalancing || this.ctx.stopped() || partitions.get(`${topic}:${partition}`)) return Promise.resolve()
-    if (!group.assignment.some((a) => a.topic === topic && a.partition === partition)) return Promise.resolve()
+  async readAgain(topic: string, partition: number, offset: string): Promise<void> {
+    const { group, log } = this.ctx
+    if (group.rebalancing || this.ctx.stopped() || !group.holds(topic, partition)) return
     log.info({ topic, partition, from: offset }, 'reading the partition again after a failed flush')
     group.consumer.seek({ topic, partition, offset })
-    return Promise.resolve()
   }
 
   start(): void {}

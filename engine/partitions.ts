@@ -280,7 +280,8 @@ export class PartitionTable {
         }
         log.warn({ err: (err as Error).message, ranges: plans.map((p) => `${p.topic}/${p.partition}@${p.first}-${p.last}`) }, 'flush failed; partition state dropped for replay')
         if (err instanceof SinkError) this.options.fatal(err)
-        else for (const [i, p] of plans.entries()) if (stillOurs[i]) void this.locked(() => this.options.readAgain(p.topic, p.partition, p.first)).catch((e: Error) => this.options.fatal(e))
+        // Under the lock; a batch that re-opened the partition meanwhile has put it where it must be read.
+        else for (const [i, p] of plans.entries()) if (stillOurs[i]) void this.locked(async () => this.entries.has(`${p.topic}:${p.partition}`) || (await this.options.readAgain(p.topic, p.partition, p.first))).catch((e: Error) => this.options.fatal(e))
         return false
       },
     )

@@ -66,9 +66,8 @@ export class RdkafkaTransport implements RecordTransport {
 
   /** Re-opens the partition at once (from where the offset log says, which is `offset` or before it): see reopen(). */
   async readAgain(topic: string, partition: number, offset: string): Promise<void> {
-    const { group, partitions, log } = this.ctx
-    // A batch that re-opened the partition meanwhile has already put it where it must be read.
-    if (!this.current(group.generation) || partitions.get(`${topic}:${partition}`)) return
+    const { group, log } = this.ctx
+    if (!this.current(group.generation)) return
     log.info({ topic, partition, from: offset }, 'reading the partition again after a failed flush')
     await this.reopen(topic, partition)
   }
@@ -142,7 +141,7 @@ export class RdkafkaTransport implements RecordTransport {
    */
   private async reopen(topic: string, partition: number): Promise<void> {
     const { group, partitions } = this.ctx
-    if (!group.assignment.some((a) => a.topic === topic && a.partition === partition)) return
+    if (!group.holds(topic, partition)) return
     // Only a fetcher assigned for this generation can seek the partition (librdkafka refuses a
     // seek on a partition it does not hold: "Erroneous state").
     if (this.assigned !== group.generation) return

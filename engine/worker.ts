@@ -127,7 +127,11 @@ export class KafkaWorker {
       metrics: options.metrics,
       fatal,
     })
-    this.partitions = new PartitionTable({ executor: this.executor, recovery, flush: options.flush, overlapFlushes: options.overlapFlushes !== false, setId, commit: async (commits) => (await options.beforeCommit?.(commits), this.group.commit(commits)), log, metrics: options.metrics, fatal, readAgain: (topic, partition, offset) => this.records.readAgain(topic, partition, offset) })
+    const commit = async (commits: readonly MemberCommit[]) => {
+      await options.beforeCommit?.(commits)
+      await this.group.commit(commits)
+    }
+    this.partitions = new PartitionTable({ executor: this.executor, recovery, flush: options.flush, overlapFlushes: options.overlapFlushes !== false, setId, commit, log, metrics: options.metrics, fatal, readAgain: (topic, partition, offset) => this.records.readAgain(topic, partition, offset) })
     const ctx = { group: this.group, partitions: this.partitions, log, stopped: () => this.stopped, fatal }
     this.records = options.fetcher ? new RdkafkaTransport(ctx, options.fetcher, options.fetchMax) : new KafkajsTransport(ctx)
   }
