@@ -12,13 +12,13 @@
  *  - any partition flushes at `maxRecords` buffered records;
  *  - the worker as a whole holds at most `bufferMaxRecords` unflushed records and
  *    `bufferMaxBytes` unflushed record bytes (the records' values: what the flush will insert
- *    is about that size): over either, the partitions holding the most bytes flush (bounded
- *    memory, whatever the partition count and the record size);
+ *    is about that size): over either, every partition holding records flushes, as a group
+ *    (bounded memory, whatever the partition count and the record size; budgetFlushGroups);
  *  - timed flushes are group commits: when any caught-up partition's timed flush is due, every
  *    caught-up partition with records flushes with it, up to `groupMax` partitions in one insert
  *    per table (FlushExecutor.executeGroup). The fixed price per insert is then paid once per
- *    table and interval, not once per partition, table and interval. Size-triggered and
- *    budget flushes stay per partition (they are large already).
+ *    table and interval, not once per partition, table and interval. Size-triggered flushes
+ *    stay per partition (they are large already).
  */
 export interface FlushPolicy {
   readonly intervalMs: number
@@ -79,6 +79,21 @@ export function overBudget<T extends BudgetCandidate>(candidates: Iterable<T>, p
     bytes -= c.pendingBytes
   }
   return out
+}
+
+/**
+ * The budget's flushes, as groups: none while the worker's buffer is within its budget; over it,
+ * every candidate holding records, in chunks of at most `groupMax` (one insert per table, as a
+ * timed round). Flushing only the fullest partitions, one insert each, wrote 3–5× the anchor's
+ * blocks into the stream's tables on a backlog, and merges rewrote them (≈ 5× its merge CPU,
+ * bench/README.md). With groupMax 1: the fullest alone, until the rest fits (overBudget).
+ */
+export function budgetFlushGroups<T extends BudgetCandidate>(candidates: Iterable<T>, policy: Pick<FlushPolicy, 'bufferMaxRecords' | 'bufferMaxBytes' | 'groupMax'>): T[][] {
+  const list = [...candidates]
+  const over = overBudget(list, policy)
+  if (over.length === 0) return []
+  if (policy.groupMax <= 1) return over.map((c) => [c])
+  return groupsOf(list.filter((c) => c.pending > 0), policy)
 }
 
 /**

@@ -3,7 +3,7 @@ import { SinkError } from '../sinks/index.js'
 import { chunkByMetadata, memberOf } from './checkpoint.js'
 import { EngineError, EngineErrorCode } from './errors.js'
 import type { FlushExecutor, MemberCommit } from './flush.js'
-import { groupsOf, overBudget, timedFlushDue, timedFlushGroups, type FlushPolicy } from './flush-policy.js'
+import { budgetFlushGroups, groupsOf, timedFlushDue, timedFlushGroups, type FlushPolicy } from './flush-policy.js'
 import type { EngineMetrics } from './metrics.js'
 import type { FlushPlan, PartitionProcessor } from './processor.js'
 import type { SourceRecord } from './source-record.js'
@@ -154,9 +154,9 @@ export class PartitionTable {
     const { flush } = this.options
     // With group commits the timer's tick flushes due partitions together (flushDue).
     if (flush.groupMax <= 1 && !entry.dead && !entry.inflight && entry.proc.mayFlush && timedFlushDue(candidate(entry), Date.now(), flush)) await this.flush(entry, serial)
-    // The worker-wide budget: over it, the partitions holding the most records flush (each waits
-    // for its own previous flush first, which is the backpressure on the fetch loop).
-    for (const c of overBudget(this.flushable(), flush)) await this.flush(c.entry, serial)
+    // The worker-wide budget (budgetFlushGroups): each partition waits for its own previous flush
+    // first, which is the backpressure on the fetch loop.
+    for (const group of budgetFlushGroups(this.flushable(), flush)) await this.flushGroup(group.map((c) => c.entry), serial, true)
   }
 
   /**
@@ -170,9 +170,8 @@ export class PartitionTable {
    */
   async flushDue(): Promise<void> {
     if (this.round) return
-    // Partitions with a flush in flight wait for the next round; a pending range being replayed
-    // flushes alone, exactly as first planned (take()).
-    const candidates = [...this.flushable()].filter((c) => !c.entry.inflight && !c.entry.proc.pendingComplete)
+    // Partitions with a flush in flight wait for the next round.
+    const candidates = [...this.flushable()].filter((c) => !c.entry.inflight)
     const groups = timedFlushGroups(candidates, Date.now(), this.options.flush)
     if (groups.length === 0) return
     for (const group of groups) await this.flushGroup(group.map((c) => c.entry), !this.options.overlapFlushes)
@@ -207,9 +206,9 @@ export class PartitionTable {
     return s
   }
 
-  /** The live partitions that may flush now (not replaying a pending range short of its end). */
+  /** The live partitions timed and budget flushes may take (a replayed pending range flushes alone, as first planned: take()). */
   private *flushable() {
-    for (const entry of this.entries.values()) if (!entry.dead && entry.proc.mayFlush) yield candidate(entry)
+    for (const entry of this.entries.values()) if (!entry.dead && entry.proc.mayFlush && !entry.proc.pendingComplete) yield candidate(entry)
   }
 
   /**
@@ -228,11 +227,12 @@ export class PartitionTable {
   }
 
   /**
-   * A timed flush of several partitions as one group (one insert per table), for entries without
-   * a flush in flight. Plans are cut into groups whose commit metadata stays under the broker's
-   * limit; a group of one is a plain flush.
+   * A flush of several partitions as one group (one insert per table), of entries without a
+   * flush in flight (`afterInflight`: once theirs have settled). Plans are cut into groups whose
+   * commit metadata stays under the broker's limit; a group of one is a plain flush.
    */
-  private async flushGroup(entries: readonly PartitionEntry[], wait: boolean): Promise<void> {
+  private async flushGroup(entries: readonly PartitionEntry[], wait: boolean, afterInflight = false): Promise<void> {
+    if (afterInflight) await Promise.all(entries.map((e) => e.inflight))
     if (this.crashed) return
     const taken: { entry: PartitionEntry; plan: FlushPlan }[] = []
     const now = Date.now()

@@ -13,17 +13,24 @@ async function metricValue(metric: { get(): Promise<{ values: { value: number; m
   return values.filter((v) => (suffix ? v.metricName?.endsWith(suffix) : true) && Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((n, v) => n + v.value, 0)
 }
 
-// Timed flushes are group commits: one insert per table for every caught-up partition of a
-// worker. A group that dies half-inserted must come back identical, whoever owns its members now.
-describe('group commits', () => {
-  const suite = engineSuite('group')
-  const { kafka, prefix, topics } = suite
+// Timed flushes and the buffer budget's flushes are group commits: one insert per table for the
+// partitions of a worker. A group that dies half-inserted must come back identical, whoever owns
+// its members now.
+const TRIGGERS = {
+  // Only timed flushes, every partition counted as caught up: every flush is a group of all the
+  // partitions that hold records.
+  timed: { FLUSH_INTERVAL_MS: '300', FLUSH_MAX_RECORDS: '1000000', BUFFER_MAX_RECORDS: '1000000', CATCH_UP_LAG: '1000000000' },
+  // The victim flushes only when over a small buffer budget (no timed flush within the test),
+  // so the group it dies in is a budget flush; its successors flush on time as above.
+  budget: { FLUSH_INTERVAL_MS: '3600000', CATCH_UP_FLUSH_INTERVAL_MS: '3600000', FLUSH_MAX_RECORDS: '1000000', BUFFER_MAX_RECORDS: '4000' },
+}
 
-  it('a group flush killed after some of its tables landed: each member\'s new owner rebuilds the whole group; cubes equal the oracle', { timeout: 180_000 }, async () => {
-    const { admin, ch } = suite
-    // Only timed flushes, every partition counted as caught up: every flush is a group of all
-    // the partitions that hold records.
-    const config = engineConfig(prefix, { FLUSH_INTERVAL_MS: '300', FLUSH_MAX_RECORDS: '1000000', BUFFER_MAX_RECORDS: '1000000', CATCH_UP_LAG: '1000000000', KAFKA_SESSION_TIMEOUT_MS: '6000' })
+describe('group commits', () => {
+  const suites = { timed: engineSuite('group_timed'), budget: engineSuite('group_budget') }
+
+  it.each(Object.keys(TRIGGERS) as (keyof typeof TRIGGERS)[])('a group flush (%s) killed after some of its tables landed: each member\'s new owner rebuilds the whole group; cubes equal the oracle', { timeout: 180_000 }, async (trigger) => {
+    const { kafka, prefix, topics, admin, ch } = suites[trigger]
+    const config = engineConfig(prefix, { ...TRIGGERS.timed, KAFKA_SESSION_TIMEOUT_MS: '6000' })
     const planted = plantedStream({ events: 40_000, seed: 71, start: RECENT_START, allowedLatenessMs: config.engine.allowedLatenessMs })
     await produceRecords(kafka, prefix, planted.records, 6)
     const groupId = `group-${prefix}`
@@ -34,7 +41,7 @@ describe('group commits', () => {
     const groupsSeen = new Map<string, number>()
     let crashedIn: string | null = null
     const victim: KafkaWorker = createWorker({
-      config,
+      config: engineConfig(prefix, { ...TRIGGERS[trigger], KAFKA_SESSION_TIMEOUT_MS: '6000' }),
       brokers: brokers(),
       pipelines: PIPELINES,
       groupId,
@@ -100,7 +107,7 @@ describe('group commits', () => {
   })
 
   it('a group on record for only some of its members stops the worker with the evidence, inserting nothing', { timeout: 60_000 }, async () => {
-    const { ch } = suite
+    const { kafka, prefix, ch } = suites.timed
     const local = `${prefix}lone.`
     const orders = plainOrders(5, RECENT_START, 3_000)
     // Every record in partition 0; partition 1 is added empty, so nothing ever moves its offset
@@ -108,7 +115,7 @@ describe('group commits', () => {
     // worker must take as resolved: it cannot tell that from a group it never had).
     await produceRecords(kafka, local, orders, 1)
     const topic = topicOf(local, 'order')
-    await suite.admin.createPartitions({ topicPartitions: [{ topic, count: 2 }] })
+    await suites.timed.admin.createPartitions({ topicPartitions: [{ topic, count: 2 }] })
     const groupIdName = `lone-${prefix}`
     const members = [0, 1].map((partition) => ({ topic, partition, first: '0', last: '9', watermark: null, horizonStart: null }))
     const group = { id: groupId(members), members }

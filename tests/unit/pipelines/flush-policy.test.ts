@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { flushIntervalFor, flushPolicyFor, overBudget, timedFlushDue, timedFlushGroups, type FlushPolicy } from '../../../engine/index.js'
+import { budgetFlushGroups, flushIntervalFor, flushPolicyFor, overBudget, timedFlushDue, timedFlushGroups, type FlushPolicy } from '../../../engine/index.js'
 import { loadConfig } from '../../../schemas/index.js'
 
 const policy: FlushPolicy = { intervalMs: 1_000, catchUpIntervalMs: 10_000, catchUpLag: 5_000, maxRecords: 50_000, bufferMaxRecords: 100, bufferMaxBytes: 1_000_000, groupMax: 3 }
@@ -41,6 +41,22 @@ describe('the flush policy', () => {
     expect(overBudget(parts, { ...within, bufferMaxBytes: 8_000 })).toEqual([])
     expect(overBudget(parts, { ...within, bufferMaxBytes: 7_000 }).map((p) => p.id)).toEqual(['large-few'])
     expect(overBudget(parts, { ...within, bufferMaxBytes: 500 }).map((p) => p.id)).toEqual(['large-few', 'mid', 'small-many'])
+  })
+
+  it('over the budget with group commits, flushes every partition holding records, in groups of at most groupMax (lagging or not)', () => {
+    const parts = [
+      { id: 'a', pending: 30, pendingBytes: 300, lag: 9_000, lastFlush: 0 },
+      { id: 'b', pending: 60, pendingBytes: 600, lag: 0, lastFlush: 0 },
+      { id: 'empty', pending: 0, pendingBytes: 0, lag: 0, lastFlush: 0 },
+      { id: 'd', pending: 40, pendingBytes: 400, lag: 9_000, lastFlush: 0 },
+      { id: 'e', pending: 1, pendingBytes: 10, lag: 0, lastFlush: 0 },
+    ]
+    const ids = (groups: { id: string }[][]) => groups.map((g) => g.map((p) => p.id))
+    expect(budgetFlushGroups(parts, { ...policy, bufferMaxRecords: 131 })).toEqual([])
+    expect(ids(budgetFlushGroups(parts, { ...policy, bufferMaxRecords: 130 }))).toEqual([['a', 'b', 'd'], ['e']])
+    expect(ids(budgetFlushGroups(parts, { ...policy, bufferMaxBytes: 1_000, groupMax: 32 }))).toEqual([['a', 'b', 'd', 'e']])
+    // groupMax 1: the fullest alone, until the rest fits (overBudget).
+    expect(ids(budgetFlushGroups(parts, { ...policy, groupMax: 1 }))).toEqual([['b']])
   })
 
   it('groups timed flushes: once one is due, every caught-up partition with records joins, in groups of at most groupMax', () => {

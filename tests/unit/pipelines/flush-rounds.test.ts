@@ -31,7 +31,7 @@ function entry(partition: number): PartitionEntry {
 }
 
 /** A table over fake partitions whose every flush (alone or in a group) waits on a deferred insert. */
-function table() {
+function table(flush: FlushPolicy = policy) {
   const calls: { partitions: number[]; done: () => void; fail: (err: Error) => void }[] = []
   const run = (plans: readonly FlushPlan[]) => {
     const d = deferred()
@@ -44,7 +44,7 @@ function table() {
   const partitions = new PartitionTable({
     executor,
     recovery: {} as PartitionRecovery,
-    flush: policy,
+    flush,
     overlapFlushes: true,
     setId: 'set',
     commit: () => Promise.resolve(),
@@ -95,6 +95,34 @@ describe('timed flushes in rounds', () => {
     expect([a.dead, b.dead]).toEqual([true, true])
     await partitions.flushDue()
     expect(calls.map((x) => x.partitions)).toEqual([[0, 1], [2]])
+  })
+})
+
+describe('budget flushes as groups', () => {
+  it('over the budget, waits for the flushes in flight, then flushes every partition holding records in one group', async () => {
+    // Three partitions of 10 records each against a budget of 25: over it.
+    const { partitions, calls } = table({ ...policy, bufferMaxRecords: 25 })
+    const [a, b, c] = [entry(0), entry(1), entry(2)]
+    for (const e of [a, b, c]) partitions.set(e)
+    await partitions.flushTaken(a) // partition 0 is inserting on its own (a size flush)
+    let returned = false
+    const after = partitions.afterRecords(b, 't', 1, 10, 0n).then(() => (returned = true))
+    await settle()
+    // The fetch loop is held (backpressure) until partition 0's insert has committed.
+    expect([calls.length, returned]).toEqual([1, false])
+    calls[0]!.done()
+    await after
+    expect(calls.map((x) => x.partitions)).toEqual([[0], [0, 1, 2]])
+  })
+
+  it('without group commits, the fullest partition flushes alone until the rest fits', async () => {
+    // No timed flush is due (a long interval): only the budget flushes.
+    const { partitions, calls } = table({ ...policy, intervalMs: Infinity, catchUpIntervalMs: Infinity, bufferMaxRecords: 25, groupMax: 1 })
+    const parts = [entry(0), entry(1), entry(2)]
+    for (const e of parts) partitions.set(e)
+    await partitions.afterRecords(parts[1]!, 't', 1, 10, 0n)
+    expect(calls).toHaveLength(1)
+    expect(calls[0]!.partitions).toHaveLength(1)
   })
 })
 
