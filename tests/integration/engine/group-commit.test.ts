@@ -32,7 +32,10 @@ describe('group commits', () => {
     const { kafka, prefix, topics, admin, ch } = suites[trigger]
     const config = engineConfig(prefix, { ...TRIGGERS.timed, KAFKA_SESSION_TIMEOUT_MS: '6000' })
     const planted = plantedStream({ events: 40_000, seed: 71, start: RECENT_START, allowedLatenessMs: config.engine.allowedLatenessMs })
-    await produceRecords(kafka, prefix, planted.records, 6)
+    // Half the records first: the victim must commit a group before the one it dies in, and on a
+    // fast machine one timed round can take a whole backlog read before its first tick.
+    const half = Math.floor(planted.records.length / 2)
+    await produceRecords(kafka, prefix, planted.records.slice(0, half), 6)
     const groupId = `group-${prefix}`
 
     // The victim: dies inside its second group flush, after that flush's first table insert.
@@ -65,6 +68,8 @@ describe('group commits', () => {
       },
     })
     void victim.run().catch(() => {})
+    await waitFor('the victim to commit a first group', async () => (await metricValue(victimMetrics.groupMembers, {}, '_count')) >= 1, 60_000, 50)
+    await produceRecords(kafka, prefix, planted.records.slice(half), 6)
     await waitFor('the victim to die inside a group flush', async () => crashedIn !== null, 60_000, 50)
 
     // The group is pending on every member, at its first offset.
