@@ -36,7 +36,8 @@ const RUN = env.RUN ?? 'throughput'
 const EVENTS = Number(env.EVENTS ?? 400_000)
 const PREFIX = env.PREFIX ?? 'bench.'
 const BROKERS = env.BROKERS ?? '127.0.0.1:9092'
-const log = pino({ level: 'silent' })
+// BENCH_LOG=<file>: the worker's warnings and errors appended there (a run that replays or stalls says why); silent otherwise.
+const log = env.BENCH_LOG ? pino({ level: 'warn' }, pino.destination({ dest: env.BENCH_LOG, append: true, sync: true })) : pino({ level: 'silent' })
 const dataDir = mkdtempSync(join(tmpdir(), 'bench-chdb-'))
 const pipelines = env.PIPELINES === 'cubes' ? PIPELINES.filter((p) => p.name !== 'facts') : !env.PIPELINES || env.PIPELINES === 'all' ? PIPELINES : selectPipelines(env.PIPELINES.split(','))
 const url = env.CLICKHOUSE_URL || null

@@ -25,7 +25,9 @@
  * schema registry the bench serves (bench/registry-stub.ts), streamcube with its Confluent codec;
  * BENCH_PARTS=<file>: each run appends its tables' active parts to the file when its clock stops — parts, rows, inserts
  * (the highest block number), the deepest merge level and rows × level (the rows merges have rewritten, at most): where
- * each side's merge work comes from)
+ * each side's merge work comes from;
+ * BENCH_LOG=<file>: streamcube's worker appends its warnings and errors to the file (bench/engine-run.ts), so a run that
+ * replays a range or stalls says why)
  */
 import { execFile } from 'node:child_process'
 import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs'
