@@ -3,7 +3,7 @@ import { createWorker, decodeCheckpoint, encodeCheckpoint, EngineErrorCode, Engi
 import { PIPELINES } from '../../../pipelines/index.js'
 import { openSecondConnection } from '../../services/clickhouse.js'
 import { brokers } from '../../services/kafka.js'
-import { caughtUp, commitCheckpoint, engineConfig, engineSuite, killableSockets, produceRecords, RECENT_START, silent, waitFor } from './harness.js'
+import { caughtUp, commitCheckpoint, engineConfig, engineSuite, killableSockets, produceRecords, RECENT_START, silent, transports, waitFor } from './harness.js'
 import { runOracle } from './oracle.js'
 import { plainOrders, plantedStream, topicOf } from './planted.js'
 
@@ -25,12 +25,15 @@ const TRIGGERS = {
   budget: { FLUSH_INTERVAL_MS: '3600000', CATCH_UP_FLUSH_INTERVAL_MS: '3600000', FLUSH_MAX_RECORDS: '1000000', BUFFER_MAX_RECORDS: '4000' },
 }
 
-describe('group commits', () => {
-  const suites = { timed: engineSuite('group_timed'), budget: engineSuite('group_budget') }
+// Timed groups on kafkajs; budget groups on every transport (where node-rdkafka built).
+const CASES: [keyof typeof TRIGGERS, 'kafkajs' | 'rdkafka'][] = [['timed', 'kafkajs'], ...transports().map((client): [keyof typeof TRIGGERS, 'kafkajs' | 'rdkafka'] => ['budget', client])]
 
-  it.each(Object.keys(TRIGGERS) as (keyof typeof TRIGGERS)[])('a group flush (%s) killed after some of its tables landed: each member\'s new owner rebuilds the whole group; cubes equal the oracle', { timeout: 180_000 }, async (trigger) => {
-    const { kafka, prefix, topics, admin, ch } = suites[trigger]
-    const config = engineConfig(prefix, { ...TRIGGERS.timed, KAFKA_SESSION_TIMEOUT_MS: '6000' })
+describe('group commits', () => {
+  const suites = new Map(CASES.map(([trigger, client]) => [`${trigger} ${client}`, engineSuite(`group_${trigger}_${client}`)]))
+
+  it.each(CASES)('a group flush (%s, %s) killed after some of its tables landed: each member\'s new owner rebuilds the whole group; cubes equal the oracle', { timeout: 180_000 }, async (trigger, client) => {
+    const { kafka, prefix, topics, admin, ch } = suites.get(`${trigger} ${client}`)!
+    const config = engineConfig(prefix, { ...TRIGGERS.timed, KAFKA_CLIENT: client, KAFKA_SESSION_TIMEOUT_MS: '6000' })
     const planted = plantedStream({ events: 40_000, seed: 71, start: RECENT_START, allowedLatenessMs: config.engine.allowedLatenessMs })
     // Half the records first: the victim must commit a group before the one it dies in, and on a
     // fast machine one timed round can take a whole backlog read before its first tick.
@@ -44,7 +47,7 @@ describe('group commits', () => {
     const groupsSeen = new Map<string, number>()
     let crashedIn: string | null = null
     const victim: KafkaWorker = createWorker({
-      config: engineConfig(prefix, { ...TRIGGERS[trigger], KAFKA_SESSION_TIMEOUT_MS: '6000' }),
+      config: engineConfig(prefix, { ...TRIGGERS[trigger], KAFKA_CLIENT: client, KAFKA_SESSION_TIMEOUT_MS: '6000' }),
       brokers: brokers(),
       pipelines: PIPELINES,
       groupId,
@@ -112,7 +115,7 @@ describe('group commits', () => {
   })
 
   it('a group on record for only some of its members stops the worker with the evidence, inserting nothing', { timeout: 60_000 }, async () => {
-    const { kafka, prefix, ch } = suites.timed
+    const { kafka, prefix, ch, admin } = suites.get('timed kafkajs')!
     const local = `${prefix}lone.`
     const orders = plainOrders(5, RECENT_START, 3_000)
     // Every record in partition 0; partition 1 is added empty, so nothing ever moves its offset
@@ -120,7 +123,7 @@ describe('group commits', () => {
     // worker must take as resolved: it cannot tell that from a group it never had).
     await produceRecords(kafka, local, orders, 1)
     const topic = topicOf(local, 'order')
-    await suites.timed.admin.createPartitions({ topicPartitions: [{ topic, count: 2 }] })
+    await admin.createPartitions({ topicPartitions: [{ topic, count: 2 }] })
     const groupIdName = `lone-${prefix}`
     const members = [0, 1].map((partition) => ({ topic, partition, first: '0', last: '9', watermark: null, horizonStart: null }))
     const group = { id: groupId(members), members }
