@@ -12,15 +12,10 @@
  *
  * Run: BENCH_DATA_DIR=<dir of bench/api.ts> npx tsx bench/api-bitmaps.ts
  */
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { connectClickHouse } from '../sinks/index.js'
 import { fmt, machine, writeSection } from './report.js'
+import { openFilledApiEngine } from './run-common.js'
 
-const dataDir = process.env.BENCH_DATA_DIR
-if (!dataDir) throw new Error('set BENCH_DATA_DIR to the directory bench/api.ts filled (BENCH_DATA_DIR=… npx tsx bench/api.ts)')
-const filled = JSON.parse(readFileSync(join(dataDir, 'bench-api.json'), 'utf8')) as { end: number; events: number; settings: string }
-const ch = await connectClickHouse({ url: null, database: 'bench_api', dataDir })
+const { ch, filled } = await openFilledApiEngine()
 const cmd = (query: string) => ch.client.command({ query })
 const query = async (sql: string, params: Record<string, unknown>) => (await (await ch.client.query({ query: sql, query_params: params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json<Record<string, number>>())[0] ?? {}
 

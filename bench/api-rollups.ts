@@ -8,16 +8,11 @@
  *
  * Run: BENCH_DATA_DIR=<dir of bench/api.ts> npx tsx bench/api-rollups.ts
  */
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { GMV_CUBE, measureList } from '../queries/index.js'
-import { connectClickHouse } from '../sinks/index.js'
 import { fmt, machine, writeSection } from './report.js'
+import { openFilledApiEngine } from './run-common.js'
 
-const dataDir = process.env.BENCH_DATA_DIR
-if (!dataDir) throw new Error('set BENCH_DATA_DIR to the directory bench/api.ts filled (BENCH_DATA_DIR=… npx tsx bench/api.ts)')
-const filled = JSON.parse(readFileSync(join(dataDir, 'bench-api.json'), 'utf8')) as { end: number; events: number; settings: string }
-const ch = await connectClickHouse({ url: null, database: 'bench_api', dataDir })
+const { ch, filled } = await openFilledApiEngine()
 const DAY = 86_400_000
 const end = filled.end - 1 // off the minute, as a rolling range
 const cmd = (query: string) => ch.client.command({ query })

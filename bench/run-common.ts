@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startLocalBroker } from '../scripts/kafka/broker.js'
 import type { Admin } from 'kafkajs'
-import type { ClickHouse } from '../sinks/index.js'
+import { connectClickHouse, type ClickHouse } from '../sinks/index.js'
 
 /** Samples the process's RSS every 50 ms; stop() returns the peak (bytes). */
 export function peakRssSampler(): { stop(): number } {
@@ -130,4 +130,15 @@ export function workerNodeFlags(script: string): string[] {
   const m = /^#!\/usr\/bin\/env (?:-S )?node(?<flags>(?: \S+)*)$/.exec(first)
   if (!m) throw new Error(`bin/streamcube.js: its first line is not a node shebang: ${first}`)
   return (m.groups?.flags ?? '').split(' ').filter(Boolean)
+}
+
+/**
+ * The embedded engine bench/api.ts filled and kept (BENCH_DATA_DIR), with what its marker file says
+ * of the fill, for the scripts that ask further questions of the same data (api-rollups, api-bitmaps).
+ */
+export async function openFilledApiEngine(): Promise<{ ch: ClickHouse; filled: { end: number; events: number; settings: string } }> {
+  const dataDir = process.env.BENCH_DATA_DIR
+  if (!dataDir) throw new Error('set BENCH_DATA_DIR to the directory bench/api.ts filled (BENCH_DATA_DIR=… npx tsx bench/api.ts)')
+  const filled = JSON.parse(readFileSync(join(dataDir, 'bench-api.json'), 'utf8')) as { end: number; events: number; settings: string }
+  return { ch: await connectClickHouse({ url: null, database: 'bench_api', dataDir }), filled }
 }
