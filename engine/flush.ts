@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { insertRows, insertText, joinPayloads, ROW_SEPARATOR, SessionPool, withRetry, type ClickHouse, type Forwarder, type Payload, type RetryPolicy } from '../sinks/index.js'
+import { insertRows, insertText, joinPayloads, ROW_SEPARATOR, RetryGate, SessionPool, type ClickHouse, type Forwarder, type Payload, type RetryPolicy } from '../sinks/index.js'
 import { byTopicPartition, deduplicationToken, encodeCheckpoint, groupId, groupToken, memberOf, type GroupDescriptor } from './checkpoint.js'
 import type { FlushPlan } from './processor.js'
 import type { SourceRecord } from './source-record.js'
@@ -72,6 +72,8 @@ const forwarded = (plan: FlushPlan, r: SourceRecord) => ({ sourceTopic: plan.top
  */
 export class FlushExecutor {
   private pausedSince: number | null = null
+  /** Inserts and forwards retrying now: sinkReady() waits until none does. */
+  private readonly retries = new RetryGate()
   /** A session runs one statement at a time: inserts take an idle connection or wait. */
   private readonly pool: SessionPool
 
@@ -82,6 +84,16 @@ export class FlushExecutor {
   /** How many connections the executor spreads inserts over. */
   get connections(): number {
     return this.pool.size
+  }
+
+  /**
+   * Resolves at once while the sink works; while any insert or forward retries, once none does
+   * (each has succeeded or given up). The transports wait on it before they take a batch, so a
+   * failing sink stops consumption where it stands instead of letting every partition fill to its
+   * flush threshold (what Kafka Connect does on a retriable error: it pauses the partitions).
+   */
+  sinkReady(): Promise<void> {
+    return this.retries.ready()
   }
 
   /** An insert outside the flush protocol (no token, no retry): status tables such as watermarks. */
@@ -256,18 +268,20 @@ export class FlushExecutor {
   }
 
   private retrying<T>(what: 'insert' | 'forward', fn: () => Promise<T>): Promise<T> {
-    return withRetry(fn, {
+    return this.retries.run(fn, {
       policy: this.options.retry,
       retryable: (err) => (err as { retryable?: boolean }).retryable !== false,
-      onRetry: async (err, attempt, delayMs) => {
-        this.options.metrics?.retries.inc({ operation: what })
-        if (this.pausedSince === null) {
-          this.pausedSince = Date.now()
-          this.options.log.warn({ operation: what }, 'sink failing: consumption paused until it recovers')
-        }
-        this.options.log.warn({ err: (err as Error).message, attempt, delayMs, operation: what }, `${what} failed; retrying`)
-        await this.options.heartbeat?.()
-      },
+      onRetry: (err, attempt, delayMs) => this.onRetry(what, err, attempt, delayMs),
     })
+  }
+
+  private async onRetry(what: 'insert' | 'forward', err: unknown, attempt: number, delayMs: number): Promise<void> {
+    this.options.metrics?.retries.inc({ operation: what })
+    if (this.pausedSince === null) {
+      this.pausedSince = Date.now()
+      this.options.log.warn({ operation: what }, 'sink failing: consumption paused until it recovers')
+    }
+    this.options.log.warn({ err: (err as Error).message, attempt, delayMs, operation: what }, `${what} failed; retrying`)
+    await this.options.heartbeat?.()
   }
 }

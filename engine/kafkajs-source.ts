@@ -6,7 +6,7 @@ import type { RecordTransport, TransportContext } from './transport.js'
 /**
  * The kafkajs transport: kafkajs fetches, and each batch is fed to its partition under the lock.
  * Backpressure: flushes wait inside the batch handler, so while ClickHouse is slow or down and the
- * insert retries, kafkajs fetches nothing more; memory is bounded by the flush thresholds.
+ * insert retries (FlushExecutor.sinkReady), kafkajs fetches nothing more; memory is bounded by the flush thresholds.
  */
 export class KafkajsTransport implements RecordTransport {
   readonly name = 'kafkajs'
@@ -45,8 +45,10 @@ export class KafkajsTransport implements RecordTransport {
 
   private async take({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { group, partitions, log } = this.ctx
-    if (this.ctx.stopped()) return
     group.heartbeat = heartbeat
+    // While the sink fails nothing more is taken (the retries heartbeat through group.heartbeat).
+    await this.ctx.sinkReady()
+    if (this.ctx.stopped()) return
     log.trace({ topic: batch.topic, partition: batch.partition, first: batch.firstOffset(), records: batch.messages.length }, 'batch')
     const entry = partitions.get(`${batch.topic}:${batch.partition}`) ?? (await this.open(batch.topic, batch.partition, batch.messages[0]?.offset))
     if (!entry) return // seeked: the next batch starts where the processor needs it

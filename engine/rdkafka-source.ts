@@ -116,6 +116,8 @@ export class RdkafkaTransport implements RecordTransport {
         else byPartition.set(key, [r])
       }
       await partitions.locked(async () => {
+        // While the sink fails nothing more is taken (nor fetched: this loop waits here).
+        await this.ctx.sinkReady()
         if (this.ctx.stopped() || group.rebalancing) return
         if (epoch !== this.epoch) {
           // The assignment or a position moved while this fetch ran: its records may come from

@@ -34,4 +34,6 @@ export interface TransportContext {
   /** True once a stop or crash began: no record is taken any more. */
   readonly stopped: () => boolean
   readonly fatal: (err: Error) => void
+  /** Resolves when the sink takes inserts (FlushExecutor.sinkReady): awaited before a batch is taken. */
+  readonly sinkReady: () => Promise<void>
 }

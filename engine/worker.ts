@@ -132,7 +132,7 @@ export class KafkaWorker {
       await this.group.commit(commits)
     }
     this.partitions = new PartitionTable({ executor: this.executor, recovery, flush: options.flush, overlapFlushes: options.overlapFlushes !== false, setId, commit, log, metrics: options.metrics, fatal, readAgain: (topic, partition, offset) => this.records.readAgain(topic, partition, offset) })
-    const ctx = { group: this.group, partitions: this.partitions, log, stopped: () => this.stopped, fatal }
+    const ctx = { group: this.group, partitions: this.partitions, log, stopped: () => this.stopped, fatal, sinkReady: () => this.executor.sinkReady() }
     this.records = options.fetcher ? new RdkafkaTransport(ctx, options.fetcher, options.fetchMax) : new KafkajsTransport(ctx)
   }
 

@@ -1,6 +1,6 @@
 export { SinkError, SinkErrorCode } from './errors.js'
 export * from './clickhouse/index.js'
-export { withRetry, DEFAULT_RETRY, isProgrammerError } from './retry.js'
+export { withRetry, DEFAULT_RETRY, isProgrammerError, RetryGate } from './retry.js'
 export type { RetryPolicy } from './retry.js'
 export { createForwarderProducer, createKafkaForwarder } from './forwarder.js'
 export type { Forwarder, ForwardedRecord } from './forwarder.js'

@@ -38,3 +38,43 @@ export async function withRetry<T>(
     }
   }
 }
+
+/**
+ * The operations retrying now, each counted from its first failure until it ends (succeeded or
+ * given up), and a wait for the moment none does: callers that must not add work while a sink
+ * fails wait on `ready()`.
+ */
+export class RetryGate {
+  private failing = 0
+  private gate: { promise: Promise<void>; open: () => void } | null = null
+
+  /** Resolves at once while nothing retries; otherwise once nothing does. */
+  ready(): Promise<void> {
+    return this.gate?.promise ?? Promise.resolve()
+  }
+
+  /** `fn` under withRetry, counted as failing from its first retry on. */
+  async run<T>(fn: () => Promise<T>, options: Parameters<typeof withRetry<T>>[1] = {}): Promise<T> {
+    let failed = false
+    try {
+      return await withRetry(fn, {
+        ...options,
+        onRetry: (err, attempt, delayMs) => {
+          if (!failed) {
+            failed = true
+            if (this.failing++ === 0) {
+              let open!: () => void
+              this.gate = { promise: new Promise<void>((r) => (open = r)), open }
+            }
+          }
+          return options.onRetry?.(err, attempt, delayMs)
+        },
+      })
+    } finally {
+      if (failed && --this.failing === 0) {
+        this.gate?.open()
+        this.gate = null
+      }
+    }
+  }
+}
