@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
-import { ACTIVITY_CUBE, cubeTable, geohashBounds, GMV_CUBE, HEATMAP_CUBE, measureList, type HEATMAP_PRECISIONS } from '../../queries/index.js'
+import { ACTIVITY_CUBE, cubeRange, geohashBounds, GMV_CUBE, HEATMAP_CUBE, measureList, type HEATMAP_PRECISIONS } from '../../queries/index.js'
 import { validTimeZone } from '../../schemas/index.js'
 import { getReport } from './context.js'
 import { ActivityResponse, HeatmapResponse, TimeOfDayResponse } from './responses.js'
-import { Filters, Granularity, STEP_MS, TimeRange, bucketStarts, grainFor, localHourGrain, resolveRange, bound } from './params.js'
+import { Filters, Granularity, STEP_MS, TimeRange, bucketStarts, localHourGrain, resolveRange, bound } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
 import { seriesGranularity } from './sales.js'
 
@@ -108,8 +108,8 @@ export const activityRoutes: FastifyPluginAsync = async (app) => {
       const base = { ...scope, f_community: q.community ?? [], from: bound(q.from), to: bound(q.to) }
       const step = STEP_MS[q.granularity]
       const [actions, series] = await Promise.all([
-        ctx.queries.rows<Record<string, unknown>>(BY_ACTION, { ...base, table: cubeTable(ACTIVITY_CUBE, grainFor(q.from, q.to).name) }),
-        ctx.queries.rows<Record<string, unknown>>(ACTIVE_SERIES, { ...base, table: cubeTable(ACTIVITY_CUBE, grainFor(q.from, q.to, q.granularity).name), step: step / 1000 }),
+        ctx.queries.rows<Record<string, unknown>>(BY_ACTION, { ...base, table: cubeRange(ACTIVITY_CUBE, q.from, q.to) }),
+        ctx.queries.rows<Record<string, unknown>>(ACTIVE_SERIES, { ...base, table: cubeRange(ACTIVITY_CUBE, q.from, q.to, q.granularity), step: step / 1000 }),
       ])
       const total = actions.find((r) => r.action === '')
       const byAction = actions.filter((r) => r.action !== '').map((r) => ({ action: String(r.action), events: num(r.events), users: num(r.users) }))
@@ -141,7 +141,7 @@ export const activityRoutes: FastifyPluginAsync = async (app) => {
     return { covers: q, compute: async () => {
       const [minLon, minLat, maxLon, maxLat] = q.bbox
       const rows = await ctx.queries.rows<Record<string, unknown>>(HEATMAP, {
-        ...scope, f_community: q.community ?? [], from: bound(q.from), to: bound(q.to), table: cubeTable(HEATMAP_CUBE, grainFor(q.from, q.to).name),
+        ...scope, f_community: q.community ?? [], from: bound(q.from), to: bound(q.to), table: cubeRange(HEATMAP_CUBE, q.from, q.to),
         precision, min_lon: minLon, min_lat: minLat, max_lon: maxLon, max_lat: maxLat, metric: q.metric, limit: q.limit + 1,
       })
       const truncated = rows.length > q.limit
@@ -170,7 +170,7 @@ export const activityRoutes: FastifyPluginAsync = async (app) => {
     return { covers: q, compute: async () => {
       const rows = await ctx.queries.rows<Record<string, unknown>>(TIME_OF_DAY, {
         ...scope, f_community: q.community ?? [], f_category: q.category ?? [], from: bound(q.from), to: bound(q.to), tz,
-        table: cubeTable(GMV_CUBE, grainFor(q.from, q.to, coarsest).name),
+        table: cubeRange(GMV_CUBE, q.from, q.to, coarsest),
       })
       const days = dayKinds(q.from, q.to, tz)
       const curve = (weekend: boolean) => {

@@ -2,12 +2,12 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { ClickHouse } from '../../sinks/index.js'
-import { ACTIVITY_CUBE, cubeTable, GMV_CUBE, HEATMAP_CUBE, listDefinitions, measureSql, PRODUCTS_CUBE, putDefinition, type CubeDeclaration } from '../../queries/index.js'
+import { ACTIVITY_CUBE, cubeRange, GMV_CUBE, HEATMAP_CUBE, listDefinitions, measureSql, PRODUCTS_CUBE, putDefinition, type CubeDeclaration } from '../../queries/index.js'
 import { ApiError, ApiErrorCode, badRequest } from '../errors.js'
 import { scopeParams } from '../auth.js'
 import { getReport } from './context.js'
 import { CampaignEffectResponse } from './responses.js'
-import { bound, grainFor } from './params.js'
+import { bound } from './params.js'
 import { communityBuyersSql } from './orders-sql.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
 
@@ -82,7 +82,7 @@ const IN_BOX = `precision = 7 AND (geohashDecode(cell) AS ll).1 >= {min_lon:Floa
 
 /** One window's value of each metric (active users are distinct per window, so one query per window). */
 async function windowValues(ctx: Rows, c: Campaign, from: number, to: number, scope: Record<string, unknown>) {
-  const table = (cube: CubeDeclaration) => cubeTable(cube, grainFor(from, to, 'hour').name)
+  const table = (cube: CubeDeclaration) => cubeRange(cube, from, to, 'hour')
   const box = c.bbox ? { min_lon: c.bbox[0], min_lat: c.bbox[1], max_lon: c.bbox[2], max_lat: c.bbox[3] } : {}
   const p = { ...scope, ...box, communities: c.communities, categories: c.categories, skus: c.skus, from: bound(from), to: bound(to), from_ms: from, to_ms: to, heat: table(HEATMAP_CUBE) }
   // New users: first paid in the window, in the campaign's communities (for a box, those active in it then).

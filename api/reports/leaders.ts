@@ -3,10 +3,10 @@ import { z } from 'zod'
 import { maskAddress, maskName, maskPhone, seesPii } from '../auth.js'
 import { getReport } from './context.js'
 import { LateDeliveriesResponse, LeaderPerformanceResponse } from './responses.js'
-import { Filters, TimeRange, grainFor, resolveRange, bound } from './params.js'
+import { Filters, TimeRange, resolveRange, bound } from './params.js'
 import { paidBetween, paidOrdersSql } from './orders-sql.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
-import { COMPLAINTS_CUBE, GMV_CUBE, cubeTable, measureList } from '../../queries/index.js'
+import { COMPLAINTS_CUBE, GMV_CUBE, cubeRange, measureList } from '../../queries/index.js'
 
 /*
  * Group-leader performance. Orders and GMV come from the gmv cube; durations from the order
@@ -86,12 +86,11 @@ export const leaderRoutes: FastifyPluginAsync = async (app) => {
 
   getReport(app, '/v1/leaders/performance', { access: { roles: ['admin', 'analyst', 'leader'], reads: 'group-leader performance', filters: { community: 'community', leader: 'leader' } }, response: LeaderPerformanceResponse, tags: ['reports'], summary: 'Group-leader performance: orders, GMV, accept/sort/deliver durations (p50/p90 s), late deliveries, complaint rate, top complaint reasons; ranked', querystring: LeadersQuery }, ({ query: q, scope }, ctx) => {
     return { covers: q, compute: async () => {
-      const grain = grainFor(q.from, q.to).name
       const base = { ...scope, f_community: q.community ?? [], f_leader: q.leader ?? [], from: bound(q.from), to: bound(q.to), from_ms: q.from, to_ms: q.to, late_s: lateS }
       const [gmv, life, complaints] = await Promise.all([
-        ctx.queries.rows<Record<string, unknown>>(GMV, { ...base, table: cubeTable(GMV_CUBE, grain) }),
+        ctx.queries.rows<Record<string, unknown>>(GMV, { ...base, table: cubeRange(GMV_CUBE, q.from, q.to) }),
         ctx.queries.rows<Record<string, unknown>>(LIFECYCLE, base),
-        ctx.queries.rows<Record<string, unknown>>(COMPLAINTS, { ...base, table: cubeTable(COMPLAINTS_CUBE, grain) }),
+        ctx.queries.rows<Record<string, unknown>>(COMPLAINTS, { ...base, table: cubeRange(COMPLAINTS_CUBE, q.from, q.to) }),
       ])
       const key = (r: Record<string, unknown>) => `${String(r.community_id)}|${String(r.leader_id)}`
       const leaders = new Map<string, { community_id: string; leader_id: string }>()

@@ -3,9 +3,9 @@ import { z } from 'zod'
 import { scopeParams, type Principal } from '../auth.js'
 import { getReport, type ReportContext } from './context.js'
 import { HotProductsResponse, TopProductsResponse } from './responses.js'
-import { Filters, TimeRange, grainFor, resolveRange, bound } from './params.js'
+import { Filters, TimeRange, resolveRange, bound } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, SKU_SCOPE, filterOn, num } from './query.js'
-import { PRODUCTS_CUBE, cubeTable, measureList } from '../../queries/index.js'
+import { PRODUCTS_CUBE, cubeRange, measureList } from '../../queries/index.js'
 
 const RankBy = z.enum(['gmv', 'qty']).default('gmv').describe('rank by GMV or by quantity sold')
 const Limit = z.coerce.number().int().min(1, 'must be 1-100').max(100, 'must be 1-100').default(10).describe('TOP-N, 1-100')
@@ -33,13 +33,13 @@ const TOP = `
 
 async function topProducts(ctx: ReportContext, p: Principal, q: { from: number; to: number; community?: string[]; category?: string[]; sku?: string[]; by: 'gmv' | 'qty'; limit: number }) {
   const scope = scopeParams(p, { community: q.community, sku: q.sku })
-  const table = cubeTable(PRODUCTS_CUBE, grainFor(q.from, q.to).name)
+  const source = cubeRange(PRODUCTS_CUBE, q.from, q.to)
   const rows = await ctx.queries.rows<Record<string, unknown>>(TOP, {
-    ...scope, table, from: bound(q.from), to: bound(q.to), by: q.by, limit: q.limit,
+    ...scope, table: source, from: bound(q.from), to: bound(q.to), by: q.by, limit: q.limit,
     f_community: q.community ?? [], f_category: q.category ?? [], f_sku: q.sku ?? [],
   })
   return {
-    range: { from: new Date(q.from).toISOString(), to: new Date(q.to).toISOString(), table },
+    range: { from: new Date(q.from).toISOString(), to: new Date(q.to).toISOString(), table: source.tables },
     by: q.by,
     products: rows.map((r, i) => ({ rank: i + 1, sku: String(r.sku), category_id: String(r.category_id), qty: num(r.qty), gmv_cents: num(r.gmv_cents), orders: num(r.orders) })),
   }

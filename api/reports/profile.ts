@@ -3,10 +3,10 @@ import { z } from 'zod'
 import { validTimeZone } from '../../schemas/index.js'
 import { getReport } from './context.js'
 import { ProfileResponse } from './responses.js'
-import { TimeRange, bound, grainFor, localHourGrain, resolveRange } from './params.js'
+import { TimeRange, bound, localHourGrain, resolveRange } from './params.js'
 import { communityBuyersSql } from './orders-sql.js'
 import { COMMUNITY_SCOPE, RANGE, num } from './query.js'
-import { GMV_CUBE, PRODUCTS_CUBE, cubeTable, measureSql } from '../../queries/index.js'
+import { GMV_CUBE, PRODUCTS_CUBE, cubeRange, measureSql } from '../../queries/index.js'
 
 /*
  * Community consumption profile (issue 6, the "portrait"): category mix, price bands, time of day,
@@ -73,15 +73,14 @@ export const profileRoutes: FastifyPluginAsync = async (app) => {
   getReport(app, '/v1/communities/:id/profile', { access: { roles: ['admin', 'analyst', 'leader'], reads: 'community profiles', filters: { community: 'id' } }, response: ProfileResponse, tags: ['analytics'], summary: 'Community consumption profile: category mix, price bands, time of day, average basket, new vs returning users, each against every community the caller may see', params: CommunityParam, querystring: ProfileQuery }, ({ query: q, scope, params, principal }, ctx) => {
     const id = params.id
     const tz = q.tz ?? ctx.config.api.timezone
-    const byLocalHour = grainFor(q.from, q.to, localHourGrain(tz, q.from, q.to, ctx.now())).name
+    const byLocalHour = localHourGrain(tz, q.from, q.to, ctx.now())
     return { covers: q, compute: async () => {
-      const grain = grainFor(q.from, q.to).name
       const base = { ...scope, id, from: bound(q.from), to: bound(q.to), from_ms: q.from, to_ms: q.to, tz }
       const [categories, [basket], hours, prices, [users]] = await Promise.all([
-        ctx.queries.rows<{ category_id: string; mine: number; all: number }>(CATEGORIES, { ...base, table: cubeTable(GMV_CUBE, grain) }),
-        ctx.queries.rows<{ mine_gmv: number; mine_orders: number; all_gmv: number; all_orders: number }>(BASKET, { ...base, table: cubeTable(GMV_CUBE, grain) }),
-        ctx.queries.rows<{ hour: number; mine: number; all: number }>(HOURS, { ...base, table: cubeTable(GMV_CUBE, byLocalHour) }),
-        ctx.queries.rows<{ band: number; mine: number; all: number }>(PRICES, { ...base, table: cubeTable(PRODUCTS_CUBE, grain) }),
+        ctx.queries.rows<{ category_id: string; mine: number; all: number }>(CATEGORIES, { ...base, table: cubeRange(GMV_CUBE, q.from, q.to) }),
+        ctx.queries.rows<{ mine_gmv: number; mine_orders: number; all_gmv: number; all_orders: number }>(BASKET, { ...base, table: cubeRange(GMV_CUBE, q.from, q.to) }),
+        ctx.queries.rows<{ hour: number; mine: number; all: number }>(HOURS, { ...base, table: cubeRange(GMV_CUBE, q.from, q.to, byLocalHour) }),
+        ctx.queries.rows<{ band: number; mine: number; all: number }>(PRICES, { ...base, table: cubeRange(PRODUCTS_CUBE, q.from, q.to) }),
         ctx.queries.rows<{ mine_users: number; mine_new: number; all_users: number; all_new: number }>(NEW_USERS, base),
       ])
       const sum = <T>(rows: T[], f: (r: T) => number) => rows.reduce((n, r) => n + f(r), 0)

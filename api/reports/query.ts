@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { classifyClickHouseError, SessionPool, type ClickHouse } from '../../sinks/index.js'
+import { CubeRange } from '../../queries/index.js'
 import { ApiError, ApiErrorCode } from '../errors.js'
 
 /** A report query's parameters: ClickHouse binds them (`{name:Type}`); the SQL text never changes with the input. */
@@ -33,11 +34,25 @@ export class ReportQueries {
     return this.pool.size
   }
 
+  /**
+   * A parameter that is a CubeRange replaces its `{name:Identifier}` in the query by the union of
+   * the cube's tables it reads (queries/cube-range.ts), with its bounds bound as parameters.
+   */
   async rows<T>(query: string, params: QueryParams): Promise<T[]> {
+    const bound: QueryParams = {}
+    for (const [name, value] of Object.entries(params)) {
+      if (!(value instanceof CubeRange)) {
+        bound[name] = value
+        continue
+      }
+      const source = value.sql(name)
+      query = query.replaceAll(`{${name}:Identifier}`, source.sql)
+      Object.assign(bound, source.params)
+    }
     return this.session(async (ch, signal) => {
       const rs = await ch.client.query({
         query,
-        query_params: params,
+        query_params: bound,
         format: 'JSONEachRow',
         abort_signal: signal,
         clickhouse_settings: {

@@ -2,9 +2,12 @@ import type { FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
 import { getReport } from './context.js'
 import { SalesOverviewResponse } from './responses.js'
-import { Filters, Granularity, MAX_POINTS, STEP_MS, TimeRange, bucketStarts, grainFor, resolveRange, type Grain, bound } from './params.js'
+import { Filters, Granularity, MAX_POINTS, MINUTE_CUBE_DAYS, STEP_MS, TimeRange, bucketStarts, resolveRange, type Grain, bound } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
-import { GMV_CUBE, cubeTable, measureList } from '../../queries/index.js'
+import { CubeRange, GMV_CUBE, cubeRange, measureList } from '../../queries/index.js'
+
+const HOUR = 3_600_000
+const DAY = 86_400_000
 
 /** The default series step for a range: about 100-1500 points. */
 export function defaultGranularity(spanMs: number): Grain {
@@ -79,6 +82,16 @@ function totals(r: Record<string, unknown>, prefix = ''): Totals {
   return { ...t, avg_order_value_cents: t.orders ? Math.round(t.gmv_cents / t.orders) : null }
 }
 
+/**
+ * The previous period's start: `from − span`, or — where that instant lies off the hour and before
+ * the minute cubes' retention, so its first minutes are no longer kept — the next hour, which the
+ * response then names as `previous.from` (the period is shorter by under an hour, and says so).
+ */
+export function previousStart(start: number, now: number): number {
+  if (start % HOUR === 0 || start >= now - MINUTE_CUBE_DAYS * DAY) return start
+  return Math.ceil(start / HOUR) * HOUR
+}
+
 const change = (cur: number, prev: number): number | null => (prev === 0 ? null : (cur - prev) / prev)
 
 /** GET /v1/sales/overview — community sales: totals, the previous period, a time series. */
@@ -87,22 +100,23 @@ export const salesRoutes: FastifyPluginAsync = async (app) => {
     const span = q.to - q.from
     const base = { ...scope, f_community: q.community ?? [], f_leader: q.leader ?? [], f_category: q.category ?? [], from: bound(q.from), to: bound(q.to) }
     return { covers: q, compute: async () => {
-      const grain = grainFor(q.from - span, q.to) // one table for both periods
-      const seriesGrain = grainFor(q.from, q.to, q.granularity)
+      const prevFrom = previousStart(q.from - span, ctx.now())
+      // Both periods in one pass, cut at `from` so that no rollup bucket straddles the two.
+      const periods = new CubeRange(GMV_CUBE, [prevFrom, q.from, q.to])
       const step = STEP_MS[q.granularity]
       const [t, series, byCommunity] = await Promise.all([
-        ctx.queries.rows<Record<string, unknown>>(TOTALS, { ...base, table: cubeTable(GMV_CUBE, grain.name), prev_from: bound(q.from - span) }),
-        ctx.queries.rows<Record<string, unknown>>(SERIES, { ...base, table: cubeTable(GMV_CUBE, seriesGrain.name), step: step / 1000 }),
-        q.by === 'community' ? ctx.queries.rows<Record<string, unknown>>(BY_COMMUNITY, { ...base, table: cubeTable(GMV_CUBE, grainFor(q.from, q.to).name) }) : Promise.resolve(null),
+        ctx.queries.rows<Record<string, unknown>>(TOTALS, { ...base, table: periods, prev_from: bound(prevFrom) }),
+        ctx.queries.rows<Record<string, unknown>>(SERIES, { ...base, table: cubeRange(GMV_CUBE, q.from, q.to, q.granularity), step: step / 1000 }),
+        q.by === 'community' ? ctx.queries.rows<Record<string, unknown>>(BY_COMMUNITY, { ...base, table: cubeRange(GMV_CUBE, q.from, q.to) }) : Promise.resolve(null),
       ])
       const row = t[0] ?? {}
       const cur = totals(row, 'c_')
       const prev = totals(row, 'p_')
       const points = new Map(series.map((r) => [num(r.t) * 1000, r]))
       return {
-        range: { from: new Date(q.from).toISOString(), to: new Date(q.to).toISOString(), table: cubeTable(GMV_CUBE, grain.name) },
+        range: { from: new Date(q.from).toISOString(), to: new Date(q.to).toISOString(), table: periods.tables },
         totals: cur,
-        previous: { from: new Date(q.from - span).toISOString(), to: new Date(q.from).toISOString(), ...prev },
+        previous: { from: new Date(prevFrom).toISOString(), to: new Date(q.from).toISOString(), ...prev },
         change: { gmv_cents: change(cur.gmv_cents, prev.gmv_cents), orders: change(cur.orders, prev.orders), paying_users: change(cur.paying_users, prev.paying_users), avg_order_value_cents: cur.avg_order_value_cents !== null && prev.avg_order_value_cents !== null ? change(cur.avg_order_value_cents, prev.avg_order_value_cents) : null },
         series: {
           granularity: q.granularity,

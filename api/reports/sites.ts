@@ -3,10 +3,10 @@ import { z } from 'zod'
 import { validTimeZone } from '../../schemas/index.js'
 import { getReport } from './context.js'
 import { SitesResponse } from './responses.js'
-import { TimeRange, bound, grainFor, localHourGrain, resolveRange } from './params.js'
+import { TimeRange, bound, localHourGrain, resolveRange } from './params.js'
 import { DAYPARTS, PRICE_BANDS } from './profile.js'
 import { COMMUNITY_SCOPE, RANGE, num } from './query.js'
-import { ACTIVITY_CUBE, GMV_CUBE, HEATMAP_CUBE, PRODUCTS_CUBE, cubeTable, measureSql } from '../../queries/index.js'
+import { ACTIVITY_CUBE, GMV_CUBE, HEATMAP_CUBE, PRODUCTS_CUBE, cubeRange, measureSql } from '../../queries/index.js'
 
 /*
  * Site selection (issue 6): where to hold a pop-up event or open a store for a target (a category,
@@ -55,15 +55,14 @@ export const siteRoutes: FastifyPluginAsync = async (app) => {
     const lo = bandIndex > 0 ? (PRICE_BANDS[bandIndex - 1] as { max: number }).max : 0
     const hi = bandIndex >= 0 ? (PRICE_BANDS[bandIndex] as { max: number }).max : Number.MAX_SAFE_INTEGER
     const tz = q.tz ?? ctx.config.api.timezone
-    const byLocalHour = grainFor(q.from, q.to, localHourGrain(tz, q.from, q.to, ctx.now())).name
+    const byLocalHour = localHourGrain(tz, q.from, q.to, ctx.now())
     return { covers: q, compute: async () => {
-      const grain = grainFor(q.from, q.to).name
       const base = { ...scope, from: bound(q.from), to: bound(q.to), tz, h_from: part.from, h_to: part.to, category: q.category ?? '', lo, hi }
       const [users, gmv, cells, bands] = await Promise.all([
-        ctx.queries.rows<{ community_id: string; users: number }>(USERS, { ...base, table: cubeTable(ACTIVITY_CUBE, byLocalHour) }),
-        ctx.queries.rows<{ community_id: string; target: number; total: number }>(GMV, { ...base, table: cubeTable(GMV_CUBE, grain) }),
-        ctx.queries.rows<{ community_id: string; cells: number }>(CELLS, { ...base, table: cubeTable(HEATMAP_CUBE, grain) }),
-        ctx.queries.rows<{ community_id: string; in_band: number; all: number }>(BANDS, { ...base, table: cubeTable(PRODUCTS_CUBE, grain) }),
+        ctx.queries.rows<{ community_id: string; users: number }>(USERS, { ...base, table: cubeRange(ACTIVITY_CUBE, q.from, q.to, byLocalHour) }),
+        ctx.queries.rows<{ community_id: string; target: number; total: number }>(GMV, { ...base, table: cubeRange(GMV_CUBE, q.from, q.to) }),
+        ctx.queries.rows<{ community_id: string; cells: number }>(CELLS, { ...base, table: cubeRange(HEATMAP_CUBE, q.from, q.to) }),
+        ctx.queries.rows<{ community_id: string; in_band: number; all: number }>(BANDS, { ...base, table: cubeRange(PRODUCTS_CUBE, q.from, q.to) }),
       ])
       const ids = [...new Set([...users, ...gmv].map((r) => r.community_id))]
       const get = <T extends { community_id: string }>(rows: T[], id: string) => rows.find((r) => r.community_id === id)

@@ -3,9 +3,9 @@ import { z } from 'zod'
 import { badRequest } from '../errors.js'
 import { getReport } from './context.js'
 import { TargetingResponse } from './responses.js'
-import { TimeRange, bound, grainFor, resolveRange } from './params.js'
+import { TimeRange, bound, resolveRange } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, num } from './query.js'
-import { GMV_CUBE, PRODUCTS_CUBE, cubeTable, measureSql } from '../../queries/index.js'
+import { GMV_CUBE, PRODUCTS_CUBE, cubeRange, measureSql } from '../../queries/index.js'
 
 /*
  * Targeting (issue 6): for a category or a sku, rank communities by affinity — how close each
@@ -51,11 +51,10 @@ export const targetingRoutes: FastifyPluginAsync = async (app) => {
   getReport(app, '/v1/targeting', { access: { roles: ['admin', 'analyst'], reads: 'targeting (it compares every community)' }, response: TargetingResponse, tags: ['analytics'], summary: 'Targeting: communities ranked by affinity to a category or sku (category-mix similarity to where it sells), with current penetration', querystring: TargetingQuery }, ({ query: q, scope }, ctx) => {
     if ((q.category === undefined) === (q.sku === undefined)) throw badRequest('querystring.category: give exactly one of category or sku')
     return { covers: q, compute: async () => {
-      const grain = grainFor(q.from, q.to).name
       const base = { ...scope, from: bound(q.from), to: bound(q.to) }
       const [mixRows, skuRows] = await Promise.all([
-        ctx.queries.rows<{ community_id: string; category_id: string; gmv: number }>(MIX, { ...base, table: cubeTable(GMV_CUBE, grain) }),
-        q.sku ? ctx.queries.rows<{ community_id: string; gmv: number }>(TARGET_SKU, { ...base, table: cubeTable(PRODUCTS_CUBE, grain), sku: q.sku }) : Promise.resolve([]),
+        ctx.queries.rows<{ community_id: string; category_id: string; gmv: number }>(MIX, { ...base, table: cubeRange(GMV_CUBE, q.from, q.to) }),
+        q.sku ? ctx.queries.rows<{ community_id: string; gmv: number }>(TARGET_SKU, { ...base, table: cubeRange(PRODUCTS_CUBE, q.from, q.to), sku: q.sku }) : Promise.resolve([]),
       ])
       // Each community's category mix, as shares of its GMV.
       const mix = new Map<string, Map<string, number>>()
