@@ -49,6 +49,10 @@ export function resolveRange(q: { from?: number; to?: number }, now: number, ctx
   const from = q.from ?? to - defaultMs
   if (from >= to) ctx.addIssue({ code: 'custom', path: ['from'], message: 'must be before to' })
   if (to - from > MAX_RANGE_MS) ctx.addIssue({ code: 'custom', path: ['from'], message: 'the range may span at most 400 days' })
+  // Off the hour, an end needs the minute cubes' rows around it; older than their retention those are gone.
+  for (const [field, at] of [['from', from], ['to', to]] as const) {
+    if (at % HOUR !== 0 && at < now - MINUTE_CUBE_DAYS * DAY) ctx.addIssue({ code: 'custom', path: [field], message: `minute-precise ends are kept ${MINUTE_CUBE_DAYS} days (the minute cubes): put an end older than that on the hour` })
+  }
   return { from, to }
 }
 
