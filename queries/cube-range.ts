@@ -4,6 +4,8 @@ import { bound } from './grain.js'
 const HOUR = 3_600_000
 const DAY = 86_400_000
 const GRAIN_MS: Record<Grain, number> = { minute: 60_000, hour: HOUR, day: DAY }
+/** The grains a read may use, finest first, up to the coarsest allowed. */
+const ALLOWED: Record<Grain, Grain[]> = { minute: ['minute'], hour: ['minute', 'hour'], day: ['minute', 'hour', 'day'] }
 
 /** [from, to) in milliseconds. */
 type Span = readonly [from: number, to: number]
@@ -16,29 +18,26 @@ type Span = readonly [from: number, to: number]
 export function splitByGrain(from: number, to: number, coarsest: Grain): Record<Grain, Span[]> {
   const out: Record<Grain, Span[]> = { minute: [], hour: [], day: [] }
   const add = (g: Grain, a: number, b: number) => a < b && out[g].push([a, b])
-  const h0 = Math.ceil(from / HOUR) * HOUR
-  const h1 = Math.floor(to / HOUR) * HOUR
-  if (coarsest === 'minute' || h0 >= h1) {
-    add('minute', from, to)
-    return out
+  const levels = ALLOWED[coarsest]
+  let a = from
+  let b = to
+  let level = 0
+  // Peel the edges at each grain off until no whole bucket of the next coarser one lies inside.
+  for (; level + 1 < levels.length; level++) {
+    const size = GRAIN_MS[levels[level + 1] as Grain]
+    const [lo, hi] = [Math.ceil(a / size) * size, Math.floor(b / size) * size]
+    if (lo >= hi) break
+    add(levels[level] as Grain, a, lo)
+    add(levels[level] as Grain, hi, b)
+    a = lo
+    b = hi
   }
-  add('minute', from, h0)
-  add('minute', h1, to)
-  const d0 = Math.ceil(h0 / DAY) * DAY
-  const d1 = Math.floor(h1 / DAY) * DAY
-  if (coarsest === 'hour' || d0 >= d1) {
-    add('hour', h0, h1)
-    return out
-  }
-  add('hour', h0, d0)
-  add('hour', d1, h1)
-  add('day', d0, d1)
+  add(levels[level] as Grain, a, b)
   return out
 }
 
 /** Spans a grain can contribute per interval: two edges of minutes, two of hours, one run of days. */
 const SLOTS: Record<Grain, number> = { minute: 2, hour: 2, day: 1 }
-const ALLOWED: Record<Grain, Grain[]> = { minute: ['minute'], hour: ['minute', 'hour'], day: ['minute', 'hour', 'day'] }
 
 /**
  * A cube's rows over consecutive intervals (cut points `cuts`: [a, b) and [b, c) for a report's
