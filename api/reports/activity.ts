@@ -141,7 +141,7 @@ export const activityRoutes: FastifyPluginAsync = async (app) => {
     return { covers: q, compute: async () => {
       const [minLon, minLat, maxLon, maxLat] = q.bbox
       const rows = await ctx.queries.rows<Record<string, unknown>>(HEATMAP, {
-        ...scope, f_community: q.community ?? [], from: bound(q.from), to: bound(q.to), table: cubeRange(HEATMAP_CUBE, q.from, q.to),
+        ...scope, f_community: q.community ?? [], from: bound(q.from), to: bound(q.to), table: cubeRange(HEATMAP_CUBE, q.from, q.to, 'day', { compose: true }),
         precision, min_lon: minLon, min_lat: minLat, max_lon: maxLon, max_lat: maxLat, metric: q.metric, limit: q.limit + 1,
       })
       const truncated = rows.length > q.limit

@@ -66,7 +66,7 @@ describe('reports equal plain SQL over the raw events', () => {
     const later = DAY_START + 40 * DAY
     const R_WIDE = { from: DAY_START - 7 * MIN, to: DAY_START + DAY + 7 * MIN }
     for (const [r, tables] of [[R_MIN, 'gmv_hour+gmv_minute'], [R_WIDE, 'gmv_day+gmv_minute'], [R_HOUR, 'gmv_hour']] as const) {
-      const range = cubeRange(GMV_CUBE, r.from, r.to, 'day', later)
+      const range = cubeRange(GMV_CUBE, r.from, r.to, 'day', { now: later })
       expect(range.tables).toBe(tables)
       const { sql, params } = range.sql('t')
       const [cube] = await s.sql(`SELECT ${measureList(GMV_CUBE)} FROM ${sql}`, params)

@@ -60,16 +60,20 @@ describe('CubeRange: the table, or the union of tables, a report reads', () => {
   const soon = T + 3 * DAY // within them
 
   it('within the minute cubes\' retention: one table, the coarsest grain every cut falls on', () => {
-    expect(cubeRange(GMV_CUBE, T + 7 * MIN, T + 2 * DAY + 33 * MIN, 'day', soon).sql('table')).toEqual({ sql: 'gmv_minute', params: {} })
-    expect(cubeRange(GMV_CUBE, T + HOUR, T + 2 * DAY, 'day', soon).tables).toBe('gmv_hour')
-    expect(cubeRange(GMV_CUBE, T, T + 2 * DAY, 'day', soon).tables).toBe('gmv_day')
-    expect(cubeRange(GMV_CUBE, T, T + 2 * DAY, 'hour', soon).tables).toBe('gmv_hour')
-    expect(new CubeRange(GMV_CUBE, [T - DAY, T + HOUR, T + 2 * DAY], 'day', soon).tables).toBe('gmv_hour')
+    expect(cubeRange(GMV_CUBE, T + 7 * MIN, T + 2 * DAY + 33 * MIN, 'day', { now: soon }).sql('table')).toEqual({ sql: 'gmv_minute', params: {} })
+    expect(cubeRange(GMV_CUBE, T + HOUR, T + 2 * DAY, 'day', { now: soon }).tables).toBe('gmv_hour')
+    expect(cubeRange(GMV_CUBE, T, T + 2 * DAY, 'day', { now: soon }).tables).toBe('gmv_day')
+    expect(cubeRange(GMV_CUBE, T, T + 2 * DAY, 'hour', { now: soon }).tables).toBe('gmv_hour')
+    expect(new CubeRange(GMV_CUBE, [T - DAY, T + HOUR, T + 2 * DAY], 'day', { now: soon }).tables).toBe('gmv_hour')
+  })
+
+  it('composes a recent range too when asked (a report whose cost is its rows)', () => {
+    expect(cubeRange(GMV_CUBE, T + 7 * MIN, T + 2 * DAY + 33 * MIN, 'day', { now: soon, compose: true }).tables).toBe('gmv_day+gmv_hour+gmv_minute')
   })
 
   it('older: composed, its bounds bound as parameters, one SQL text for ranges of different shapes', () => {
-    const a = cubeRange(GMV_CUBE, T + 7 * MIN, T + 2 * DAY + 33 * MIN, 'day', later).sql('table')
-    const b = cubeRange(GMV_CUBE, T, T + DAY, 'day', later).sql('table')
+    const a = cubeRange(GMV_CUBE, T + 7 * MIN, T + 2 * DAY + 33 * MIN, 'day', { now: later }).sql('table')
+    const b = cubeRange(GMV_CUBE, T, T + DAY, 'day', { now: later }).sql('table')
     expect(a.sql).toBe(b.sql)
     expect(a.sql).toContain('FROM gmv_minute')
     expect(a.sql).not.toMatch(/\d{9}/) // no instant in the text
@@ -77,15 +81,15 @@ describe('CubeRange: the table, or the union of tables, a report reads', () => {
   })
 
   it('older: names the tables that hold rows of the range, coarsest first', () => {
-    expect(cubeRange(GMV_CUBE, T + 7 * MIN, T + 2 * DAY + 33 * MIN, 'day', later).tables).toBe('gmv_day+gmv_hour+gmv_minute')
-    expect(cubeRange(GMV_CUBE, T + HOUR, T + 7 * HOUR, 'day', later).tables).toBe('gmv_hour')
-    expect(cubeRange(GMV_CUBE, T + HOUR, T + 7 * HOUR, 'minute', later).tables).toBe('gmv_minute')
+    expect(cubeRange(GMV_CUBE, T + 7 * MIN, T + 2 * DAY + 33 * MIN, 'day', { now: later }).tables).toBe('gmv_day+gmv_hour+gmv_minute')
+    expect(cubeRange(GMV_CUBE, T + HOUR, T + 7 * HOUR, 'day', { now: later }).tables).toBe('gmv_hour')
+    expect(cubeRange(GMV_CUBE, T + HOUR, T + 7 * HOUR, 'minute', { now: later }).tables).toBe('gmv_minute')
   })
 
   it('cuts at every given point: no rollup bucket straddles a report\'s two periods', () => {
     const prev = T - 10 * HOUR
     const from = T + 14 * HOUR
-    const range = new CubeRange(GMV_CUBE, [prev, from, T + 2 * DAY + 14 * HOUR], 'day', later)
+    const range = new CubeRange(GMV_CUBE, [prev, from, T + 2 * DAY + 14 * HOUR], 'day', { now: later })
     const { params } = range.sql('p')
     const dayStarts = Object.entries(params).filter(([k, v]) => /_d\d+_f$/.test(k) && v > 0).map(([, v]) => v * 1000)
     // The day T + DAY lies wholly inside the current period; the day T straddles `from`: read as hours.
@@ -110,7 +114,7 @@ describe('CubeRange across the retention horizon: composed before it, one grain 
     const now = T + 31 * DAY // the horizon: T + 1 day
     const from = T + 7 * MIN
     const to = T + 3 * DAY + 33 * MIN
-    const range = cubeRange(GMV_CUBE, from, to, 'day', now)
+    const range = cubeRange(GMV_CUBE, from, to, 'day', { now: now })
     expect(range.tables).toBe('gmv_hour+gmv_minute')
     expect(boundSpans(range)).toEqual({ minute: [[from, T + HOUR], [T + DAY, to]], hour: [[T + HOUR, T + DAY]], day: [] })
   })
@@ -125,7 +129,7 @@ describe('CubeRange across the retention horizon: composed before it, one grain 
       const cut = from + rnd(to - from)
       const expected: number[] = []
       for (let m = Math.ceil(from / MIN) * MIN; m < to; m += MIN) expected.push(m)
-      const range = new CubeRange(GMV_CUBE, [from, cut, to], 'day', now)
+      const range = new CubeRange(GMV_CUBE, [from, cut, to], 'day', { now: now })
       if (range.single) continue
       expect(minutesCovered(boundSpans(range))).toEqual(expected)
     }
