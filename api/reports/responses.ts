@@ -12,7 +12,7 @@ const Count = z.number().int().min(0)
 const Amount = z.number().describe('cents, or units for quantities')
 const Ratio = z.number().nullable().describe('null when the denominator is 0')
 const Range = z.strictObject({ from: Iso, to: Iso })
-const RangeOfTable = z.strictObject({ from: Iso, to: Iso, table: z.string().describe('the cube table that answered') })
+const RangeOfTable = z.strictObject({ from: Iso, to: Iso, table: z.string().describe('the cube table that answered; a range older than the minute cubes keep is read from several, named coarsest first: gmv_day+gmv_hour+gmv_minute') })
 
 const SalesTotals = {
   gmv_cents: Amount,

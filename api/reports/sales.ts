@@ -100,9 +100,10 @@ export const salesRoutes: FastifyPluginAsync = async (app) => {
     const span = q.to - q.from
     const base = { ...scope, f_community: q.community ?? [], f_leader: q.leader ?? [], f_category: q.category ?? [], from: bound(q.from), to: bound(q.to) }
     return { covers: q, compute: async () => {
-      const prevFrom = previousStart(q.from - span, ctx.now())
+      const now = ctx.now()
+      const prevFrom = previousStart(q.from - span, now)
       // Both periods in one pass, cut at `from` so that no rollup bucket straddles the two.
-      const periods = new CubeRange(GMV_CUBE, [prevFrom, q.from, q.to])
+      const periods = new CubeRange(GMV_CUBE, [prevFrom, q.from, q.to], 'day', { now })
       const step = STEP_MS[q.granularity]
       const [t, series, byCommunity] = await Promise.all([
         ctx.queries.rows<Record<string, unknown>>(TOTALS, { ...base, table: periods, prev_from: bound(prevFrom) }),
