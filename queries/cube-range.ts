@@ -1,9 +1,9 @@
-import { cubeTable, type CubeDeclaration, type Grain } from '../pipelines/index.js'
+import { cubeTable, GRAINS, type CubeDeclaration, type Grain } from '../pipelines/index.js'
 import { bound } from './grain.js'
 
-const HOUR = 3_600_000
-const DAY = 86_400_000
-const GRAIN_MS: Record<Grain, number> = { minute: 60_000, hour: HOUR, day: DAY }
+const GRAIN_MS = Object.fromEntries(GRAINS.map((g) => [g.name, g.ms])) as Record<Grain, number>
+const HOUR = GRAIN_MS.hour
+const DAY = GRAIN_MS.day
 /** The grains a read may use, finest first, up to the coarsest allowed. */
 const ALLOWED: Record<Grain, Grain[]> = { minute: ['minute'], hour: ['minute', 'hour'], day: ['minute', 'hour', 'day'] }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { Grain } from '../../queries/index.js'
+import { GMV_CUBE, type Grain } from '../../queries/index.js'
 import { badRequest } from '../errors.js'
 
 /*
@@ -51,7 +51,7 @@ export function resolveRange(q: { from?: number; to?: number }, now: number, ctx
   if (to - from > MAX_RANGE_MS) ctx.addIssue({ code: 'custom', path: ['from'], message: 'the range may span at most 400 days' })
   // Off the hour, an end needs the minute cubes' rows around it; older than their retention those are gone.
   for (const [field, at] of [['from', from], ['to', to]] as const) {
-    if (at % HOUR !== 0 && at < now - MINUTE_CUBE_DAYS * DAY) ctx.addIssue({ code: 'custom', path: [field], message: `minute-precise ends are kept ${MINUTE_CUBE_DAYS} days (the minute cubes): put an end older than that on the hour` })
+    if (at % HOUR !== 0 && !minuteCubesKeep(at, now)) ctx.addIssue({ code: 'custom', path: [field], message: `minute-precise ends are kept ${MINUTE_CUBE_DAYS} days (the minute cubes): put an end older than that on the hour` })
   }
   return { from, to }
 }
@@ -68,8 +68,13 @@ export const STEP_MS: Record<Grain, number> = { minute: MINUTE, hour: HOUR, day:
 /** At most this many points in a series: a week by minute is too many, by hour is fine. */
 export const MAX_POINTS = 5_000
 
-/** How long the minute cubes keep their rows (their TTL in sql/migrations/0002_cubes.sql). */
-export const MINUTE_CUBE_DAYS = 30
+/** How long the minute cubes keep their rows (their TTL: every cube's is the same). */
+export const MINUTE_CUBE_DAYS = GMV_CUBE.ttlDays.minute
+
+/** Whether the minute cubes still hold the minute that starts at `at` (their TTL counts from now). */
+export function minuteCubesKeep(at: number, now: number): boolean {
+  return at >= now - MINUTE_CUBE_DAYS * DAY
+}
 
 /** One formatter per zone: building an Intl.DateTimeFormat costs far more than using one (it ran per request, cache hits included). */
 const offsetFormats = new Map<string, Intl.DateTimeFormat>()
@@ -94,7 +99,7 @@ export function offsetMinutes(tz: string, at: number): number {
  */
 export function localHourGrain(tz: string, from: number, to: number, now: number): 'hour' | 'minute' {
   if ([from, (from + to) / 2, to - 1].every((t) => offsetMinutes(tz, t) % 60 === 0)) return 'hour'
-  if (from < now - MINUTE_CUBE_DAYS * DAY) {
+  if (!minuteCubesKeep(from, now)) {
     throw badRequest(`querystring.from: ${tz} is not a whole number of hours from UTC, so reports by local hour come from the minute cubes, which keep ${MINUTE_CUBE_DAYS} days: start the range within them`)
   }
   return 'minute'

@@ -2,12 +2,9 @@ import type { FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
 import { getReport } from './context.js'
 import { SalesOverviewResponse } from './responses.js'
-import { Filters, Granularity, MAX_POINTS, MINUTE_CUBE_DAYS, STEP_MS, TimeRange, bucketStarts, resolveRange, type Grain, bound } from './params.js'
+import { Filters, Granularity, MAX_POINTS, STEP_MS, TimeRange, bucketStarts, minuteCubesKeep, resolveRange, type Grain, bound } from './params.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
 import { CubeRange, GMV_CUBE, cubeRange, measureList } from '../../queries/index.js'
-
-const HOUR = 3_600_000
-const DAY = 86_400_000
 
 /** The default series step for a range: about 100-1500 points. */
 export function defaultGranularity(spanMs: number): Grain {
@@ -88,8 +85,8 @@ function totals(r: Record<string, unknown>, prefix = ''): Totals {
  * response then names as `previous.from` (the period is shorter by under an hour, and says so).
  */
 export function previousStart(start: number, now: number): number {
-  if (start % HOUR === 0 || start >= now - MINUTE_CUBE_DAYS * DAY) return start
-  return Math.ceil(start / HOUR) * HOUR
+  const hour = STEP_MS.hour
+  return start % hour === 0 || minuteCubesKeep(start, now) ? start : Math.ceil(start / hour) * hour
 }
 
 const change = (cur: number, prev: number): number | null => (prev === 0 ? null : (cur - prev) / prev)
