@@ -4,7 +4,7 @@ import { maskAddress, maskName, maskPhone, seesPii } from '../auth.js'
 import { getReport } from './context.js'
 import { LateDeliveriesResponse, LeaderPerformanceResponse } from './responses.js'
 import { Filters, TimeRange, resolveRange, bound } from './params.js'
-import { paidBetween, paidOrdersSql } from './orders-sql.js'
+import { paidOrdersSql } from './orders-sql.js'
 import { COMMUNITY_SCOPE, RANGE, filterOn, num } from './query.js'
 import { COMPLAINTS_CUBE, GMV_CUBE, cubeRange, measureList } from '../../queries/index.js'
 
@@ -43,7 +43,7 @@ const GMV = `
   GROUP BY community_id, leader_id`
 
 /** The orders paid in [from, to), one row each, with their step times. */
-const PAID_ORDERS = paidOrdersSql({ where: WHERE, lowerBound: 'from_ms', having: paidBetween('from_ms', 'to_ms'), extra: 'min(accepted_at) AS a, min(sorted_at) AS s, min(delivered_at) AS d' })
+const PAID_ORDERS = paidOrdersSql({ where: WHERE, paidIn: ['from_ms', 'to_ms'], extra: 'min(accepted_at) AS a, min(sorted_at) AS s, min(delivered_at) AS d' })
 
 const LIFECYCLE = `
   SELECT community_id, leader_id, count() AS paid_orders, countIf(d IS NOT NULL) AS delivered,

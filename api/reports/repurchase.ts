@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { getReport } from './context.js'
 import { RepurchaseResponse } from './responses.js'
 import { Filters } from './params.js'
-import { paidBetween, paidOrdersSql } from './orders-sql.js'
+import { paidOrdersSql } from './orders-sql.js'
 import { COMMUNITY_SCOPE, filterOn, num } from './query.js'
 
 /*
@@ -24,7 +24,7 @@ const RepurchaseQuery = z.object({
 })
 
 /** Paid orders of the whole trend's span, one row per order. */
-const PAID = paidOrdersSql({ where: `${COMMUNITY_SCOPE} AND ${filterOn('f_community', 'community_id')}`, lowerBound: 'start', having: paidBetween('start', 'to') })
+const PAID = paidOrdersSql({ where: `${COMMUNITY_SCOPE} AND ${filterOn('f_community', 'community_id')}`, paidIn: ['start', 'to'] })
 
 /** Per week w (0 = the latest) and group: the users who paid in the window and how many paid twice. */
 const TREND = (group: string) => `
