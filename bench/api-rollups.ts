@@ -39,8 +39,10 @@ await cmd(`CREATE TABLE lever_gmv_city_hll ENGINE = AggregatingMergeTree ORDER B
 await cmd('CREATE TABLE lever_gmv_city_hll_day ENGINE = AggregatingMergeTree ORDER BY window_start AS SELECT toStartOfDay(window_start) AS window_start, CAST(sum(gmv_cents) AS SimpleAggregateFunction(sum, UInt64)) AS gmv_cents, uniqHLL12MergeState(orders) AS orders, uniqHLL12MergeState(paying_users) AS paying_users, CAST(sum(refund_cents) AS SimpleAggregateFunction(sum, UInt64)) AS refund_cents, uniqHLL12MergeState(refunded_orders) AS refunded_orders, uniqHLL12MergeState(cancelled_orders) AS cancelled_orders FROM lever_gmv_city_hll GROUP BY window_start')
 const [sizes] = await (await ch.client.query({ query: 'SELECT (SELECT count() FROM gmv_minute) AS built, (SELECT count() FROM lever_gmv_community) AS community, (SELECT count() FROM lever_gmv_city) AS city', format: 'JSONEachRow' })).json<Record<string, string>>()
 
+/** The sales overview's totals as this section measured them: orders from their states (the rollups built here carry no paid_orders). */
+const TOTALS_MEASURES = ['gmv_cents', 'items', 'orders', 'paying_users', 'refund_cents', 'refunded_orders', 'cancelled_orders']
 const totals = (table: string, merge = 'uniqMerge') => `WITH window_start >= toDateTime({from:UInt32}, 'UTC') AS cur
-  SELECT ${measureList(GMV_CUBE, undefined, { prefix: 'c_', condition: 'cur' }).replaceAll('uniqMerge', merge)}, ${measureList(GMV_CUBE, undefined, { prefix: 'p_', condition: 'NOT cur' }).replaceAll('uniqMerge', merge)}
+  SELECT ${measureList(GMV_CUBE, TOTALS_MEASURES, { prefix: 'c_', condition: 'cur' }).replaceAll('uniqMerge', merge)}, ${measureList(GMV_CUBE, TOTALS_MEASURES, { prefix: 'p_', condition: 'NOT cur' }).replaceAll('uniqMerge', merge)}
   FROM ${table} WHERE window_start >= toDateTime({prev_from:UInt32}, 'UTC') AND window_start < toDateTime({to:UInt32}, 'UTC')`
 const RAW = `WITH event_time >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC') AS cur
   SELECT sumIf(amount_cents, cur AND status = 'paid') AS c_gmv_cents, uniqIf(order_id, cur AND status = 'paid') AS c_orders, uniqIf(user_id, cur AND status = 'paid') AS c_paying_users,

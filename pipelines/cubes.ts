@@ -43,6 +43,14 @@ export interface CubeDeclaration {
   readonly shardKey: string
   /** Days each grain's rows are kept. */
   readonly ttlDays: Readonly<Record<Grain, number>>
+  /**
+   * Distinct counts also kept exactly, as a sum: `orders: { sum: 'paid_orders', splitBy: 'category_id' }`
+   * says each order is counted once in paid_orders (on the row of its first line), so a read
+   * that neither filters nor groups by category_id counts orders exactly with sum(paid_orders),
+   * several times faster than merging the `uniq` states (which are approximate above 65,536
+   * values). A read split by that dimension needs the states: an order's lines span categories.
+   */
+  readonly exactCounts?: Readonly<Record<string, { readonly sum: string; readonly splitBy: string }>>
 }
 
 const TTL = { minute: 30, hour: 400, day: 1830 } as const
@@ -52,9 +60,11 @@ export const GMV_CUBE: CubeDeclaration = {
   name: 'gmv',
   description: 'GMV by community, group leader and category (paid orders; refunds allocated over categories in exact cents).',
   dimensions: [['community_id', LC], ['leader_id', LC], ['category_id', LC]],
-  measures: [['gmv_cents', 'sum'], ['items', 'sum'], ['orders', 'uniq'], ['paying_users', 'uniq'], ['refund_cents', 'sum'], ['refunded_orders', 'uniq'], ['cancelled_orders', 'uniq']],
+  // paid_orders: each paid order once, on the row of its first line's category (migration 13).
+  measures: [['gmv_cents', 'sum'], ['items', 'sum'], ['orders', 'uniq'], ['paying_users', 'uniq'], ['refund_cents', 'sum'], ['refunded_orders', 'uniq'], ['cancelled_orders', 'uniq'], ['paid_orders', 'sum', 13]],
   shardKey: 'community_id',
   ttlDays: TTL,
+  exactCounts: { orders: { sum: 'paid_orders', splitBy: 'category_id' } },
 }
 
 export const ACTIVITY_CUBE: CubeDeclaration = {
@@ -121,15 +131,18 @@ function kindOf(cube: CubeDeclaration, measure: string): MeasureKind {
 /**
  * The SQL that reads a measure over the rows of a group (`sum(gmv_cents)`, `uniqMerge(orders)`),
  * or over the rows where `condition` holds (`sumIf(gmv_cents, cur)`, `uniqMergeIf(orders, cur)`).
+ * `exact`: a distinct count the cube also keeps as a sum (exactCounts) reads that sum — only for
+ * reads whose rows all carry it and that do not split it (ReportQueries.exactCounts decides).
  */
-export function measureSql(cube: CubeDeclaration, measure: string, condition?: string): string {
-  const fn = kindOf(cube, measure) === 'sum' ? 'sum' : 'uniqMerge'
-  return condition === undefined ? `${fn}(${measure})` : `${fn}If(${measure}, ${condition})`
+export function measureSql(cube: CubeDeclaration, measure: string, condition?: string, exact = false): string {
+  const column = (exact && cube.exactCounts?.[measure]?.sum) || measure
+  const fn = kindOf(cube, column) === 'sum' ? 'sum' : 'uniqMerge'
+  return condition === undefined ? `${fn}(${column})` : `${fn}If(${column}, ${condition})`
 }
 
 /** A select list of measures, each aliased to its name with `prefix` (never the bare column: a state must not be shadowed). */
-export function measureList(cube: CubeDeclaration, measures: readonly string[] = cube.measures.map(([m]) => m), options: { prefix?: string; condition?: string } = {}): string {
-  return measures.map((m) => `${measureSql(cube, m, options.condition)} AS ${options.prefix ?? ''}${m}`).join(', ')
+export function measureList(cube: CubeDeclaration, measures: readonly string[] = cube.measures.map(([m]) => m), options: { prefix?: string; condition?: string; exact?: boolean } = {}): string {
+  return measures.map((m) => `${measureSql(cube, m, options.condition, options.exact)} AS ${options.prefix ?? ''}${m}`).join(', ')
 }
 
 /** The names of a cube's measures, in declaration order. */

@@ -81,9 +81,9 @@ const TimeOfDayQuery = z
   })
   .transform((q, ctx) => ({ ...q, ...resolveRange(q, Date.now(), ctx, 28 * 86_400_000) }))
 
-const TIME_OF_DAY = `
+const TIME_OF_DAY = (exact: boolean) => `
   SELECT toDayOfWeek(window_start, 0, {tz:String}) >= 6 AS weekend, toHour(window_start, {tz:String}) AS hour,
-         ${measureList(GMV_CUBE, ['orders', 'gmv_cents'])}
+         ${measureList(GMV_CUBE, ['orders', 'gmv_cents'], { exact })}
   FROM {table:Identifier} WHERE ${RANGE} AND ${COMMUNITY_SCOPE} AND ${filterOn('f_community', 'community_id')} AND ${filterOn('f_category', 'category_id')}
   GROUP BY weekend, hour`
 
@@ -168,7 +168,8 @@ export const activityRoutes: FastifyPluginAsync = async (app) => {
     const tz = q.tz ?? ctx.config.api.timezone
     const coarsest = localHourGrain(tz, q.from, q.to, ctx.now())
     return { covers: q, compute: async () => {
-      const rows = await ctx.queries.rows<Record<string, unknown>>(TIME_OF_DAY, {
+      const exact = await ctx.queries.exactCounts(GMV_CUBE, 'orders', q.from, q.category?.length ? ['category_id'] : [])
+      const rows = await ctx.queries.rows<Record<string, unknown>>(TIME_OF_DAY(exact), {
         ...scope, f_community: q.community ?? [], f_category: q.category ?? [], from: bound(q.from), to: bound(q.to), tz,
         table: cubeRange(GMV_CUBE, q.from, q.to, coarsest),
       })

@@ -37,8 +37,8 @@ const LeaderParam = z.object({ leaderId: z.string().regex(/^[A-Za-z0-9._:-]{1,64
 
 const WHERE = `${COMMUNITY_SCOPE} AND ${filterOn('f_community', 'community_id')} AND ${filterOn('f_leader', 'leader_id')}`
 
-const GMV = `
-  SELECT community_id, leader_id, ${measureList(GMV_CUBE, ['gmv_cents', 'orders'])}
+const GMV = (exact: boolean) => `
+  SELECT community_id, leader_id, ${measureList(GMV_CUBE, ['gmv_cents', 'orders'], { exact })}
   FROM {table:Identifier} WHERE ${RANGE} AND ${WHERE}
   GROUP BY community_id, leader_id`
 
@@ -87,8 +87,9 @@ export const leaderRoutes: FastifyPluginAsync = async (app) => {
   getReport(app, '/v1/leaders/performance', { access: { roles: ['admin', 'analyst', 'leader'], reads: 'group-leader performance', filters: { community: 'community', leader: 'leader' } }, response: LeaderPerformanceResponse, tags: ['reports'], summary: 'Group-leader performance: orders, GMV, accept/sort/deliver durations (p50/p90 s), late deliveries, complaint rate, top complaint reasons; ranked', querystring: LeadersQuery }, ({ query: q, scope }, ctx) => {
     return { covers: q, compute: async () => {
       const base = { ...scope, f_community: q.community ?? [], f_leader: q.leader ?? [], from: bound(q.from), to: bound(q.to), from_ms: q.from, to_ms: q.to, late_s: lateS }
+      const exact = await ctx.queries.exactCounts(GMV_CUBE, 'orders', q.from, [])
       const [gmv, life, complaints] = await Promise.all([
-        ctx.queries.rows<Record<string, unknown>>(GMV, { ...base, table: cubeRange(GMV_CUBE, q.from, q.to) }),
+        ctx.queries.rows<Record<string, unknown>>(GMV(exact), { ...base, table: cubeRange(GMV_CUBE, q.from, q.to) }),
         ctx.queries.rows<Record<string, unknown>>(LIFECYCLE, base),
         ctx.queries.rows<Record<string, unknown>>(COMPLAINTS, { ...base, table: cubeRange(COMPLAINTS_CUBE, q.from, q.to) }),
       ])

@@ -40,13 +40,13 @@ const CATEGORIES = `
   SELECT category_id, ${measureSql(GMV_CUBE, 'gmv_cents', 'community_id = {id:String}')} AS mine, ${measureSql(GMV_CUBE, 'gmv_cents')} AS all
   FROM {table:Identifier} WHERE ${RANGE} AND ${COMMUNITY_SCOPE} GROUP BY category_id ORDER BY all DESC, category_id`
 
-const BASKET = `
-  SELECT ${measureSql(GMV_CUBE, 'gmv_cents', 'community_id = {id:String}')} AS mine_gmv, ${measureSql(GMV_CUBE, 'orders', 'community_id = {id:String}')} AS mine_orders,
-         ${measureSql(GMV_CUBE, 'gmv_cents')} AS all_gmv, ${measureSql(GMV_CUBE, 'orders')} AS all_orders
+const BASKET = (exact: boolean) => `
+  SELECT ${measureSql(GMV_CUBE, 'gmv_cents', 'community_id = {id:String}')} AS mine_gmv, ${measureSql(GMV_CUBE, 'orders', 'community_id = {id:String}', exact)} AS mine_orders,
+         ${measureSql(GMV_CUBE, 'gmv_cents')} AS all_gmv, ${measureSql(GMV_CUBE, 'orders', undefined, exact)} AS all_orders
   FROM {table:Identifier} WHERE ${RANGE} AND ${COMMUNITY_SCOPE}`
 
-const HOURS = `
-  SELECT toHour(window_start, {tz:String}) AS hour, ${measureSql(GMV_CUBE, 'orders', 'community_id = {id:String}')} AS mine, ${measureSql(GMV_CUBE, 'orders')} AS all
+const HOURS = (exact: boolean) => `
+  SELECT toHour(window_start, {tz:String}) AS hour, ${measureSql(GMV_CUBE, 'orders', 'community_id = {id:String}', exact)} AS mine, ${measureSql(GMV_CUBE, 'orders', undefined, exact)} AS all
   FROM {table:Identifier} WHERE ${RANGE} AND ${COMMUNITY_SCOPE} GROUP BY hour`
 
 /** Quantity per price band: a sku's unit price is its GMV over its quantity in the range. */
@@ -76,10 +76,11 @@ export const profileRoutes: FastifyPluginAsync = async (app) => {
     const byLocalHour = localHourGrain(tz, q.from, q.to, ctx.now())
     return { covers: q, compute: async () => {
       const base = { ...scope, id, from: bound(q.from), to: bound(q.to), from_ms: q.from, to_ms: q.to, tz }
+      const exact = await ctx.queries.exactCounts(GMV_CUBE, 'orders', q.from, [])
       const [categories, [basket], hours, prices, [users]] = await Promise.all([
         ctx.queries.rows<{ category_id: string; mine: number; all: number }>(CATEGORIES, { ...base, table: cubeRange(GMV_CUBE, q.from, q.to) }),
-        ctx.queries.rows<{ mine_gmv: number; mine_orders: number; all_gmv: number; all_orders: number }>(BASKET, { ...base, table: cubeRange(GMV_CUBE, q.from, q.to) }),
-        ctx.queries.rows<{ hour: number; mine: number; all: number }>(HOURS, { ...base, table: cubeRange(GMV_CUBE, q.from, q.to, byLocalHour) }),
+        ctx.queries.rows<{ mine_gmv: number; mine_orders: number; all_gmv: number; all_orders: number }>(BASKET(exact), { ...base, table: cubeRange(GMV_CUBE, q.from, q.to) }),
+        ctx.queries.rows<{ hour: number; mine: number; all: number }>(HOURS(exact), { ...base, table: cubeRange(GMV_CUBE, q.from, q.to, byLocalHour) }),
         ctx.queries.rows<{ band: number; mine: number; all: number }>(PRICES, { ...base, table: cubeRange(PRODUCTS_CUBE, q.from, q.to) }),
         ctx.queries.rows<{ mine_users: number; mine_new: number; all_users: number; all_new: number }>(NEW_USERS, base),
       ])

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { classifyClickHouseError, SessionPool, type ClickHouse } from '../../sinks/index.js'
-import { CubeRange } from '../../queries/index.js'
+import { CubeRange, type CubeDeclaration } from '../../queries/index.js'
 import { ApiError, ApiErrorCode } from '../errors.js'
 
 /** A report query's parameters: ClickHouse binds them (`{name:Type}`); the SQL text never changes with the input. */
@@ -27,6 +27,31 @@ export class ReportQueries {
     sessions: readonly ClickHouse[] = [],
   ) {
     this.pool = new SessionPool([ch, ...sessions])
+  }
+
+  private measuresSince: { at: number; since: Promise<Map<string, number>> } | null = null
+
+  /**
+   * Whether a read of `measure` from `from` on, filtered or grouped by `dimensions`, may count it
+   * exactly with the sum the cube also keeps for it (CubeDeclaration.exactCounts): the read does
+   * not split what the sum counts once, and every bucket from `from` on carries the sum — from
+   * the instant the migration that added it recorded in streamcube_measures_since (read again
+   * every minute; no row, or no table yet, means not yet). Otherwise the caller merges the states.
+   */
+  async exactCounts(cube: CubeDeclaration, measure: string, from: number, dimensions: readonly string[]): Promise<boolean> {
+    const exact = cube.exactCounts?.[measure]
+    if (!exact || dimensions.includes(exact.splitBy)) return false
+    if (!this.measuresSince || Date.now() - this.measuresSince.at > 60_000) {
+      const since = this.rows<{ cube: string; measure: string; since: number }>('SELECT cube, measure, toUnixTimestamp(max(since)) AS since FROM streamcube_measures_since GROUP BY cube, measure', {})
+        .then((rows) => new Map(rows.map((r) => [`${r.cube}.${r.measure}`, Number(r.since) * 1000])))
+        .catch((err: unknown) => {
+          this.log.warn({ err }, 'streamcube_measures_since unreadable: distinct counts read from their states')
+          return new Map<string, number>()
+        })
+      this.measuresSince = { at: Date.now(), since }
+    }
+    const since = (await this.measuresSince.since).get(`${cube.name}.${exact.sum}`)
+    return since !== undefined && from >= since
   }
 
   /** How many sessions queries are spread over. */

@@ -34,24 +34,30 @@ const SalesQuery = z
     return { ...q, ...range, granularity: seriesGranularity({ ...q, ...range }, ctx) }
   })
 
+/** The totals' measures (paid_orders is how `orders` is read when exact, not a figure of its own). */
+const MEASURES = ['gmv_cents', 'items', 'orders', 'paying_users', 'refund_cents', 'refunded_orders', 'cancelled_orders']
+
 const WHERE = `${COMMUNITY_SCOPE} AND ${filterOn('f_community', 'community_id')} AND ${filterOn('f_leader', 'leader_id')} AND ${filterOn('f_category', 'category_id')}`
 
-/** Current and previous period in one pass (aliases never reuse a column name: `orders` must stay the state). */
-const TOTALS = `
+/**
+ * Current and previous period in one pass (aliases never reuse a column name: `orders` must stay
+ * the state). `exact`: orders from the exact sum (ReportQueries.exactCounts), else from the states.
+ */
+const TOTALS = (exact: boolean) => `
   WITH window_start >= toDateTime({from:UInt32}, 'UTC') AS cur
-  SELECT ${measureList(GMV_CUBE, undefined, { prefix: 'c_', condition: 'cur' })},
-         ${measureList(GMV_CUBE, undefined, { prefix: 'p_', condition: 'NOT cur' })}
+  SELECT ${measureList(GMV_CUBE, MEASURES, { prefix: 'c_', condition: 'cur', exact })},
+         ${measureList(GMV_CUBE, MEASURES, { prefix: 'p_', condition: 'NOT cur', exact })}
   FROM {table:Identifier}
   WHERE window_start >= toDateTime({prev_from:UInt32}, 'UTC') AND window_start < toDateTime({to:UInt32}, 'UTC') AND ${WHERE}`
 
-const SERIES = `
+const SERIES = (exact: boolean) => `
   SELECT toUnixTimestamp(toStartOfInterval(window_start, toIntervalSecond({step:UInt32}))) AS t,
-         ${measureList(GMV_CUBE, ['gmv_cents', 'orders', 'paying_users', 'refund_cents'])}
+         ${measureList(GMV_CUBE, ['gmv_cents', 'orders', 'paying_users', 'refund_cents'], { exact })}
   FROM {table:Identifier} WHERE ${RANGE} AND ${WHERE}
   GROUP BY t ORDER BY t`
 
-const BY_COMMUNITY = `
-  SELECT community_id, ${measureList(GMV_CUBE)}
+const BY_COMMUNITY = (exact: boolean) => `
+  SELECT community_id, ${measureList(GMV_CUBE, MEASURES, { exact })}
   FROM {table:Identifier} WHERE ${RANGE} AND ${WHERE}
   GROUP BY community_id ORDER BY gmv_cents DESC, community_id LIMIT 1000`
 
@@ -102,10 +108,12 @@ export const salesRoutes: FastifyPluginAsync = async (app) => {
       // Both periods in one pass, cut at `from` so that no rollup bucket straddles the two.
       const periods = new CubeRange(GMV_CUBE, [prevFrom, q.from, q.to], 'day', { now })
       const step = STEP_MS[q.granularity]
+      const split = q.category?.length ? ['category_id'] : []
+      const [exactBoth, exact] = await Promise.all([ctx.queries.exactCounts(GMV_CUBE, 'orders', prevFrom, split), ctx.queries.exactCounts(GMV_CUBE, 'orders', q.from, split)])
       const [t, series, byCommunity] = await Promise.all([
-        ctx.queries.rows<Record<string, unknown>>(TOTALS, { ...base, table: periods, prev_from: bound(prevFrom) }),
-        ctx.queries.rows<Record<string, unknown>>(SERIES, { ...base, table: cubeRange(GMV_CUBE, q.from, q.to, q.granularity), step: step / 1000 }),
-        q.by === 'community' ? ctx.queries.rows<Record<string, unknown>>(BY_COMMUNITY, { ...base, table: cubeRange(GMV_CUBE, q.from, q.to) }) : Promise.resolve(null),
+        ctx.queries.rows<Record<string, unknown>>(TOTALS(exactBoth), { ...base, table: periods, prev_from: bound(prevFrom) }),
+        ctx.queries.rows<Record<string, unknown>>(SERIES(exact), { ...base, table: cubeRange(GMV_CUBE, q.from, q.to, q.granularity), step: step / 1000 }),
+        q.by === 'community' ? ctx.queries.rows<Record<string, unknown>>(BY_COMMUNITY(exact), { ...base, table: cubeRange(GMV_CUBE, q.from, q.to) }) : Promise.resolve(null),
       ])
       const row = t[0] ?? {}
       const cur = totals(row, 'c_')

@@ -47,9 +47,9 @@ export interface ApiSuite {
 /**
  * A database filled by the real pipelines (the built-in generator as source, the same processors,
  * flush protocol and sink as the Kafka worker) over FILL_HOURS of a past day, and the API on its
- * own connection, as in `npm start`.
+ * own connection, as in `npm start`. `beforeApi` changes the filled database before the API starts.
  */
-export function apiSuite(name: string, env: Record<string, string> = {}, fillHours = FILL_HOURS, start = DAY_START, planted: Partial<Omit<GeneratorOptions, 'start' | 'seed'>> = {}): ApiSuite {
+export function apiSuite(name: string, env: Record<string, string> = {}, fillHours = FILL_HOURS, start = DAY_START, planted: Partial<Omit<GeneratorOptions, 'start' | 'seed'>> = {}, beforeApi?: (ch: ClickHouse, end: number) => Promise<void>): ApiSuite {
   const suite = {} as ApiSuite
   let apiCh: ClickHouse
   let sessions: ClickHouse[] = []
@@ -70,6 +70,7 @@ export function apiSuite(name: string, env: Record<string, string> = {}, fillHou
         until: end,
       })
       : 0
+    await beforeApi?.(suite.ch, end)
     const { keys, entries } = testKeys()
     suite.keys = keys
     apiCh = await openSecondConnection(suite.ch)

@@ -16,6 +16,17 @@ export const ORACLE_CHECKS: { name: string; cube: string; oracle: string; rare?:
              WHERE status = 'paid' GROUP BY ALL`,
   },
   {
+    // Each paid order once, on its first line's row: exact where the uniq states are approximate.
+    name: 'gmv paid_orders (per community and leader: each order once, exactly)',
+    cube: `SELECT window_start, community_id, leader_id, sum(paid_orders) o FROM gmv_minute GROUP BY ALL HAVING o > 0`,
+    oracle: `SELECT toStartOfMinute(event_time) AS window_start, community_id, leader_id, uniqExact(order_id) o FROM order_events WHERE status = 'paid' AND notEmpty(line_category_id) GROUP BY ALL`,
+  },
+  {
+    name: 'gmv_day rollup of paid_orders (city-wide, exactly)',
+    cube: `SELECT window_start, sum(paid_orders) o FROM gmv_day GROUP BY ALL HAVING o > 0`,
+    oracle: `SELECT toStartOfDay(event_time) AS window_start, uniqExact(order_id) o FROM order_events WHERE status = 'paid' AND notEmpty(line_category_id) GROUP BY ALL`,
+  },
+  {
     name: 'gmv refunds and cancellations (per community and leader)',
     cube: `SELECT community_id, leader_id, sum(refund_cents) r, uniqMerge(refunded_orders) ro, uniqMerge(cancelled_orders) co FROM gmv_minute GROUP BY ALL HAVING r > 0 OR co > 0`,
     oracle: `SELECT community_id, leader_id, sumIf(ifNull(refund_cents, 0), status = 'refunded') r, uniqIf(order_id, status = 'refunded') ro, uniqIf(order_id, status = 'cancelled') co

@@ -48,6 +48,14 @@ describe('cube declarations', () => {
     expect(measureList(ACTIVITY_CUBE, ['users'], { prefix: 'p_', condition: 'NOT cur' })).toBe('uniqMergeIf(users, NOT cur) AS p_users')
   })
 
+  it('an exact read of a distinct count takes the sum the cube keeps for it, and only where it keeps one', () => {
+    expect(measureSql(GMV_CUBE, 'orders', undefined, true)).toBe('sum(paid_orders)')
+    expect(measureList(GMV_CUBE, ['orders', 'paying_users'], { prefix: 'c_', condition: 'cur', exact: true })).toBe('sumIf(paid_orders, cur) AS c_orders, uniqMergeIf(paying_users, cur) AS c_paying_users')
+    expect(measureSql(ACTIVITY_CUBE, 'users', undefined, true)).toBe('uniqMerge(users)')
+    expect(GMV_CUBE.exactCounts?.orders).toEqual({ sum: 'paid_orders', splitBy: 'category_id' })
+    expect(migration(13)).toContain("sumIf(toUInt64(line_no = 1), status = 'paid') AS paid_orders")
+  })
+
   it('rebuild knows every cube, and each cube is filled by exactly one pipeline', () => {
     expect(REBUILDABLE.map((r) => r.name).sort()).toEqual(CUBES.map((c) => c.name).sort())
     for (const cube of CUBES) expect(PIPELINES.filter((p) => p.tables.includes(cubeTable(cube, 'minute'))).map((p) => p.name), cube.name).toHaveLength(1)

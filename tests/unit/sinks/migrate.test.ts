@@ -56,7 +56,7 @@ describe('migrations', () => {
   })
 
   it('name the views they change in place (MODIFY QUERY), which a migrating process reloads', () => {
-    expect(viewsModifiedBy(migrations, { cluster: null }).sort()).toEqual(['products_day_mv', 'products_hour_mv', 'products_minute_from_stream'])
+    expect(viewsModifiedBy(migrations, { cluster: null }).sort()).toEqual(['gmv_day_mv', 'gmv_hour_mv', 'gmv_minute_from_stream', 'products_day_mv', 'products_hour_mv', 'products_minute_from_stream'])
     expect(viewsModifiedBy(migrations.filter((m) => m.version < 9), { cluster: null })).toEqual([])
   })
 })
