@@ -42,7 +42,7 @@ export class ReportQueries {
     const exact = cube.exactCounts?.[measure]
     if (!exact || dimensions.includes(exact.splitBy)) return false
     if (!this.measuresSince || Date.now() - this.measuresSince.at > 60_000) {
-      const since = this.rows<{ cube: string; measure: string; since: number }>('SELECT cube, measure, toUnixTimestamp(max(since)) AS since FROM streamcube_measures_since GROUP BY cube, measure', {})
+      const since = this.rows<{ cube: string; measure: string; since: number }>('SELECT cube, measure, toUnixTimestamp(max(since)) AS since FROM streamcube_measures_since GROUP BY ALL', {})
         .then((rows) => new Map(rows.map((r) => [`${r.cube}.${r.measure}`, Number(r.since) * 1000])))
         .catch((err: unknown) => {
           this.log.warn({ err }, 'streamcube_measures_since unreadable: distinct counts read from their states')

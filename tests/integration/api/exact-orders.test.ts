@@ -50,11 +50,27 @@ describe('orders counted exactly from paid_orders, and from the states before it
     await ch.client.command({ query: "INSERT INTO streamcube_measures_since VALUES ('gmv', 'paid_orders', toDateTime({since:UInt32}, 'UTC'))", query_params: { since: Math.ceil(end / 86_400_000 + 1) * 86_400 } })
   })
 
+  // The other way round: the `orders` states emptied of their orders (one '' each), so a report
+  // that merged them would count one order per group — the reports must read the sums.
+  const sumsOnly = apiSuite('api_sums_orders', {}, HOURS, DAY_START, {}, async (ch) => {
+    for (const table of ['gmv_minute', 'gmv_hour', 'gmv_day']) {
+      await ch.client.command({ query: `ALTER TABLE ${table} UPDATE orders = initializeAggregation('uniqState', '') WHERE 1`, clickhouse_settings: { mutations_sync: '2' } })
+    }
+  })
+
   it('a new cube carries paid_orders in every bucket, and the reports count from it exactly', async () => {
     const truth = await paidOrders(fresh)
     expect(truth).toBeGreaterThan(500)
     expect(await cubeSum(fresh)).toBe(truth)
     expect(await reportOrders(fresh)).toEqual({ sales: truth, timeOfDay: truth, leaders: truth })
+  })
+
+  it('the reports read orders from the sums, not the states, where the read allows it', async () => {
+    const truth = await paidOrders(sumsOnly)
+    expect(truth).toBeGreaterThan(500)
+    const [states] = await sumsOnly.sql<{ n: number }>(`SELECT uniqMerge(orders) AS n FROM gmv_minute WHERE window_start >= toDateTime({f:UInt32}, 'UTC') AND window_start < toDateTime({t:UInt32}, 'UTC')`, secs)
+    expect(Number(states?.n)).toBe(1) // the fixture is what it says: the states would count one order
+    expect(await reportOrders(sumsOnly)).toEqual({ sales: truth, timeOfDay: truth, leaders: truth })
   })
 
   it('a read by category counts the orders with a line in it (an order spans categories: from the states)', async () => {
